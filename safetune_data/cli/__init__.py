@@ -1,0 +1,1 @@
+"""The `safetune` command line. Each command group lives in its own module."""

@@ -1,0 +1,69 @@
+"""Entry point of the `safetune` CLI.
+
+Every command module in COMMAND_MODULES exposes `register(app)`. Errors the user can fix
+(`SafetuneError`) print one clear message and exit 2; anything else exits 1.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from ..errors import SafetuneError
+from .console import err_console
+
+app = typer.Typer(
+    name="safetune",
+    help="Safety-aware instruction data: read, rewrite along the three safety factors "
+    "(answer structure, identity calibration, role-play), write Arrow shards, profile, "
+    "fine-tune and evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+# Order is the order in `safetune --help`.
+COMMAND_MODULES = ("io_cmds", "run_cmd", "profile_cmds", "judge_cmd", "harness_cmds", "rm_cmds")
+
+
+def _register_all() -> None:
+    for mod in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.{mod}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__package__}.{mod}":
+                continue
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except SafetuneError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code if isinstance(code, int) else 1)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors first
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        err_console.print_exception()
+        err_console.print("[bold red]internal error[/] (exit 1): please report it with the command you ran")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Errors that the CLI turns into exit code 2 with a message naming where the problem is.
+
+Everything a user can fix (bad input file, bad recipe, bad config) raises a subclass of
+`SafetuneError`; anything else is an internal error (exit 1). Locations are kept as
+separate fields so that messages stay uniform: ``file:line: field: message``.
+"""
+from __future__ import annotations
+
+
+class SafetuneError(Exception):
+    """A problem the user can fix. Exit code 2."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        row: int | None = None,
+        field: str | None = None,
+        step: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.row = row
+        self.field = field
+        self.step = step
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def location(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            parts.append(str(self.file))
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.step is not None:
+            parts.append(f"step {self.step}")
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        loc = self.location()
+        text = f"{loc}: {self.message}" if loc else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class InputError(SafetuneError):
+    """Bad input data: malformed file, missing field, unknown format."""
+
+
+class ConfigError(SafetuneError):
+    """Bad recipe, harness config or CLI usage."""
+
+
+class ParamError(ConfigError):
+    """A transform parameter is unknown or ill-typed. `field` names the parameter."""
+
+
+class MissingExtraError(ConfigError):
+    """An optional dependency is needed for this command."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"this needs the optional package '{package}'",
+            hint=f"pip install 'safetune-data[{extra}]'",
+        )

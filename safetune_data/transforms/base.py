@@ -1,0 +1,263 @@
+"""The transform contract, the registry and per-step statistics.
+
+A transform is one small class. Record-level transforms implement `apply(record, rng)` and
+return an `Outcome` (changed / unchanged with a reason / dropped with a reason), in the
+manner of datatrove's filters, so that every row a step leaves alone or drops is counted by
+reason. Randomness comes only from `rng`, seeded from (recipe seed, step index, record id):
+results never depend on order, batching or worker count.
+
+Dataset-level steps (mix, sample, dedup) subclass `DatasetStep` and see the whole table.
+
+Parameters are validated against the class's JSON Schema (`params_schema`); unknown or
+ill-typed parameters raise `ParamError` naming the parameter. The recipe loader adds the
+recipe file and step index to that error.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable
+
+import jsonschema
+
+from ..errors import ConfigError, ParamError
+
+REGISTRY: dict[str, type["Transform"]] = {}
+
+
+def register(cls: type["Transform"]) -> type["Transform"]:
+    """Class decorator: make the transform available to recipes under `cls.name`."""
+    if not getattr(cls, "name", None):
+        raise TypeError(f"{cls.__name__} has no dotted `name`")
+    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
+        raise TypeError(f"transform name {cls.name!r} registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_transform(name: str) -> type["Transform"]:
+    from . import load_all  # noqa: F401  (imports every transform module once)
+
+    load_all()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, REGISTRY, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "run `safetune transforms` to list them"
+        raise ConfigError(f"unknown transform '{name}'", field=name, hint=hint) from None
+
+
+def rng_for(seed: int, step: int, record_id: str) -> random.Random:
+    """A random generator that depends only on (seed, step index, record id)."""
+    digest = hashlib.sha256(f"{seed}\x1f{step}\x1f{record_id}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def fraction_for(seed: int, step: int, record_id: str, salt: str = "rate") -> float:
+    """A uniform number in [0, 1) per record, for deterministic `rate` selection."""
+    digest = hashlib.sha256(f"{salt}\x1f{seed}\x1f{step}\x1f{record_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass
+class Outcome:
+    """What one transform did to one record.
+
+    status: "changed" | "unchanged" | "dropped". `reason` is required for unchanged and
+    dropped rows (it becomes a counted stat). `detail` is a short description of what was
+    done, appended to `meta.transforms` on changed rows. `fired` lists pattern or rule
+    names that matched, counted in the step's stats (e.g. which identity pattern fired).
+    """
+
+    record: dict | None
+    status: str
+    reason: str = ""
+    detail: str = ""
+    fired: tuple[str, ...] = ()
+
+    @classmethod
+    def changed(cls, record: dict, detail: str = "", fired: Iterable[str] = ()) -> "Outcome":
+        return cls(record, "changed", "", detail, tuple(fired))
+
+    @classmethod
+    def unchanged(cls, record: dict, reason: str, fired: Iterable[str] = ()) -> "Outcome":
+        return cls(record, "unchanged", reason, "", tuple(fired))
+
+    @classmethod
+    def dropped(cls, reason: str, fired: Iterable[str] = ()) -> "Outcome":
+        return cls(None, "dropped", reason, "", tuple(fired))
+
+
+@dataclass
+class StepStats:
+    """Per-step counts; merged across batches and workers by addition."""
+
+    op: str
+    step: int
+    seen: int = 0
+    changed: int = 0
+    added: int = 0
+    unchanged: Counter = field(default_factory=Counter)
+    dropped: Counter = field(default_factory=Counter)
+    fired: Counter = field(default_factory=Counter)
+
+    def count(self, outcome: Outcome) -> None:
+        self.seen += 1
+        if outcome.status == "changed":
+            self.changed += 1
+        elif outcome.status == "unchanged":
+            self.unchanged[outcome.reason or "unspecified"] += 1
+        elif outcome.status == "dropped":
+            self.dropped[outcome.reason or "unspecified"] += 1
+        else:
+            raise ValueError(f"unknown outcome status {outcome.status!r}")
+        self.fired.update(outcome.fired)
+
+    def merge(self, other: "StepStats") -> "StepStats":
+        self.seen += other.seen
+        self.changed += other.changed
+        self.added += other.added
+        self.unchanged.update(other.unchanged)
+        self.dropped.update(other.dropped)
+        self.fired.update(other.fired)
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "op": self.op,
+            "seen": self.seen,
+            "changed": self.changed,
+            "added": self.added,
+            "unchanged": dict(sorted(self.unchanged.items())),
+            "dropped": dict(sorted(self.dropped.items())),
+            "fired": dict(sorted(self.fired.items())),
+            "out": self.seen - sum(self.dropped.values()) + self.added,
+        }
+
+
+def validate_params(name: str, schema: dict, params: dict) -> dict:
+    """Validate and fill defaults; raise ParamError naming the offending parameter."""
+    props = schema.get("properties", {})
+    for key in params:
+        if key not in props and not schema.get("additionalProperties", False):
+            import difflib
+
+            close = difflib.get_close_matches(key, props, n=1)
+            raise ParamError(
+                f"unknown parameter '{key}' for transform '{name}'",
+                field=key,
+                hint=(f"did you mean '{close[0]}'? " if close else "") + f"known: {', '.join(sorted(props)) or 'none'}",
+            )
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(params), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        param = ".".join(str(p) for p in err.path) or (
+            err.validator_value[0] if err.validator == "required" and isinstance(err.validator_value, list) else ""
+        )
+        raise ParamError(f"invalid value for transform '{name}': {err.message}", field=param or None)
+    filled = {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
+    filled.update(params)
+    return filled
+
+
+class Transform:
+    """Base of record-level transforms.
+
+    Subclasses set `name` (dotted, e.g. "structure.markdown") and `params_schema`, and
+    implement `apply`. They may override `apply_batch` to process many records at once
+    (e.g. spaCy's `nlp.pipe`); it must give the same outcomes as `apply` row by row.
+
+    An instance is also a function for `datasets.Dataset.map(fn, batched=True)`: it maps a
+    column batch to a column batch, dropping dropped rows and logging changes in
+    `meta.transforms`. Stats of such direct calls accumulate in `self.stats`.
+    """
+
+    name: ClassVar[str] = ""
+    level: ClassVar[str] = "record"
+    params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+    def __init__(self, **params: Any) -> None:
+        self.params = validate_params(self.name, self.params_schema, params)
+        self.seed = 0
+        self.step = 0
+        self.stats = StepStats(self.name, 0)
+        self.setup()
+
+    def setup(self) -> None:
+        """Build what the transform needs once (patterns, pipelines) from `self.params`."""
+
+    def bind(self, seed: int, step: int) -> "Transform":
+        """Set the recipe seed and this step's index (they seed every record's rng)."""
+        self.seed, self.step = int(seed), int(step)
+        self.stats = StepStats(self.name, self.step)
+        return self
+
+    # --- to implement -------------------------------------------------------------
+    def apply(self, record: dict, rng: random.Random) -> Outcome:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --- batch and map plumbing -----------------------------------------------------
+    def rng(self, record: dict) -> random.Random:
+        return rng_for(self.seed, self.step, record["id"])
+
+    def selected(self, record: dict, rate: float) -> bool:
+        """Deterministic per-record choice with probability `rate`."""
+        return rate >= 1.0 or fraction_for(self.seed, self.step, record["id"]) < rate
+
+    def apply_batch(self, records: list[dict]) -> list[Outcome]:
+        return [self.apply(r, self.rng(r)) for r in records]
+
+    def process(self, records: list[dict], stats: StepStats | None = None) -> list[dict]:
+        """Apply to a batch of records; count outcomes; log changes; return kept records."""
+        stats = stats if stats is not None else self.stats
+        kept: list[dict] = []
+        for outcome in self.apply_batch(records):
+            stats.count(outcome)
+            if outcome.status == "dropped":
+                continue
+            rec = outcome.record
+            if outcome.status == "changed":
+                meta = rec.setdefault("meta", {})
+                log = list(meta.get("transforms") or [])
+                log.append({"step": self.step, "op": self.name, "detail": outcome.detail})
+                meta["transforms"] = log
+            kept.append(rec)
+        return kept
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        keys = list(batch.keys())
+        n = len(batch[keys[0]]) if keys else 0
+        records = [{k: batch[k][i] for k in keys} for i in range(n)]
+        kept = self.process(records)
+        return {k: [r.get(k) for r in kept] for k in keys}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
+        return f"{self.name}({args})"
+
+
+class DatasetStep(Transform):
+    """Base of dataset-level steps (mix, sample, dedup): they see all rows at once.
+
+    `apply_dataset` receives a `datasets.Dataset` of records and returns one, filling
+    `self.stats` (seen, added, dropped by reason). Order of the output must depend only
+    on the input rows and the seed.
+    """
+
+    level: ClassVar[str] = "dataset"
+
+    def apply_dataset(self, ds: "Any") -> "Any":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def apply(self, record: dict, rng: random.Random) -> Outcome:
+        raise TypeError(f"{self.name} is a dataset-level step; use it in a Pipeline or recipe")
+
+    def __call__(self, ds: "Any") -> "Any":  # type: ignore[override]
+        return self.apply_dataset(ds)
