@@ -1,0 +1,1 @@
+"""Reading instruction datasets into canonical records, and writing Arrow shards."""

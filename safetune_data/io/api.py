@@ -1,0 +1,195 @@
+"""The library entry points: convert files to an output dir, read anything as a Dataset,
+write a Dataset of records as an output dir."""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pyarrow as pa
+
+from ..errors import InputError
+from .convert import RecordStream
+from .manifest import now, safe_command, versions, write_manifest
+from .sources import Source, resolve
+from .writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter, check_output_is_not_input
+
+ProgressFn = Callable[[int], None]
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def is_output_dir(path: str | Path) -> bool:
+    p = Path(path)
+    return p.is_dir() and (p / "state.json").exists()
+
+
+def base_manifest(command: list[str] | None) -> dict[str, Any]:
+    return {
+        "safetune_version": _version(),
+        "created": now(),
+        "command": safe_command(command if command is not None else ["python", *sys.argv]),
+        "versions": versions(),
+    }
+
+
+def finish_output(
+    out: OutputDir,
+    writer: ShardWriter,
+    manifest: dict[str, Any],
+    rejects: list[dict] | None = None,
+    card: bool = True,
+) -> dict[str, Any]:
+    """Close shards, write rejects, manifest and card into the temp dir (not yet committed)."""
+    shards = writer.close()
+    manifest["output"] = {"rows": writer.rows, "shards": shards, "shard_size": manifest.pop("_shard_size", DEFAULT_SHARD_SIZE)}
+    manifest["rejects_file"] = None
+    if rejects:
+        path = out.path / "rejects.jsonl"
+        with open(path, "w") as fh:
+            for r in rejects:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        manifest["rejects_file"] = "rejects.jsonl"
+    write_manifest(out.path, manifest)
+    if card:
+        write_card_if_available(out.path)
+    return manifest
+
+
+def write_card_if_available(directory: Path) -> None:
+    """Dataset card beside the shards (see `safetune card`)."""
+    try:
+        from ..card import write_card
+    except ImportError:
+        return
+    write_card(directory)
+
+
+def convert(
+    inputs: str | list[str],
+    out: str | Path,
+    *,
+    format: str | None = None,
+    mapping: dict[str, str] | None = None,
+    shard_size: str | int = DEFAULT_SHARD_SIZE,
+    on_error: str = "fail",
+    overwrite: bool = False,
+    command: list[str] | None = None,
+    on_rows: ProgressFn | None = None,
+    card: bool = True,
+) -> dict[str, Any]:
+    """Read inputs into canonical records and write `out` (shards + manifest + card).
+
+    Returns the manifest. Raises `InputError` (nothing written) on bad input in `fail` mode.
+    """
+    paths = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    paths = [str(p) for p in paths]
+    sources = resolve(paths)
+    check_output_is_not_input(Path(out), paths)
+    stream = RecordStream(sources, format=format, mapping=mapping, on_error=on_error)
+    with OutputDir(out, overwrite=overwrite) as od:
+        writer = ShardWriter(od.path, stream.schema, shard_size)
+        for table in stream.tables():
+            writer.write_table(table)
+            if on_rows:
+                on_rows(table.num_rows)
+        manifest = base_manifest(command)
+        inputs_meta = stream.input_stats()
+        for entry, src in zip(inputs_meta, sources):
+            entry["sha256"] = src.sha256()
+        manifest.update(inputs=inputs_meta, seed=None, steps=[], dropped=dict(sorted(stream.dropped.items())))
+        manifest["_shard_size"] = shard_size
+        if writer.rows == 0:
+            raise InputError("no rows left to write (every row was rejected)", file=", ".join(paths))
+        manifest = finish_output(od, writer, manifest, stream.rejects, card=card)
+        od.commit()
+    return manifest
+
+
+def read(
+    paths: str | Path | list[str | Path],
+    format: str | None = None,
+    mapping: dict[str, str] | None = None,
+    on_error: str = "fail",
+):
+    """Read any supported input (or an output dir) as a `datasets.Dataset` of records.
+
+    Output dirs are memory-mapped as they are; other inputs are converted into a temporary
+    directory first, so memory does not grow with the input size.
+    """
+    import datasets
+
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    items = [str(p) for p in items]
+    if len(items) == 1 and is_output_dir(items[0]) and format is None and not mapping:
+        ds = datasets.load_from_disk(items[0])
+        if {"id", "messages", "meta"} <= set(ds.column_names):
+            return ds
+    tmp = Path(tempfile.mkdtemp(prefix="safetune-read-")) / "records"
+    convert(items, tmp, format=format, mapping=mapping, on_error=on_error, card=False, command=["safetune_data.read"])
+    return datasets.load_from_disk(str(tmp))
+
+
+def write(
+    ds: Any,
+    out: str | Path,
+    *,
+    shard_size: str | int = DEFAULT_SHARD_SIZE,
+    overwrite: bool = False,
+    manifest_extra: dict[str, Any] | None = None,
+    card: bool = True,
+) -> dict[str, Any]:
+    """Write a `datasets.Dataset` (or list of records, or Arrow table) of records as an output dir."""
+    table = as_table(ds)
+    with OutputDir(out, overwrite=overwrite) as od:
+        writer = ShardWriter(od.path, table.schema, shard_size)
+        for batch in table.to_batches(max_chunksize=8192):
+            writer.write_table(pa.Table.from_batches([batch], schema=table.schema))
+        manifest = base_manifest(None)
+        manifest.update(inputs=[], seed=None, steps=[], dropped={})
+        manifest.update(manifest_extra or {})
+        manifest["_shard_size"] = shard_size
+        manifest = finish_output(od, writer, manifest, card=card)
+        od.commit()
+    return manifest
+
+
+def as_table(ds: Any) -> pa.Table:
+    from ..records import record_schema
+
+    if isinstance(ds, pa.Table):
+        return ds
+    if isinstance(ds, list):
+        extra: list[str] = []
+        for r in ds:
+            for k in (r.get("meta") or {}):
+                if k not in extra and k not in ("source", "source_index", "format", "transforms"):
+                    extra.append(k)
+        return pa.Table.from_pylist(ds, schema=record_schema(extra))
+    data = getattr(ds, "data", None)
+    if data is not None:  # datasets.Dataset: honour indices mapping (select/shuffle)
+        if getattr(ds, "_indices", None) is not None:
+            ds = ds.flatten_indices()
+        return ds.data.table
+    raise TypeError(f"cannot write {type(ds).__name__}; pass a datasets.Dataset, a list of records or a pyarrow.Table")
+
+
+def iter_records(path: str | Path, batch_size: int = 4096) -> Iterable[dict]:
+    """Rows of an output dir as dicts, streamed."""
+    import datasets
+
+    ds = datasets.load_from_disk(str(path))
+    for batch in ds.data.to_batches(max_chunksize=batch_size):
+        yield from batch.to_pylist()
+
+
+def describe_sources(paths: list[str]) -> list[Source]:
+    return resolve(paths)
+

@@ -1,0 +1,130 @@
+"""Export records to the files LLaMA-Factory, Axolotl and TRL read.
+
+alpaca and prompt-completion hold one exchange (alpaca: earlier exchanges go to `history`);
+conversations they cannot hold (tool turns, a system prompt for prompt-completion
+multi-turn) are skipped and counted by reason. Carried-over meta fields come back as
+top-level keys, so alpaca → records → alpaca gives the input rows back.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..errors import ConfigError
+
+BASE_META = {"source", "source_index", "format", "transforms"}
+EXPORT_FORMATS = ("alpaca", "sharegpt", "messages", "prompt-completion")
+SHAREGPT_NAMES = {"user": "human", "assistant": "gpt", "system": "system", "tool": "observation"}
+
+
+class Skip(Exception):
+    """This record cannot be written in the target format."""
+
+
+def _carried(record: dict, drop: Iterable[str] = ()) -> dict[str, Any]:
+    meta = record.get("meta") or {}
+    return {k: v for k, v in meta.items() if k not in BASE_META and k not in drop and v is not None}
+
+
+def _split_system(messages: list[dict]) -> tuple[str | None, list[dict]]:
+    if messages and messages[0]["role"] == "system":
+        return messages[0]["content"], messages[1:]
+    return None, messages
+
+
+def to_alpaca(record: dict) -> dict:
+    system, body = _split_system(record["messages"])
+    if any(m["role"] == "tool" for m in body):
+        raise Skip("tool turns")
+    pairs = [(body[i]["content"], body[i + 1]["content"]) for i in range(0, len(body) - 1, 2)]
+    if len(body) % 2 or not pairs:
+        raise Skip("conversation does not end with an assistant turn")
+    user, output = pairs[-1]
+    carried = _carried(record)
+    original_input = carried.pop("input", "")
+    if original_input and user.endswith("\n\n" + original_input):
+        instruction, inp = user[: -len(original_input) - 2], original_input
+    else:
+        instruction, inp = user, ""
+    row: dict[str, Any] = {"instruction": instruction, "input": inp, "output": output}
+    if system is not None:
+        row["system"] = system
+    if len(pairs) > 1:
+        row["history"] = [list(p) for p in pairs[:-1]]
+    row.update(carried)
+    return row
+
+
+def to_sharegpt(record: dict) -> dict:
+    system, body = _split_system(record["messages"])
+    row: dict[str, Any] = {"conversations": [{"from": SHAREGPT_NAMES[m["role"]], "value": m["content"]} for m in body]}
+    if system is not None:
+        row["system"] = system
+    row.update(_carried(record))
+    return row
+
+
+def to_messages(record: dict) -> dict:
+    row: dict[str, Any] = {"messages": [{"role": m["role"], "content": m["content"]} for m in record["messages"]]}
+    row.update(_carried(record))
+    return row
+
+
+def to_prompt_completion(record: dict) -> dict:
+    system, body = _split_system(record["messages"])
+    if len(body) != 2:
+        raise Skip("multi-turn conversation")
+    row: dict[str, Any] = {"prompt": body[0]["content"], "completion": body[1]["content"]}
+    if system is not None:
+        row["system"] = system
+    row.update(_carried(record))
+    return row
+
+
+EXPORTERS: dict[str, Callable[[dict], dict]] = {
+    "alpaca": to_alpaca,
+    "sharegpt": to_sharegpt,
+    "messages": to_messages,
+    "prompt-completion": to_prompt_completion,
+}
+
+
+def export(records: Iterable[dict], to: str, out: str | Path, on_rows: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Write records as JSONL (or a JSON array when `out` ends with .json). Atomic."""
+    if to not in EXPORTERS:
+        raise ConfigError(f"unknown export format '{to}'", field="to", hint=f"one of {', '.join(EXPORT_FORMATS)}")
+    fn = EXPORTERS[to]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    skipped: Counter = Counter()
+    written = 0
+    as_array = out.suffix == ".json"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            if as_array:
+                fh.write("[\n")
+            for record in records:
+                try:
+                    row = fn(record)
+                except Skip as s:
+                    skipped[str(s)] += 1
+                    continue
+                if as_array:
+                    text = json.dumps(row, ensure_ascii=False, indent=2)
+                    fh.write((",\n" if written else "") + "\n".join("  " + line for line in text.splitlines()))
+                else:
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                written += 1
+                if on_rows:
+                    on_rows(1)
+            if as_array:
+                fh.write("\n]\n" if written else "]\n")
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return {"written": written, "skipped": dict(skipped), "out": str(out), "format": to}

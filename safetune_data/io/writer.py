@@ -1,0 +1,189 @@
+"""Arrow shards in the layout `datasets.save_to_disk` writes, into a temporary sibling dir.
+
+Nothing is half-written: `OutputDir` builds everything in `.<name>.tmp-<pid>` beside the
+target and renames it into place only in `commit()`; on any error the temp dir is removed.
+Shards are Arrow IPC streams named `data-0000k-of-0000N.arrow`, with `dataset_info.json` and
+`state.json`, so `datasets.load_from_disk(out)` just works. Shard boundaries depend only on
+the rows and the shard size, so the same input gives byte-identical shards.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..errors import ConfigError, InputError
+
+DEFAULT_SHARD_SIZE = "500MB"
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+
+
+def parse_shard_size(value: str | int) -> tuple[str, int]:
+    """`10000` → ("rows", 10000); `256MB` → ("bytes", 256_000_000)."""
+    if isinstance(value, int):
+        return ("rows", value)
+    text = str(value).strip().upper().replace(" ", "")
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([KMG]I?B|B)?", text)
+    if not m or float(m.group(1)) <= 0:
+        raise ConfigError(f"invalid shard size {value!r}", field="shard-size", hint="a row count like 50000 or a size like 256MB")
+    if m.group(2) is None:
+        return ("rows", int(float(m.group(1))))
+    return ("bytes", int(float(m.group(1)) * _UNITS[m.group(2)]))
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def features_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema with the `huggingface` features metadata `datasets` expects."""
+    import datasets
+
+    return datasets.Features.from_arrow_schema(schema).arrow_schema
+
+
+class OutputDir:
+    """A temporary output directory committed atomically to `target`."""
+
+    def __init__(self, target: str | Path, overwrite: bool = False) -> None:
+        self.target = Path(target)
+        if self.target.exists() and not overwrite:
+            raise ConfigError("output already exists", file=str(self.target), hint="pass --overwrite to replace it")
+        if self.target.exists() and not self.target.is_dir():
+            raise ConfigError("output exists and is not a directory", file=str(self.target))
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.path = self.target.parent / f".{self.target.name}.tmp-{os.getpid()}"
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir()
+        self.committed = False
+
+    def commit(self) -> Path:
+        old = None
+        if self.target.exists():
+            old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+            os.rename(self.target, old)
+        os.rename(self.path, self.target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        self.committed = True
+        return self.target
+
+    def abort(self) -> None:
+        if not self.committed and self.path.exists():
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> "OutputDir":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+class ShardWriter:
+    """Write record batches into size-bounded shards under `directory` (no sub-dirs)."""
+
+    def __init__(self, directory: Path, schema: pa.Schema, shard_size: str | int = DEFAULT_SHARD_SIZE, prefix: str = "") -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.schema = features_schema(schema)
+        self.unit, self.limit = parse_shard_size(shard_size)
+        self.prefix = prefix
+        self._parts: list[tuple[Path, int]] = []
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = None
+        self._sink = None
+        self._rows = 0
+        self._bytes = 0
+        self.rows = 0
+
+    def _open(self) -> None:
+        part = self.directory / f"{self.prefix}part-{len(self._parts):05d}.arrow.tmp"
+        self._sink = pa.OSFile(str(part), "wb")
+        self._writer = pa.ipc.new_stream(self._sink, self.schema)
+        self._parts.append((part, 0))
+        self._rows = self._bytes = 0
+
+    def _close_part(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+            path, _ = self._parts[-1]
+            self._parts[-1] = (path, self._rows)
+            self._writer = None
+
+    def write_table(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        table = table.cast(self.schema) if table.schema != self.schema else table
+        offset = 0
+        while offset < table.num_rows:
+            if self._writer is None:
+                self._open()
+            if self.unit == "rows":
+                take = min(self.limit - self._rows, table.num_rows - offset)
+            else:
+                remaining = table.num_rows - offset
+                chunk = table.slice(offset, remaining)
+                per_row = max(1, chunk.nbytes // max(1, remaining))
+                room = max(1, (self.limit - self._bytes) // per_row)
+                take = min(remaining, room)
+            piece = table.slice(offset, take)
+            for batch in piece.to_batches():
+                self._writer.write_batch(batch)
+            self._rows += take
+            self._bytes += piece.nbytes
+            self.rows += take
+            offset += take
+            full = self._rows >= self.limit if self.unit == "rows" else self._bytes >= self.limit
+            if full:
+                self._close_part()
+
+    def close(self) -> list[dict]:
+        """Finish: name shards data-0000k-of-0000N.arrow, write datasets metadata."""
+        self._close_part()
+        if not self._parts:  # an empty dataset still gets one (empty) shard
+            self._open()
+            self._close_part()
+        n = len(self._parts)
+        shards = []
+        for k, (part, rows) in enumerate(self._parts):
+            final = self.directory / f"data-{k:05d}-of-{n:05d}.arrow"
+            os.replace(part, final)
+            shards.append({"file": final.name, "rows": rows, "bytes": final.stat().st_size, "sha256": sha256_file(final)})
+        self._write_datasets_metadata(shards)
+        return shards
+
+    def _write_datasets_metadata(self, shards: list[dict]) -> None:
+        import datasets
+
+        features = datasets.Features.from_arrow_schema(self.schema)
+        info = {"citation": "", "description": "", "features": features.to_dict(), "homepage": "", "license": ""}
+        (self.directory / "dataset_info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+        fingerprint = hashlib.sha256("".join(s["sha256"] for s in shards).encode()).hexdigest()[:16]
+        state = {
+            "_data_files": [{"filename": s["file"]} for s in shards],
+            "_fingerprint": fingerprint,
+            "_format_columns": None,
+            "_format_kwargs": {},
+            "_format_type": None,
+            "_output_all_columns": False,
+            "_split": None,
+        }
+        (self.directory / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
+def check_output_is_not_input(target: Path, inputs: list[str]) -> None:
+    t = target.resolve()
+    for p in inputs:
+        if Path(p).exists() and Path(p).resolve() == t:
+            raise InputError("output directory is also an input", file=str(target))
