@@ -24,3 +24,23 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def alpaca_path(shared_data: Path) -> Path:
     return shared_data / "benign" / "alpaca_en_demo.json"
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run the `safetune` CLI in-process: returns (exit code, stdout, stderr)."""
+    import sys
+
+    from safetune_data.cli.main import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["safetune", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -44,22 +44,24 @@ _register_all()
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a raised typer.Exit(n) comes back as n here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SafetuneError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         sys.exit(exc.exit_code)
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+    except SystemExit:
+        raise
+    except typer.Exit as exc:
+        code = getattr(exc, "exit_code", exc.args[0] if exc.args else 0)
         sys.exit(code if isinstance(code, int) else 1)
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors first
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):  # click usage errors
             exc.show()
-            sys.exit(2)
+            sys.exit(2 if exc.exit_code == 1 and "Usage" in type(exc).__name__ else exc.exit_code)
         err_console.print_exception()
         err_console.print("[bold red]internal error[/] (exit 1): please report it with the command you ran")
         sys.exit(1)

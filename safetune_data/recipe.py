@@ -1,0 +1,155 @@
+"""Recipes: YAML → validated, expanded variants of instantiated transforms.
+
+Loaded with `yaml.safe_load` only; a step names a registered transform and its parameters,
+nothing else (no class paths, no code). Errors name the recipe file, the step and the
+parameter. A `grid` expands to the cartesian product of its factors' levels, each variant
+named like `structure=markdown,identity=inject,roleplay=original`.
+"""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import ConfigError, SafetuneError
+from .schemas import load_schema
+from .transforms.base import Transform, get_transform
+
+
+@dataclass
+class Variant:
+    name: str
+    steps: list[Transform]
+    spec: list[dict]  # resolved [{"op": name, "params": {...}, "where": "grid.structure.markdown[0]"}]
+    factors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Recipe:
+    path: str
+    data: dict
+    variants: list[Variant]
+
+    @property
+    def seed(self) -> int:
+        return int(self.data.get("seed", 0))
+
+    def input_paths(self) -> list[str]:
+        inp = self.data.get("input") or {}
+        if "example" in inp:
+            from .examples import example_path
+
+            return [str(example_path(inp["example"]))]
+        paths = inp.get("path")
+        if paths is None:
+            raise ConfigError("recipe has no input (input.path or input.example)", file=self.path, field="input")
+        paths = [paths] if isinstance(paths, str) else list(paths)
+        base = Path(self.path).parent
+        return [p if Path(p).is_absolute() or Path(p).exists() or not (base / p).exists() else str(base / p) for p in paths]
+
+
+def set_value(data: dict, dotted: str, raw: str) -> None:
+    """`--set output.dir=out/x` (value parsed as YAML, so numbers and lists work)."""
+    keys = dotted.split(".")
+    node = data
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"cannot set '{dotted}': '{k}' is not a mapping", field=dotted)
+    value = yaml.safe_load(raw) if raw != "" else ""
+    if keys[-1] == "path" and keys[:-1] == ["input"]:
+        (data.setdefault("input", {})).pop("example", None)
+    node[keys[-1]] = value
+
+
+def _step_entries(steps: list | None, where: str) -> list[tuple[str, dict, str]]:
+    out = []
+    for i, step in enumerate(steps or []):
+        if isinstance(step, str):
+            out.append((step, {}, f"{where}[{i}]"))
+        else:
+            (name, params), = step.items()
+            out.append((name, dict(params or {}), f"{where}[{i}]"))
+    return out
+
+
+def _instantiate(entries: list[tuple[str, dict, str]], path: str) -> tuple[list[Transform], list[dict]]:
+    steps, spec = [], []
+    for index, (name, params, where) in enumerate(entries):
+        try:
+            cls = get_transform(name)
+            step = cls(**copy.deepcopy(params))
+        except SafetuneError as exc:
+            raise ConfigError(
+                f"{where} ({name}): {exc.message}",
+                file=path,
+                step=index,
+                field=exc.field if exc.field != name else None,
+                hint=exc.hint,
+            ) from None
+        steps.append(step)
+        spec.append({"op": name, "params": step.params, "where": where})
+    return steps, spec
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None, select: list[str] | None = None) -> Recipe:
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("recipe file not found", file=path) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path, line=mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise ConfigError("a recipe is a YAML mapping", file=path)
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}", field="set")
+        key, value = item.split("=", 1)
+        set_value(data, key.strip(), value)
+    errors = sorted(jsonschema.Draft202012Validator(load_schema("recipe")).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        where = ".".join(str(p) for p in err.path) or "recipe"
+        raise ConfigError(f"{err.message}", file=path, field=where)
+    if data.get("variants") and data.get("grid"):
+        raise ConfigError("use either 'variants' or 'grid', not both", file=path, field="grid")
+
+    common = _step_entries(data.get("steps"), "steps")
+    named: list[tuple[str, list, dict]] = []
+    if data.get("grid"):
+        factors = list(data["grid"].items())
+        for combo in itertools.product(*[list(levels.items()) for _, levels in factors]):
+            name = ",".join(f"{f}={lvl}" for (f, _), (lvl, _) in zip(factors, combo))
+            entries = list(common)
+            for (f, _), (lvl, steps) in zip(factors, combo):
+                entries += _step_entries(steps, f"grid.{f}.{lvl}")
+            named.append((name, entries, {f: lvl for (f, _), (lvl, _) in zip(factors, combo)}))
+    elif data.get("variants"):
+        for vname, steps in data["variants"].items():
+            named.append((vname, list(common) + _step_entries(steps, f"variants.{vname}"), {}))
+    else:
+        named.append((data.get("name") or "default", common, {}))
+
+    if select:
+        chosen = [n for n in named if any(fnmatch.fnmatchcase(n[0], pat) for pat in select)]
+        if not chosen:
+            raise ConfigError(
+                f"no variant matches {', '.join(select)}", file=path, field="variants",
+                hint="variants: " + "; ".join(n[0] for n in named),
+            )
+        named = chosen
+    variants = []
+    for vname, entries, factors in named:
+        steps, spec = _instantiate(entries, path)
+        variants.append(Variant(vname, steps, spec, factors))
+    return Recipe(path, data, variants)

@@ -1,0 +1,106 @@
+"""`safetune run`: read a recipe's input once, run every variant, write them side by side.
+
+Layout of a run directory (built in a temporary sibling and renamed into place at the end):
+
+    OUT/index.json                 variants with their factors, rows and paths
+    OUT/<variant>/data-*.arrow     shards (datasets.load_from_disk works)
+    OUT/<variant>/manifest.json    resolved recipe, inputs with sha256, per-step stats, hashes
+    OUT/<variant>/trace.jsonl      seeded before/after pairs per step
+    OUT/<variant>/README.md        dataset card
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ConfigError
+from .io.api import base_manifest, convert, finish_output
+from .io.writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter
+from .pipeline import Pipeline
+from .recipe import Recipe
+
+DEFAULT_TRACE = 5
+
+
+def run_recipe(
+    recipe: Recipe,
+    out: str | Path | None = None,
+    *,
+    overwrite: bool = False,
+    num_proc: int | None = None,
+    command: list[str] | None = None,
+    on_variant: Callable[[str, int, int], None] | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Run all variants of `recipe`; return the index written to OUT/index.json."""
+    output = recipe.data.get("output") or {}
+    out = out or output.get("dir")
+    if not out:
+        raise ConfigError("no output directory: pass --out or set output.dir", file=recipe.path, field="output.dir")
+    shard_size = output.get("shard_size", DEFAULT_SHARD_SIZE)
+    trace_k = int(output.get("trace", DEFAULT_TRACE))
+    num_proc = int(num_proc or recipe.data.get("num_proc", 1))
+    inp = recipe.data.get("input") or {}
+    with tempfile.TemporaryDirectory(prefix="safetune-run-") as tmp, OutputDir(out, overwrite=overwrite) as od:
+        t0 = time.perf_counter()
+        input_manifest = convert(
+            recipe.input_paths(), Path(tmp) / "input", format=inp.get("format"), mapping=inp.get("map") or None,
+            on_error=inp.get("on_error", "fail"), card=False, command=command,
+        )
+        import datasets
+
+        table = datasets.load_from_disk(str(Path(tmp) / "input")).data.table
+        read_seconds = time.perf_counter() - t0
+        index: dict[str, Any] = {
+            "recipe_file": recipe.path,
+            "name": recipe.data.get("name"),
+            "seed": recipe.seed,
+            "input_rows": table.num_rows,
+            "variants": [],
+        }
+        for k, variant in enumerate(recipe.variants):
+            if on_variant:
+                on_variant(variant.name, k, len(recipe.variants))
+            vdir = od.path / variant.name
+            pipe = Pipeline(variant.steps, seed=recipe.seed, num_proc=num_proc, trace=trace_k)
+            writer = ShardWriter(vdir, pipe.output_schema(table.schema), shard_size)
+            t1 = time.perf_counter()
+            for t in pipe.iter_tables(table):
+                writer.write_table(t)
+                if on_rows:
+                    on_rows(t.num_rows)
+            manifest = base_manifest(command)
+            manifest.update(
+                inputs=input_manifest["inputs"],
+                dropped=input_manifest["dropped"],
+                seed=recipe.seed,
+                recipe=recipe.data,
+                recipe_file=recipe.path,
+                variant=variant.name,
+                factors=variant.factors or None,
+                engine="local",
+                steps=[dict(s, where=spec["where"]) for s, spec in zip(pipe.stats_dicts(), variant.spec)],
+                seconds={"read": round(read_seconds, 3), "transform_and_write": round(time.perf_counter() - t1, 3)},
+            )
+            manifest["_shard_size"] = shard_size
+            with open(vdir / "trace.jsonl", "w", encoding="utf-8") as fh:
+                for entry in pipe.trace.entries():
+                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            manifest = finish_output(_Sub(vdir), writer, manifest, card=output.get("card", True))
+            index["variants"].append(
+                {"name": variant.name, "dir": variant.name, "rows": manifest["output"]["rows"], "factors": variant.factors,
+                 "steps": [s["op"] for s in variant.spec]}
+            )
+        (od.path / "index.json").write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
+        od.commit()
+    return index
+
+
+class _Sub:
+    """A variant directory inside the run's temporary output (committed with the run)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path

@@ -1,0 +1,74 @@
+"""The convert / validate / export / info commands as a user runs them."""
+import json
+
+import datasets
+
+
+def test_convert_alpaca_and_export_back(cli, alpaca_path, tmp_path):
+    code, out, err = cli("convert", alpaca_path, "--out", tmp_path / "o")
+    assert code == 0, err
+    assert datasets.load_from_disk(str(tmp_path / "o")).num_rows == 999
+    code, out, _ = cli("export", tmp_path / "o", "--to", "alpaca", "--out", tmp_path / "back.jsonl")
+    assert code == 0
+    rows = [json.loads(x) for x in (tmp_path / "back.jsonl").read_text().splitlines()]
+    assert rows == json.loads(alpaca_path.read_text())
+
+
+def test_convert_example_and_info(cli, tmp_path):
+    code, out, _ = cli("convert", "--example", "sharegpt-sample", "--out", tmp_path / "o")
+    assert code == 0 and "119" in out
+    code, out, _ = cli("info", tmp_path / "o")
+    assert code == 0 and "119" in out and "sharegpt" in out
+
+
+def test_truncated_line_3_exit_2_names_line_and_writes_nothing(cli, tmp_path):
+    f = tmp_path / "bad.jsonl"
+    good = json.dumps({"instruction": "q", "input": "", "output": "a"})
+    f.write_text("\n".join([good, good, good[:20], good]) + "\n")
+    code, out, err = cli("convert", f, "--out", tmp_path / "o")
+    assert code == 2
+    assert "line 3" in err and str(f) in err
+    assert not (tmp_path / "o").exists()
+    assert list(tmp_path.iterdir()) == [f]
+
+
+def test_mapping_option(cli, tmp_path):
+    f = tmp_path / "dolly.jsonl"
+    f.write_text(json.dumps({"instruction": "i", "context": "c", "response": "r", "category": "qa"}) + "\n")
+    code, _, err = cli("convert", f, "--map", "user=instruction", "--map", "context=context", "--map", "assistant=response", "--out", tmp_path / "o")
+    assert code == 0, err
+    assert datasets.load_from_disk(str(tmp_path / "o"))[0]["meta"]["category"] == "qa"
+    code, _, err = cli("convert", f, "--map", "usr=instruction", "--map", "assistant=response", "--out", tmp_path / "o2")
+    assert code == 2 and "usr" in err
+
+
+def test_validate_file_and_dir(cli, alpaca_path, tmp_path):
+    assert cli("validate", alpaca_path)[0] == 0
+    f = tmp_path / "bad.jsonl"
+    f.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}]}) + "\n{oops\n")
+    code, _, err = cli("validate", f)
+    assert code == 2 and "line 1" in err and "line 2" in err
+    cli("convert", alpaca_path, "--out", tmp_path / "o")
+    assert cli("validate", tmp_path / "o")[0] == 0
+
+
+def test_usage_errors_exit_2(cli, tmp_path):
+    assert cli("convert", tmp_path / "missing.json", "--out", tmp_path / "o")[0] == 2
+    assert cli("export", tmp_path, "--to", "yaml", "--out", tmp_path / "x.jsonl")[0] == 2
+    assert cli("convert", "--shard-size", "lots", "--example", "sharegpt-sample", "--out", tmp_path / "o")[0] == 2
+    assert cli("convert", "--bogus-flag")[0] == 2
+
+
+def test_help_has_an_example_for_every_command(cli):
+    from safetune_data.cli.main import app
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            subs = list(cmd.commands.values())
+        else:
+            subs = [cmd]
+        for sub in subs:
+            assert "safetune" in (sub.help or ""), f"`safetune {name} {sub.name}` --help has no example"

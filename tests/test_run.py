@@ -1,0 +1,92 @@
+"""`safetune run`: the factorial recipe end to end, determinism, and bad recipes."""
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+
+FACTORIAL = Path(__file__).resolve().parents[1] / "transforms" / "paper_factorial.yaml"
+
+
+@pytest.fixture(scope="module")
+def factorial_run(tmp_path_factory):
+    from safetune_data.recipe import load_recipe
+    from safetune_data.run import run_recipe
+
+    out = tmp_path_factory.mktemp("run") / "f1"
+    index = run_recipe(load_recipe(FACTORIAL), out)
+    return out, index
+
+
+def _shard_hashes(d):
+    return [s["sha256"] for s in json.loads((d / "manifest.json").read_text())["output"]["shards"]]
+
+
+def test_factorial_gives_eight_loadable_variants_with_manifest_trace_and_card(factorial_run):
+    out, index = factorial_run
+    assert len(index["variants"]) == 8
+    for v in index["variants"]:
+        d = out / v["dir"]
+        ds = datasets.load_from_disk(str(d))
+        assert ds.num_rows == v["rows"] == 119
+        manifest = json.loads((d / "manifest.json").read_text())
+        assert manifest["variant"] == v["name"] and manifest["factors"] == v["factors"]
+        assert [s["op"] for s in manifest["steps"]] == v["steps"]
+        assert manifest["inputs"][0]["sha256"]
+        trace = [json.loads(x) for x in (d / "trace.jsonl").read_text().splitlines()]
+        assert trace and all(t["before"] != t["after"] for t in trace)
+        assert (d / "README.md").exists()
+    assert json.loads((out / "index.json").read_text()) == index
+
+
+def test_factor_levels_show_in_the_records(factorial_run):
+    out, _ = factorial_run
+    add = datasets.load_from_disk(str(out / "structure=markdown,identity=inject,roleplay=add"))
+    none = datasets.load_from_disk(str(out / "structure=plain,identity=none,roleplay=none"))
+    assert sum(r["messages"][0]["role"] == "system" for r in add) == 119
+    assert sum(r["messages"][0]["role"] == "system" for r in none) < 119
+    assert sum(r["messages"][-1]["content"].startswith("- ") or "\n- " in r["messages"][-1]["content"] for r in add) > \
+        sum("\n- " in r["messages"][-1]["content"] for r in none)
+
+
+def test_identical_shards_with_one_or_two_workers(factorial_run, tmp_path):
+    from safetune_data.recipe import load_recipe
+    from safetune_data.run import run_recipe
+
+    out1, _ = factorial_run
+    run_recipe(load_recipe(FACTORIAL, overrides=["num_proc=2"]), tmp_path / "f2", num_proc=2)
+    for v in json.loads((out1 / "index.json").read_text())["variants"]:
+        assert _shard_hashes(out1 / v["dir"]) == _shard_hashes(tmp_path / "f2" / v["dir"]), v["name"]
+
+
+@pytest.mark.slow
+def test_alpaca_keeps_all_999_rows_in_every_variant_unless_counted(alpaca_path, tmp_path, cli):
+    code, out, err = cli("run", FACTORIAL, "--set", f"input.path={alpaca_path}", "--out", tmp_path / "a")
+    assert code == 0, err
+    index = json.loads((tmp_path / "a" / "index.json").read_text())
+    for v in index["variants"]:
+        manifest = json.loads((tmp_path / "a" / v["dir"] / "manifest.json").read_text())
+        dropped = sum(sum(s["dropped"].values()) for s in manifest["steps"])
+        assert v["rows"] == 999 - dropped
+        assert datasets.load_from_disk(str(tmp_path / "a" / v["dir"])).num_rows == v["rows"]
+
+
+def test_misspelt_transform_exits_2_and_writes_nothing(tmp_path, cli):
+    r = tmp_path / "r.yaml"
+    r.write_text("input: {example: sharegpt-sample}\nsteps:\n  - roleplay.ad: {where: system}\n")
+    code, out, err = cli("run", r, "--out", tmp_path / "o")
+    assert code == 2
+    assert str(r) in err and "step 0" in err and "roleplay.add" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_misspelt_parameter_exits_2_naming_it(tmp_path, cli):
+    r = tmp_path / "r.yaml"
+    r.write_text("input: {example: sharegpt-sample}\nsteps:\n  - identity.inject: {placment: prefix}\n")
+    code, _, err = cli("run", r, "--out", tmp_path / "o")
+    assert code == 2 and "placment" in err and not (tmp_path / "o").exists()
+
+
+def test_dry_run_lists_variants_and_writes_nothing(tmp_path, cli):
+    code, out, _ = cli("run", FACTORIAL, "--dry-run", "--out", tmp_path / "o")
+    assert code == 0 and "8 variant(s)" in out and not (tmp_path / "o").exists()
