@@ -1,0 +1,82 @@
+"""Accuracy of the `keyword` and `refusal` judges against human labels.
+
+Data: XSTest completions of two models (GPT-4, Llama-2-70b-chat new system prompt), 450 each,
+labelled 1_full_compliance / 2_full_refusal / 3_partial_refusal; 2 and 3 count as refusals.
+
+Cross-file check: the refusal judge's only fitted number is its threshold, so each
+direction picks the best threshold on one file and reports accuracy on the other.
+
+    python benchmarks/judge_accuracy.py [--data ../shared/data/judge_dev]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+from safetune_data.harness.judges import get_judge
+
+FILES = ("xstest_completions_gpt4.csv", "xstest_completions_llama2new.csv")
+DEFAULT_DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "judge_dev"
+
+
+def load(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def gold(rows: list[dict]) -> list[bool]:
+    return [not r["final_label"].startswith("1_") for r in rows]
+
+
+def scores(y: list[bool], p: list[bool]) -> dict:
+    tp = sum(a and b for a, b in zip(y, p))
+    fp = sum(b and not a for a, b in zip(y, p))
+    fn = sum(a and not b for a, b in zip(y, p))
+    return {
+        "n": len(y),
+        "accuracy": sum(a == b for a, b in zip(y, p)) / len(y),
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+    }
+
+
+def line(judge: str, name: str, s: dict) -> str:
+    return f"{judge:<8} {name:<34} {s['n']:>4}  {s['accuracy']:.4f}  {s['precision']:.4f}  {s['recall']:.4f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = ap.parse_args()
+    data = {f: load(args.data / f) for f in FILES}
+    print(f"{'judge':<8} {'file':<34} {'n':>4}  acc     prec    recall")
+    refusal_scores: dict[str, list[float]] = {}
+    for judge_name in ("keyword", "refusal"):
+        judge = get_judge(judge_name)
+        all_y: list[bool] = []
+        all_p: list[bool] = []
+        t0 = time.perf_counter()
+        for f, rows in data.items():
+            verdicts = judge.judge_batch([r["prompt"] for r in rows], [r["completion"] for r in rows])
+            y, p = gold(rows), [bool(v["refused"]) for v in verdicts]
+            if judge_name == "refusal":
+                refusal_scores[f] = [v["refusal_score"] for v in verdicts]
+            print(line(judge_name, f, scores(y, p)))
+            all_y += y
+            all_p += p
+        elapsed = time.perf_counter() - t0
+        print(line(judge_name, "pooled", scores(all_y, all_p)) + f"   ({elapsed:.2f}s for {len(all_y)} rows)")
+    print("\ncross-file (refusal judge): threshold tuned on one file, accuracy on the other")
+    grid = [round(0.05 * i, 2) for i in range(1, 20)]
+    for dev, test in (FILES, FILES[::-1]):
+        y_dev = gold(data[dev])
+        best = max(grid, key=lambda t: (scores(y_dev, [s >= t for s in refusal_scores[dev]])["accuracy"], -abs(t - 0.5)))
+        s = scores(gold(data[test]), [x >= best for x in refusal_scores[test]])
+        print(f"  tune on {dev:<34} -> threshold {best:.2f} -> {test}: acc {s['accuracy']:.4f}  prec {s['precision']:.4f}  recall {s['recall']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

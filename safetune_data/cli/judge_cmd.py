@@ -1,0 +1,133 @@
+"""`safetune judge`: judge the responses in a CSV/JSON/JSONL file and write them back with verdicts."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import typer
+import yaml
+
+from ..errors import ConfigError, InputError
+from .console import console, progress
+
+BATCH = 64
+
+HELP = """Judge whether each response refused; write every input row back with `refused` (and `score`, `rationale` where the judge gives them) and print the refusal rate with its 95% interval.
+
+Judges: keyword (the GCG/AdvBench prefix list), refusal (rule-based, CPU, no download), llm (1-5 harmfulness rubric; --option model=PATH or --option url=URL), classifier (--option model=ID for Llama Guard 3, WildGuard, MD-Judge or the HarmBench classifier).
+
+Example: safetune judge refusal completions.csv --prompt-field prompt --response-field completion --out judged.jsonl
+
+Example: safetune judge llm answers.jsonl --response-field answer --out judged.jsonl --option url=http://127.0.0.1:8000/v1 --option model_name=qwen2.5-7b-instruct
+"""
+
+
+def parse_options(pairs: list[str]) -> dict:
+    """`key=value` pairs; values read as YAML scalars (0.4 -> float, true -> bool)."""
+    options: dict = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--option '{pair}' is not key=value", field="option")
+        key, value = pair.split("=", 1)
+        key = key.strip().replace("-", "_")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            parsed = value
+        options[key] = parsed if isinstance(parsed, (str, int, float, bool)) or parsed is None else value
+    return options
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a CSV, JSON (array) or JSONL file."""
+    from ..harness.benchmarks import read_table
+
+    rows = read_table(path)
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise InputError("each row must be an object", file=str(path), row=i)
+    return rows
+
+
+def _field(rows: list[dict], path: Path, field: str, option: str) -> None:
+    for i, row in enumerate(rows):
+        if field not in row:
+            raise InputError(
+                f"no field '{field}' (fields: {', '.join(map(str, row.keys()))})",
+                file=str(path),
+                row=i,
+                field=field,
+                hint=f"choose the column with {option}",
+            )
+
+
+def _write_atomic(out: Path, rows: list[dict]) -> None:
+    """Write next to the target and rename, so a failed run leaves no partial file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def judge_rows(judge, rows: list[dict], prompt_field: str | None, response_field: str) -> list[dict]:
+    """Every row plus `refused`, and `score` / `rationale` when the judge gives them."""
+    out: list[dict] = []
+    with progress() as bar:
+        task = bar.add_task(f"judge {judge.name}", total=len(rows))
+        for start in range(0, len(rows), BATCH):
+            chunk = rows[start : start + BATCH]
+            prompts = [str(r.get(prompt_field, "") or "") if prompt_field else "" for r in chunk]
+            responses = [str(r[response_field] or "") for r in chunk]
+            for row, v in zip(chunk, judge.judge_batch(prompts, responses)):
+                judged = dict(row)
+                judged["refused"] = v["refused"]
+                if v.get("score") is not None:
+                    judged["score"] = v["score"]
+                if v.get("rationale") is not None:
+                    judged["rationale"] = v["rationale"]
+                out.append(judged)
+            bar.advance(task, len(chunk))
+    return out
+
+
+def judge_command(
+    name: str = typer.Argument(..., help="keyword | refusal | llm | classifier"),
+    input: Path = typer.Argument(..., help="CSV, JSON (array of objects) or JSONL file"),
+    prompt_field: Optional[str] = typer.Option("prompt", "--prompt-field", help="column with the prompt ('' for none)"),
+    response_field: str = typer.Option("response", "--response-field", help="column with the response to judge"),
+    out: Path = typer.Option(..., "--out", help="output JSONL: input rows + refused/score/rationale"),
+    option: list[str] = typer.Option([], "--option", help="judge option key=value (repeatable)"),
+) -> None:
+    from ..harness.judges import get_judge
+    from ..harness.metrics import rate
+
+    judge = get_judge(name, **parse_options(option))  # bad judge/options fail before reading data
+    rows = read_rows(input)
+    _field(rows, input, response_field, "--response-field")
+    if prompt_field:
+        _field(rows, input, prompt_field, "--prompt-field")
+    judged = judge_rows(judge, rows, prompt_field or None, response_field)
+    _write_atomic(out, judged)
+    flags = [r["refused"] for r in judged if r["refused"] is not None]
+    r = rate(flags)
+    pct = "n/a" if r["rate"] is None else f"{100 * r['rate']:.1f}%"
+    console.print(
+        f"{name}: refusal rate {pct} ({r['k']}/{r['n']}), 95% CI [{100 * r['ci_low']:.1f}%, {100 * r['ci_high']:.1f}%]"
+        + (f"; {len(judged) - len(flags)} unjudged" if len(flags) < len(judged) else "")
+        + f" -> {out}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("judge", help=HELP)(judge_command)

@@ -1,0 +1,364 @@
+"""Safety and utility benchmarks behind one loader shape.
+
+`load_benchmark(spec)` returns rows `{"id", "prompt", "category", "expected"}` where
+`expected` is "refuse" (a harmful request: refusing is the safe outcome) or "comply" (a
+benign request: refusing is over-refusal). MT-Bench rows also keep `turns`.
+
+Files are read from local paths (no network by default); a Hub id in `hub` is loaded with
+`datasets.load_dataset` when online. Every loader goes through the same column mapping, so
+`map` can rename columns for any of them.
+
+spec keys:
+    name    advbench | xstest | harmbench | hexphi | saladbench | mtbench | file
+    path    a file (or, for hexphi, a directory of category_N.csv files)
+    hub     a Hub dataset id instead of a path; `split` names its split (default "train")
+    n, seed seeded subsample to n rows, kept in file order (same n and seed: same rows)
+    split   a filter dict (e.g. {"label": "safe"}, {"half": "eval"}) or a Hub split name;
+            the same filters may also be given at the top level
+    map     {"prompt": col, "category": col, "expected": col, "id": col}
+    expected  default expectation for `file` rows without an expected column ("refuse")
+    field   saladbench: which question field (default: augq if present, else question)
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import ConfigError, InputError
+
+SPEC_KEYS = {
+    "name", "path", "hub", "n", "seed", "split", "map", "expected", "field", "label", "half",
+    "category", "functional", "category_level",
+}
+FILTER_KEYS = {"label", "half", "category", "functional"}
+
+_REFUSE_VALUES = {"refuse", "refusal", "unsafe", "harmful", "1", "true", "yes"}
+_COMPLY_VALUES = {"comply", "compliance", "safe", "benign", "unharmful", "0", "false", "no"}
+
+
+# ---------------------------------------------------------------------------- reading files
+def _read_csv(path: Path, header: bool = True) -> list[dict]:
+    """CSV via the csv module: quoted fields may hold commas and newlines."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        if header:
+            return [dict(r) for r in csv.DictReader(fh)]
+        return [{"prompt": r[0]} for r in csv.reader(fh) if r and r[0].strip()]
+
+
+def _read_json_rows(path: Path) -> list[dict]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl" or (text.lstrip()[:1] == "{" and "\n{" in text.strip()):
+        rows = []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg}", file=str(path), line=i) from exc
+        return rows
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from exc
+    if isinstance(data, dict):
+        # {"data": [...]} / {"train": [...]}: take the single list value
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise InputError("expected a JSON array of objects (or an object with one array)", file=str(path))
+        data = lists[0]
+    if not isinstance(data, list):
+        raise InputError("expected a JSON array of objects", file=str(path))
+    return data
+
+
+def read_table(path: Path) -> list[dict]:
+    """Rows of a CSV, JSON or JSONL file, by extension."""
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    if path.suffix.lower() in {".csv", ".tsv"}:
+        return _read_csv(path)
+    if path.suffix.lower() in {".json", ".jsonl"}:
+        return _read_json_rows(path)
+    raise InputError("unknown file type (expected .csv, .json or .jsonl)", file=str(path))
+
+
+def _load_hub(spec: dict) -> list[dict]:
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in {"", "0", "false", "False"}:
+        raise ConfigError(
+            f"benchmark '{spec['name']}': hub id '{spec['hub']}' cannot be loaded while HF_HUB_OFFLINE=1",
+            field="hub",
+            hint="download the dataset once while online and pass its local file as 'path'",
+        )
+    import datasets  # core dependency, imported late to keep start-up fast
+
+    split = spec.get("split") if isinstance(spec.get("split"), str) else "train"
+    try:
+        ds = datasets.load_dataset(spec["hub"], split=split)
+    except Exception as exc:  # network, unknown id, missing split: the user can fix all of them
+        raise ConfigError(f"could not load hub dataset '{spec['hub']}' ({split}): {exc}", field="hub") from exc
+    return [dict(r) for r in ds]
+
+
+# ---------------------------------------------------------------------------- row mapping
+def _column(rows: list[dict], spec: dict, key: str, default: str | None, where: str, required: bool) -> str | None:
+    """The column that plays role `key`: from spec['map'], else the benchmark's default."""
+    col = (spec.get("map") or {}).get(key, default)
+    if col is None:
+        if required:
+            raise ConfigError(f"benchmark '{spec['name']}' needs map.{key}: the column holding the {key}", field=f"map.{key}")
+        return None
+    if rows and col not in rows[0]:
+        if not required and key not in (spec.get("map") or {}):
+            return None
+        raise InputError(
+            f"column '{col}' not found (columns: {', '.join(map(str, rows[0].keys()))})",
+            file=where,
+            field=col,
+            hint=f"set map.{key} to the column holding the {key}",
+        )
+    return col
+
+
+def _expected_value(value: Any, where: str, row: int, field: str) -> str:
+    text = str(value).strip().lower()
+    if text in _REFUSE_VALUES:
+        return "refuse"
+    if text in _COMPLY_VALUES:
+        return "comply"
+    raise InputError(
+        f"cannot read '{value}' as an expectation (refuse/unsafe/harmful or comply/safe/benign)",
+        file=where,
+        row=row,
+        field=field,
+    )
+
+
+def _map_rows(
+    rows: list[dict],
+    spec: dict,
+    where: str,
+    *,
+    prompt: str,
+    category: str | None = None,
+    id_col: str | None = None,
+    expected_col: str | None = None,
+    expected: str = "refuse",
+    id_prefix: str,
+    category_default: str = "",
+) -> list[dict]:
+    p_col = _column(rows, spec, "prompt", prompt, where, required=True)
+    c_col = _column(rows, spec, "category", category, where, required=False)
+    i_col = _column(rows, spec, "id", id_col, where, required=False)
+    e_col = _column(rows, spec, "expected", expected_col, where, required=False)
+    default_expected = spec.get("expected", expected)
+    if default_expected not in {"refuse", "comply"}:
+        raise ConfigError(f"'expected' must be 'refuse' or 'comply', got {default_expected!r}", field="expected")
+    out = []
+    for i, r in enumerate(rows):
+        text = r.get(p_col)
+        if not isinstance(text, str) or not text.strip():
+            raise InputError("empty or missing prompt", file=where, row=i, field=p_col)
+        out.append(
+            {
+                "id": f"{id_prefix}-{r[i_col]}" if i_col and r.get(i_col) not in (None, "") else f"{id_prefix}-{i:04d}",
+                "prompt": text.strip(),
+                "category": str(r.get(c_col) or category_default) if c_col else category_default,
+                "expected": _expected_value(r[e_col], where, i, e_col) if e_col else default_expected,
+                "_index": i,
+            }
+        )
+    return out
+
+
+def _filters(spec: dict) -> dict:
+    filters = {k: spec[k] for k in FILTER_KEYS if spec.get(k) is not None}
+    if isinstance(spec.get("split"), dict):
+        filters.update({k: v for k, v in spec["split"].items() if v is not None})
+    unknown = set(filters) - FILTER_KEYS
+    if unknown:
+        raise ConfigError(f"unknown filter(s) {sorted(unknown)}; known: {sorted(FILTER_KEYS)}", field="split")
+    return filters
+
+
+def _source(spec: dict, suffixes: tuple[str, ...] = ()) -> tuple[list[dict] | None, Path | None, str]:
+    """(rows from the Hub, None, id) or (None, local path, path string)."""
+    if spec.get("hub"):
+        return _load_hub(spec), None, str(spec["hub"])
+    if not spec.get("path"):
+        raise ConfigError(f"benchmark '{spec['name']}' needs 'path' (a local file) or 'hub' (a Hub dataset id)", field="path")
+    path = Path(spec["path"]).expanduser()
+    if not path.exists():
+        raise InputError("file not found", file=str(path), field="path")
+    return None, path, str(path)
+
+
+# ---------------------------------------------------------------------------- loaders
+def _advbench(spec: dict) -> list[dict]:
+    """AdvBench harmful behaviours: one instruction per line (original file: header goal,target).
+
+    `half`: "train" keeps even rows (0, 2, ...), "eval" odd rows, so one stage can train on
+    one half and evaluate on the other without overlap.
+    """
+    rows, path, where = _source(spec)
+    if rows is None:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            raw = [r for r in csv.reader(fh) if r and r[0].strip()]
+        if raw and [c.strip().lower() for c in raw[0][:2]] == ["goal", "target"]:
+            raw = raw[1:]
+        rows = [{"prompt": r[0]} for r in raw]
+    default_prompt = "prompt" if (not rows or "prompt" in rows[0]) else "goal"
+    out = _map_rows(rows, spec, where, prompt=default_prompt, id_prefix="advbench", category_default="harmful_behaviors")
+    half = _filters(spec).get("half")
+    if half not in (None, "train", "eval"):
+        raise ConfigError(f"advbench half must be 'train', 'eval' or null, got {half!r}", field="half")
+    if half:
+        parity = 0 if half == "train" else 1
+        out = [r for r in out if r["_index"] % 2 == parity]
+    return out
+
+
+def _xstest(spec: dict) -> list[dict]:
+    """XSTest: label safe -> comply, unsafe -> refuse; category = type."""
+    rows, path, where = _source(spec)
+    rows = rows if rows is not None else _read_csv(path)
+    out = _map_rows(rows, spec, where, prompt="prompt", category="type", id_col="id", expected_col="label", id_prefix="xstest")
+    label = _filters(spec).get("label")
+    if label is not None:
+        want = _expected_value(label, where, 0, "label")
+        out = [r for r in out if r["expected"] == want]
+    return out
+
+
+def _harmbench(spec: dict) -> list[dict]:
+    """HarmBench behaviours CSV: Behavior (+ ContextString for contextual behaviours).
+
+    Contextual behaviours put the context first, as HarmBench's own generation step does.
+    `functional` filters FunctionalCategory (standard, contextual, copyright).
+    """
+    rows, path, where = _source(spec)
+    rows = rows if rows is not None else _read_csv(path)
+    _column(rows, spec, "prompt", "Behavior", where, required=True)
+    functional = _filters(spec).get("functional")
+    if functional is not None:
+        keep = [r for r in rows if str(r.get("FunctionalCategory", "")).lower() == str(functional).lower()]
+    else:
+        keep = rows
+    p_col = (spec.get("map") or {}).get("prompt", "Behavior")
+    merged = []
+    for r in keep:
+        r = dict(r)
+        context = (r.get("ContextString") or "").strip()
+        if context:
+            r[p_col] = f"{context}\n\n---\n\n{r[p_col]}"
+        merged.append(r)
+    return _map_rows(merged, spec, where, prompt="Behavior", category="SemanticCategory", id_col="BehaviorID", id_prefix="harmbench")
+
+
+def _hexphi(spec: dict) -> list[dict]:
+    """HEx-PHI style: a directory of category_N.csv files, one prompt per line, no header."""
+    if spec.get("hub"):
+        rows, _, where = _source(spec)
+        return _map_rows(rows, spec, where, prompt="prompt", category="category", id_prefix="hexphi")
+    _, path, where = _source(spec)
+    files = sorted(path.glob("*.csv"), key=_natural_key) if path.is_dir() else [path]
+    if not files:
+        raise InputError("no .csv files in directory", file=where, field="path")
+    out = []
+    for f in files:
+        rows = _read_csv(f, header=False)
+        for r in _map_rows(rows, spec, str(f), prompt="prompt", id_prefix=f"hexphi-{f.stem}", category_default=f.stem):
+            out.append(r)
+    for i, r in enumerate(out):
+        r["_index"] = i
+    return out
+
+
+def _natural_key(path: Path) -> tuple:
+    """category_2 before category_10."""
+    stem = path.stem
+    digits = "".join(ch for ch in stem if ch.isdigit())
+    return (stem.rstrip("0123456789"), int(digits) if digits else -1, stem)
+
+
+def _saladbench(spec: dict) -> list[dict]:
+    """SALAD-Bench JSON/JSONL: base set `question`, attack-enhanced `augq`; category `1-category`."""
+    rows, path, where = _source(spec)
+    rows = rows if rows is not None else read_table(path)
+    field = spec.get("field")
+    if field is None and rows:
+        field = next((f for f in ("augq", "question", "baseq") if f in rows[0]), "question")
+    level = int(spec.get("category_level", 1))
+    id_col = next((c for c in ("aid", "qid", "id") if rows and c in rows[0]), None)
+    return _map_rows(rows, spec, where, prompt=field or "question", category=f"{level}-category", id_col=id_col, id_prefix="saladbench")
+
+
+def _mtbench(spec: dict) -> list[dict]:
+    """MT-Bench questions: prompt = first turn, `turns` kept for multi-turn generation."""
+    rows, path, where = _source(spec)
+    rows = rows if rows is not None else read_table(path)
+    t_col = (spec.get("map") or {}).get("prompt", "turns")
+    for i, r in enumerate(rows):
+        turns = r.get(t_col)
+        if not isinstance(turns, list) or not turns:
+            raise InputError("expected a non-empty list of turns", file=where, row=i, field=t_col)
+    staged = [dict(r, _first_turn=r[t_col][0]) for r in rows]
+    spec = dict(spec, map={k: v for k, v in (spec.get("map") or {}).items() if k != "prompt"})
+    out = _map_rows(staged, spec, where, prompt="_first_turn", category="category", id_col="question_id", expected="comply", id_prefix="mtbench")
+    for r in out:
+        r["turns"] = list(rows[r["_index"]][t_col])
+    return out
+
+
+def _file(spec: dict) -> list[dict]:
+    """Any CSV/JSON/JSONL with a prompt column (map.prompt, default 'prompt')."""
+    rows, path, where = _source(spec)
+    rows = rows if rows is not None else read_table(path)
+    stem = Path(where).stem if path is not None else where.replace("/", "_")
+    return _map_rows(rows, spec, where, prompt="prompt", category="category", id_col="id", expected_col="expected", id_prefix=stem)
+
+
+BENCHMARKS: dict[str, Callable[[dict], list[dict]]] = {
+    "advbench": _advbench,
+    "xstest": _xstest,
+    "harmbench": _harmbench,
+    "hexphi": _hexphi,
+    "saladbench": _saladbench,
+    "mtbench": _mtbench,
+    "file": _file,
+}
+
+
+def subsample(rows: list[dict], n: int | None, seed: int = 0) -> list[dict]:
+    """Seeded sample of n rows, kept in their original order (all rows when n is None or >= len)."""
+    if n is None or n >= len(rows):
+        return list(rows)
+    if n < 0:
+        raise ConfigError(f"n must be >= 0, got {n}", field="n")
+    keep = sorted(random.Random(seed).sample(range(len(rows)), n))
+    return [rows[i] for i in keep]
+
+
+def load_benchmark(spec: dict) -> list[dict]:
+    """Load one benchmark as rows {"id", "prompt", "category", "expected"} (see module doc)."""
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ConfigError("a benchmark spec needs a 'name'", field="name", hint=f"known: {', '.join(BENCHMARKS)}")
+    name = spec["name"]
+    if name not in BENCHMARKS:
+        raise ConfigError(f"unknown benchmark '{name}'", field="name", hint=f"known: {', '.join(BENCHMARKS)}")
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise ConfigError(f"unknown key(s) {sorted(unknown)} in benchmark '{name}'", field=sorted(unknown)[0], hint=f"known: {', '.join(sorted(SPEC_KEYS))}")
+    rows = BENCHMARKS[name](spec)
+    category = _filters(spec).get("category")
+    if category is not None:
+        rows = [r for r in rows if r["category"] == str(category)]
+    rows = subsample(rows, spec.get("n"), int(spec.get("seed", 0) or 0))
+    for r in rows:
+        r.pop("_index", None)
+    return rows
+

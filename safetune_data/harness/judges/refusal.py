@@ -1,0 +1,29 @@
+"""The `refusal` judge: the project's CPU refusal detector behind the judge contract."""
+from __future__ import annotations
+
+from ...detectors import refusal as detector
+from .base import BaseJudge, verdict
+
+
+class RefusalJudge(BaseJudge):
+    """Rule-based refusal judge (no model). `threshold` moves the refusal cut-off on the score."""
+
+    name = "refusal"
+
+    def __init__(self, threshold: float = detector.THRESHOLD) -> None:
+        if not 0.0 < float(threshold) <= 1.0:
+            from ...errors import ParamError
+
+            raise ParamError(f"threshold must be in (0, 1], got {threshold}", field="threshold")
+        self.threshold = float(threshold)
+
+    def judge_batch(self, prompts: list[str], responses: list[str]) -> list[dict]:
+        if len(prompts) != len(responses):
+            raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+        out = []
+        for a in detector.analyse_many(responses, prompts):
+            refused = a.score >= self.threshold
+            out.append(
+                verdict("refusal" if refused else "compliance", refused, None, a.rationale(), refusal_score=a.score)
+            )
+        return out
