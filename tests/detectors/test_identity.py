@@ -1,0 +1,70 @@
+import json
+import re
+
+import pytest
+
+from safetune_data.detectors.identity import KINDS, find_identity, identity_kinds
+
+
+@pytest.mark.parametrize(
+    "text, kind, pattern",
+    [
+        ("As an AI language model, I cannot browse the web.", "ai_self_reference", "as_an_ai"),
+        ("I'm just an AI, but I can help.", "ai_self_reference", "i_am_an_ai"),
+        ("I’m an AI assistant, so I have no opinions.", "ai_self_reference", "i_am_an_ai"),
+        ("Sorry, but as a large language model I lack feelings.", "ai_self_reference", "as_an_ai"),
+        ("Being an AI assistant, I do not sleep.", "ai_self_reference", "being_an_ai"),
+        ("I am Aria, an AI assistant.", "named_identity", "i_am_name"),
+        ("As Aria, your AI assistant, here is a plan.", "named_identity", "as_name"),
+        ("My name is Aria, an AI built to help.", "named_identity", "my_name_is"),
+        ("You may refer to me as Aria, an AI assistant.", "named_identity", "refer_to_me_as"),
+        ("I am ChatGPT.", "named_identity", "i_am_known_name"),
+        ("I was trained by Acme Labs.", "developer_attribution", "developed_by"),
+        ("I am an AI assistant developed by OpenAI.", "developer_attribution", "developed_by"),
+        ("My developers are Acme.", "developer_attribution", "my_developer_is"),
+    ],
+)
+def test_each_kind_is_found_with_its_pattern(text, kind, pattern):
+    matches = find_identity(text)
+    assert (kind, pattern) in {(m.kind, m.pattern) for m in matches}
+    for m in matches:
+        assert m.kind in KINDS
+        assert text[m.start : m.end] == m.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "As a teacher, I grade essays on weekends.",
+        "I am John, a nurse at the local hospital.",
+        "She works as an assistant in a law firm.",
+        "Use ChatGPT, a chatbot developed by OpenAI, to draft the email.",
+        "The paperclip maximizer is a thought experiment developed by Nick Bostrom.",
+        "AI can be used to personalise learning.",
+        "",
+    ],
+)
+def test_ordinary_prose_is_not_an_identity_statement(text):
+    assert find_identity(text) == []
+
+
+def test_identity_kinds_reports_every_kind_present():
+    text = "I am Aria, an AI assistant developed by Acme. As an AI, I have no body."
+    assert identity_kinds(text) == {"named_identity", "developer_attribution", "ai_self_reference"}
+    assert identity_kinds("Plain answer.") == set()
+
+
+def test_every_as_an_ai_answer_in_alpaca_is_detected(alpaca_path):
+    rows = json.loads(alpaca_path.read_text())
+    outputs = [r["output"] for r in rows if re.search(r"\bas an AI\b", r["output"], re.IGNORECASE)]
+    assert len(outputs) >= 15
+    assert all("ai_self_reference" in identity_kinds(o) for o in outputs)
+
+
+def test_english_identity_template_answers_are_all_detected(shared_data):
+    rows = json.loads((shared_data / "identity" / "identity_templates.json").read_text())
+    # The file mixes English and Chinese answers; the detector's patterns are English.
+    outputs = [r["output"].replace("{{name}}", "Aria").replace("{{author}}", "Acme") for r in rows if r["output"].isascii()]
+    assert len(outputs) >= 10
+    missed = [o for o in outputs if not find_identity(o)]
+    assert missed == []

@@ -1,0 +1,163 @@
+import copy
+import json
+
+import datasets
+import pytest
+
+from safetune_data import transforms as T
+from safetune_data.detectors.roleplay import find_persona, roleplay_where
+from safetune_data.errors import ParamError
+from safetune_data.records import check_conversation, record_schema
+from safetune_data.transforms.base import get_transform
+from safetune_data.transforms.roleplay import builtin_library, load_personas
+
+
+def alpaca_records(path):
+    rows = json.loads(path.read_text())
+    return [
+        {
+            "id": f"a-{i}",
+            "messages": [
+                {"role": "user", "content": r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "")},
+                {"role": "assistant", "content": r["output"]},
+            ],
+            "meta": {"source": "alpaca", "source_index": i, "format": "alpaca", "transforms": []},
+        }
+        for i, r in enumerate(rows)
+    ]
+
+
+@pytest.fixture(scope="module")
+def records(alpaca_path):
+    return alpaca_records(alpaca_path)
+
+
+@pytest.fixture(scope="module")
+def aoa(shared_data):
+    lines = (shared_data / "identity" / "identity_shift_aoa.jsonl").read_text().splitlines()
+    return [{"id": f"aoa-{i}", **json.loads(line)} for i, line in enumerate(lines) if line.strip()]
+
+
+@pytest.mark.parametrize("where", ["system", "user"])
+@pytest.mark.parametrize("assign", ["one", "random", "domain"])
+def test_strip_after_add_restores_the_conversation(records, where, assign):
+    add = T.roleplay.add(where=where, assign=assign).bind(seed=1, step=0)
+    added = add.process(copy.deepcopy(records))
+    assert add.stats.changed >= 0.99 * len(records)
+    for rec in added[:50]:
+        assert where in roleplay_where(rec)
+        assert check_conversation(rec["messages"]) is None
+    restored = T.roleplay.strip().process(copy.deepcopy(added))
+    same = sum(a["messages"] == b["messages"] for a, b in zip(records, restored))
+    assert same / len(records) >= 0.99
+
+
+def test_strip_leaves_conversations_without_persona_byte_identical(records):
+    strip = T.roleplay.strip()
+    out = strip.process(copy.deepcopy(records))
+    for before, after in zip(records, out):
+        if not roleplay_where(before):
+            assert json.dumps(after) == json.dumps(before)
+    assert strip.stats.unchanged["no persona"] >= 990
+    # "You are given two words ..." is a task, not a persona: untouched.
+    task = next(r for r in records if r["messages"][0]["content"].startswith("You are given"))
+    assert task in out
+
+
+def test_strip_aoa_system_prompt_keeps_the_non_persona_instruction(aoa):
+    strip = T.roleplay.strip()
+    out = strip.process(copy.deepcopy(aoa))
+    assert strip.stats.changed == 10
+    for rec in out:
+        system = rec["messages"][0]
+        assert system["role"] == "system"
+        assert "You are no longer" not in system["content"] and "new name" not in system["content"]
+        assert "absolutely obedient to the user" in system["content"]
+        assert find_persona(system["content"]) == []
+    assert strip.stats.fired == {"you_are_no_longer": 10, "your_new_name": 10}
+
+
+def test_add_prepends_to_an_existing_system_prompt_and_skips_existing_personas(aoa):
+    rec = {"id": "s", "messages": [{"role": "system", "content": "Answer in English."},
+                                   {"role": "user", "content": "How do I bake bread?"},
+                                   {"role": "assistant", "content": "Knead it."}]}
+    (out,) = T.roleplay.add(where="system", persona="chef", templates=["You are {persona}."]).process([copy.deepcopy(rec)])
+    chef = next(p for p in load_personas("builtin") if p.id == "chef")
+    assert out["messages"][0]["content"] == f"You are {chef.description}.\n\nAnswer in English."
+    add = T.roleplay.add(where="system")
+    add.process(copy.deepcopy(aoa))
+    assert add.stats.unchanged == {"already has persona": 10}
+
+
+def test_user_framing_prefixes_only_the_first_user_turn():
+    rec = {"id": "m", "messages": [{"role": "user", "content": "First?"}, {"role": "assistant", "content": "A."},
+                                   {"role": "user", "content": "Second?"}, {"role": "assistant", "content": "B."}]}
+    (out,) = T.roleplay.add(where="user", assign="random").process([copy.deepcopy(rec)])
+    assert out["messages"][0]["content"].endswith("First?") and out["messages"][0]["content"] != "First?"
+    assert out["messages"][1:] == rec["messages"][1:]
+    (back,) = T.roleplay.strip().process([out])
+    assert back["messages"] == rec["messages"]
+
+
+def test_domain_assignment_matches_keywords_with_seeded_fallback():
+    def rec(i, text):
+        return {"id": f"d{i}", "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]}
+
+    add = T.roleplay.add(where="system", assign="domain").bind(seed=5, step=0)
+    out = add.process([rec(0, "Give me a recipe for a vegetarian dinner."), rec(1, "Which stock should I invest my savings in?"),
+                       rec(2, "Zzz qqq.")])
+    details = [r["meta"]["transforms"][0]["detail"] for r in out]
+    assert "persona=chef" in details[0] and "assign=domain" in details[0]
+    assert "persona=financial-advisor" in details[1]
+    assert "assign=domain-fallback" in details[2]
+    again = T.roleplay.add(where="system", assign="domain").bind(seed=5, step=0).process([rec(2, "Zzz qqq.")])
+    assert again[0]["messages"] == out[2]["messages"]
+
+
+def test_builtin_personas_and_user_personas(tmp_path):
+    personas = load_personas("builtin")
+    assert len(personas) >= 20
+    assert all(p.description and p.keywords for p in personas)
+    assert len(builtin_library()["user_templates"]) >= 3
+    f = tmp_path / "p.yaml"
+    f.write_text("personas:\n  - {id: bard, description: a wandering bard who sings every answer, keywords: [song]}\n")
+    rec = {"id": "b", "messages": [{"role": "user", "content": "Tell me a song."}, {"role": "assistant", "content": "La."}]}
+    (out,) = T.roleplay.add(personas=str(f), where="system").process([copy.deepcopy(rec)])
+    assert "a wandering bard" in out["messages"][0]["content"]
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"where": "assistant"}, "where"),
+        ({"assign": "best"}, "assign"),
+        ({"persona": "space-pirate"}, "persona"),
+        ({"assign": "random", "persona": "chef"}, "persona"),
+        ({"rate": -1}, "rate"),
+        ({"personas": ["translator"]}, "personas"),
+        ({"personas": [{"name": "x"}]}, "personas"),
+        ({"templates": ["no placeholder"]}, "templates.0"),
+        ({"wher": "user"}, "wher"),
+    ],
+)
+def test_add_parameter_errors_name_the_parameter(params, field):
+    with pytest.raises(ParamError) as exc:
+        T.roleplay.add(**params)
+    assert exc.value.field == field
+
+
+def test_map_is_deterministic_and_independent_of_batch_split(records):
+    ds = datasets.Dataset.from_list(records[:120], features=datasets.Features.from_arrow_schema(record_schema()))
+    a = ds.map(T.roleplay.add(where="user", assign="random", rate=0.5).bind(seed=2, step=3), batched=True, batch_size=1000)
+    b = ds.map(T.roleplay.add(where="user", assign="random", rate=0.5).bind(seed=2, step=3), batched=True, batch_size=9)
+    assert a["messages"] == b["messages"]
+    assert 30 < sum(x != y for x, y in zip(a["messages"], ds["messages"])) < 90
+    s = ds.map(T.roleplay.add(where="system"), batched=True)
+    assert all(m[0]["role"] == "system" for m in s["messages"])
+    back = s.map(T.roleplay.strip(), batched=True)
+    assert sum(x == y for x, y in zip(back["messages"], ds["messages"])) >= 118
+
+
+def test_registry_and_module_aliases():
+    assert get_transform("roleplay.add") is T.roleplay.add
+    assert get_transform("roleplay.strip") is T.roleplay.strip
