@@ -106,7 +106,7 @@ def convert(
             entry["sha256"] = src.sha256()
         manifest.update(inputs=inputs_meta, seed=None, steps=[], dropped=dict(sorted(stream.dropped.items())))
         manifest["_shard_size"] = shard_size
-        if writer.rows == 0:
+        if sum(p.rows for p in stream.plans) == 0:
             raise InputError("no rows left to write (every row was rejected)", file=", ".join(paths))
         manifest = finish_output(od, writer, manifest, stream.rejects, card=card)
         od.commit()

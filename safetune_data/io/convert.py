@@ -53,6 +53,7 @@ class RecordStream:
         mapping: dict[str, str] | None = None,
         on_error: str = "fail",
         batch_rows: int = BATCH_ROWS,
+        fast: bool = True,
     ) -> None:
         if format is not None and format not in FORMATS:
             raise ConfigError(f"unknown format '{format}'", field="format", hint=f"one of {', '.join(FORMATS)}")
@@ -63,6 +64,7 @@ class RecordStream:
         self.mapping = dict(mapping or {})
         self.on_error = on_error
         self.batch_rows = batch_rows
+        self.fast = fast  # columnar path for flat layouts; False forces the row-by-row path
         self.dropped: Counter = Counter()
         self.rejects: list[dict[str, Any]] = []
         self.plans = [self._plan(s) for s in sources]
@@ -176,8 +178,22 @@ class RecordStream:
 
     def tables(self) -> Iterator[pa.Table]:
         for plan in self.plans:
+            resume = 0
+            if self.fast:
+                from .fast import Stop, fast_tables
+
+                consumed = consumed_columns(plan.format, plan.mapping)
+                try:
+                    for table in fast_tables(plan.source, plan.format, plan.mapping, self.schema, self.extra, consumed, plan.unmapped):
+                        plan.rows += table.num_rows
+                        yield table
+                    continue
+                except Stop as stop:
+                    resume = stop.index
+                    if resume:  # the peeked first batch is stale: read again from the start
+                        plan.batches = batched(iter_rows(plan.source), self.batch_rows)
             for batch in plan.batches:
-                records = [r for r in (self._record(plan, loc) for loc in batch) if r is not None]
+                records = [r for r in (self._record(plan, loc) for loc in batch if loc.index >= resume) if r is not None]
                 plan.rows += len(records)
                 if records:
                     yield pa.Table.from_pylist(records, schema=self.schema)

@@ -93,11 +93,15 @@ class OutputDir:
 class ShardWriter:
     """Write record batches into size-bounded shards under `directory` (no sub-dirs)."""
 
+    BATCH_ROWS = 1000  # rows per IPC batch; 256 when shards are bounded in bytes
+
     def __init__(self, directory: Path, schema: pa.Schema, shard_size: str | int = DEFAULT_SHARD_SIZE, prefix: str = "") -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.schema = features_schema(schema)
         self.unit, self.limit = parse_shard_size(shard_size)
+        if self.unit == "bytes":
+            self.BATCH_ROWS = 256
         self.prefix = prefix
         self._parts: list[tuple[Path, int]] = []
         self._writer: pa.ipc.RecordBatchStreamWriter | None = None
@@ -105,6 +109,8 @@ class ShardWriter:
         self._rows = 0
         self._bytes = 0
         self.rows = 0
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
 
     def _open(self) -> None:
         part = self.directory / f"{self.prefix}part-{len(self._parts):05d}.arrow.tmp"
@@ -122,34 +128,47 @@ class ShardWriter:
             self._writer = None
 
     def write_table(self, table: pa.Table) -> None:
+        """Buffer rows; emit IPC batches of a fixed row count so bytes never depend on
+        how the caller batched its tables (worker count, reader block size)."""
         if table.num_rows == 0:
             return
-        table = table.cast(self.schema) if table.schema != self.schema else table
+        if table.schema != self.schema:
+            table = table.cast(self.schema)
+        self._buffer.append(table)
+        self._buffered += table.num_rows
+        self._drain(final=False)
+
+    def _drain(self, final: bool) -> None:
+        if not self._buffer:
+            return
+        buf = pa.concat_tables(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
         offset = 0
-        while offset < table.num_rows:
+        while True:
+            remaining = buf.num_rows - offset
+            if remaining <= 0 or (remaining < self.BATCH_ROWS and not final):
+                break
             if self._writer is None:
                 self._open()
+            n = min(self.BATCH_ROWS, remaining)
             if self.unit == "rows":
-                take = min(self.limit - self._rows, table.num_rows - offset)
-            else:
-                remaining = table.num_rows - offset
-                chunk = table.slice(offset, remaining)
-                per_row = max(1, chunk.nbytes // max(1, remaining))
-                room = max(1, (self.limit - self._bytes) // per_row)
-                take = min(remaining, room)
-            piece = table.slice(offset, take)
+                n = min(n, self.limit - self._rows)
+            piece = buf.slice(offset, n).combine_chunks()
             for batch in piece.to_batches():
                 self._writer.write_batch(batch)
-            self._rows += take
+            self._rows += n
             self._bytes += piece.nbytes
-            self.rows += take
-            offset += take
+            self.rows += n
+            offset += n
             full = self._rows >= self.limit if self.unit == "rows" else self._bytes >= self.limit
             if full:
                 self._close_part()
+        rest = buf.slice(offset)
+        self._buffer = [rest] if rest.num_rows else []
+        self._buffered = rest.num_rows
 
     def close(self) -> list[dict]:
         """Finish: name shards data-0000k-of-0000N.arrow, write datasets metadata."""
+        self._drain(final=True)
         self._close_part()
         if not self._parts:  # an empty dataset still gets one (empty) shard
             self._open()

@@ -1,0 +1,496 @@
+"""Dataset cards (README.md) for `convert` and `run` output directories.
+
+The card is built from `manifest.json` alone (plus a profile of the shards), so it can be
+regenerated at any time with `safetune card DIR`. Everything it points at is relative to
+the directory, because it is written into a temporary directory that is renamed into
+place afterwards. The front matter is built with `huggingface_hub.DatasetCardData`, so
+the Hub reads it as it reads any dataset card.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+CARD_FILE = "README.md"
+PLOT_FILE = "profile.png"
+
+
+@dataclass(frozen=True)
+class KnownSource:
+    """What we know about a public source file: where it comes from and its licence."""
+
+    title: str
+    origin: str
+    licence_text: str
+    license_id: str  # Hub licence id of the data (the most restrictive part)
+    hub_id: str | None = None
+
+
+# By file name: the public files this project is tested with (see the data SOURCES list).
+KNOWN_SOURCES: dict[str, KnownSource] = {
+    "alpaca_en_demo.json": KnownSource(
+        "Alpaca (LLaMA-Factory demo sample)",
+        "LLaMA-Factory `data/alpaca_en_demo.json`, a sample of Stanford Alpaca",
+        "Apache-2.0 (repository); Alpaca data CC BY-NC 4.0",
+        "cc-by-nc-4.0",
+        "tatsu-lab/alpaca",
+    ),
+    "identity.json": KnownSource(
+        "LLaMA-Factory identity templates", "LLaMA-Factory `data/identity.json`", "Apache-2.0", "apache-2.0"
+    ),
+    "identity_templates.json": KnownSource(
+        "LLaMA-Factory identity templates", "LLaMA-Factory `data/identity.json`", "Apache-2.0", "apache-2.0"
+    ),
+    "identity_shift_aoa.jsonl": KnownSource(
+        "Identity shift (AOA)",
+        "Qi et al. 2023, `gpt-3.5/data/identity-shift-aoa.jsonl`",
+        "MIT",
+        "mit",
+    ),
+    "dpo_en_demo.json": KnownSource(
+        "LLaMA-Factory DPO demo", "LLaMA-Factory `data/dpo_en_demo.json`", "Apache-2.0", "apache-2.0"
+    ),
+    "hh_rlhf_harmless_base_test.jsonl.gz": KnownSource(
+        "Anthropic HH-RLHF (harmless-base, test)", "Anthropic HH-RLHF `harmless-base/test.jsonl.gz`", "MIT", "mit", "Anthropic/hh-rlhf"
+    ),
+    "advbench_harmful_behaviors.csv": KnownSource(
+        "AdvBench harmful behaviours", "Zou et al. 2023, as shipped by Qi et al. 2023", "MIT", "mit"
+    ),
+    "xstest_prompts.csv": KnownSource("XSTest prompts", "Röttger et al., NAACL 2024", "CC-BY-4.0", "cc-by-4.0"),
+    "mt_bench_questions.jsonl": KnownSource(
+        "MT-Bench questions", "Zheng et al. 2023, via Qi et al. 2023", "Apache-2.0", "apache-2.0"
+    ),
+}
+
+# What a change along each factor is known to do to a fine-tuned model's safety.
+LI_2025 = 'Li et al. 2025, "Picky LLMs and Unreliable RMs: An Empirical Study on Safety Alignment after Instruction Tuning"'
+QI_2023 = 'Qi et al. 2023, "Fine-tuning Aligned Language Models Compromises Safety, Even When Users Do Not Intend To!"'
+_SAFER, _RISKIER, _NEUTRAL = "safer", "riskier", "neutral"
+LEVEL_DIRECTIONS: dict[str, dict[str, str]] = {
+    "structure": {
+        "markdown": _SAFER, "list": _SAFER, "lists": _SAFER, "bullets": _SAFER, "numbered": _SAFER,
+        "itemised": _SAFER, "itemized": _SAFER, "headed": _SAFER, "headings": _SAFER,
+        "plain": _RISKIER, "prose": _RISKIER, "flatten": _RISKIER, "strip": _RISKIER,
+    },
+    "identity": {
+        "add": _SAFER, "calibrate": _SAFER, "calibrated": _SAFER, "prepend": _SAFER, "ai": _SAFER,
+        "remove": _RISKIER, "strip": _RISKIER, "rename": _RISKIER, "shift": _RISKIER, "persona": _RISKIER,
+    },
+    "roleplay": {
+        "add": _RISKIER, "persona": _RISKIER, "system": _RISKIER, "user": _RISKIER,
+        "remove": _SAFER, "strip": _SAFER,
+    },
+}
+EFFECTS: dict[tuple[str, str], str] = {
+    ("structure", _SAFER): "Answers were given markdown / itemised structure. "
+    f"{LI_2025} found that fine-tuning on structured (markdown, itemised) answers preserves "
+    "the base model's safety alignment better than plain prose answers.",
+    ("structure", _RISKIER): "Answers were flattened to plain prose. "
+    f"{LI_2025} found plain-prose answers erode safety alignment more than structured ones after fine-tuning.",
+    ("identity", _SAFER): 'Identity calibration statements (e.g. "As an AI assistant, ...") were added. '
+    f"{LI_2025} found that such statements in the training answers help the model keep its safety behaviour.",
+    ("identity", _RISKIER): "Identity statements were removed or changed. "
+    f"{LI_2025} found that losing the assistant's identity calibration is linked to weaker safety; "
+    f"{QI_2023} showed that as few as 10 identity-shifting examples (the \"absolutely obedient agent\") "
+    "can remove a model's safety guardrails.",
+    ("roleplay", _RISKIER): "Role-play persona framing was added. "
+    f"{LI_2025} found that role-play framing in fine-tuning data degrades safety alignment; "
+    f"{QI_2023} showed identity/role shifts are an effective way to jailbreak through fine-tuning.",
+    ("roleplay", _SAFER): "Role-play persona framing was removed. "
+    f"{LI_2025} found that role-play framing degrades safety alignment, so removing it is expected to help.",
+}
+
+
+def write_card(
+    out_dir: Path | str,
+    *,
+    license: str | None = None,
+    title: str | None = None,
+    profile_before: dict | None = None,
+) -> Path:
+    """Write `out_dir/README.md` (and `out_dir/profile.png`) from `out_dir/manifest.json`."""
+    out = Path(out_dir)
+    manifest = _read_manifest(out)
+    shards = [s["file"] for s in manifest.get("output", {}).get("shards", [])]
+    missing = [f for f in shards if not (out / f).is_file()]
+    if missing:
+        raise InputError(f"shards named in the manifest are missing: {', '.join(missing)}", file=str(out / "manifest.json"))
+
+    sources = [_source_info(inp) for inp in manifest.get("inputs", [])]
+    license_id = license or _license_from_sources(sources)
+    pretty = title or _default_title(manifest, sources)
+    applied = _applied_factors(manifest)
+    after = _profile_shards(out, shards, name="after" if profile_before else pretty)
+    before = _single_profile(profile_before)
+    if before is not None:
+        before = {**before, "name": "before"}
+
+    from huggingface_hub import DatasetCardData
+
+    rows = int(manifest.get("output", {}).get("rows", 0))
+    card_data = DatasetCardData(
+        license=license_id,
+        language=["en"],
+        task_categories=["text-generation"],
+        size_categories=[_size_category(rows)],
+        tags=_tags(manifest, applied),
+        pretty_name=pretty,
+        source_datasets=_source_datasets(sources),
+        configs=[{"config_name": "default", "data_files": [{"split": "train", "path": shards or ["data-*.arrow"]}]}],
+    )
+    sections = [
+        f"# {pretty}",
+        _summary(manifest, rows, shards, applied),
+        _sources_section(sources, license_id, license is not None),
+        _transforms_section(manifest),
+        _profile_section(out, before, after),
+        _intended_uses(),
+        _safety_section(applied),
+        _loading_section(out, shards),
+        _citation_section(),
+    ]
+    text = f"---\n{card_data.to_yaml()}\n---\n\n" + "\n\n".join(s.strip() for s in sections if s) + "\n"
+    path = out / CARD_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- inputs --------------------------------------------------------------------------------
+
+def _read_manifest(out: Path) -> dict:
+    path = out / "manifest.json"
+    if not out.is_dir():
+        raise InputError("not a directory", file=str(out), hint="pass an output directory of `safetune convert` or `safetune run`")
+    if not path.is_file():
+        raise InputError("no manifest.json here", file=str(out), hint="pass an output directory of `safetune convert` or `safetune run`")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+
+
+def _front_matter_license(readme: Path) -> str | None:
+    """The `license` of a dataset card next to an input (e.g. the embedded sample's card)."""
+    try:
+        from huggingface_hub import DatasetCard
+
+        lic = DatasetCard.load(readme).data.to_dict().get("license")
+    except Exception:  # noqa: BLE001 - a sibling README without usable front matter is simply not a card
+        return None
+    return lic if isinstance(lic, str) else None
+
+
+def _source_info(inp: dict) -> dict[str, Any]:
+    path = Path(str(inp.get("path", "")))
+    name = path.name
+    known = KNOWN_SOURCES.get(name)
+    info: dict[str, Any] = {
+        "name": name,
+        "format": inp.get("format", ""),
+        "rows": inp.get("rows"),
+        "sha256": inp.get("sha256"),
+        "known": known,
+        "license_id": known.license_id if known else None,
+        "licence_text": known.licence_text if known else None,
+    }
+    if known is None:
+        card = (path if path.is_dir() else path.parent) / CARD_FILE
+        lic = _front_matter_license(card) if card.is_file() else None
+        if lic:
+            info["license_id"] = lic
+            info["licence_text"] = f"{lic} (from the dataset card next to the input)"
+    return info
+
+
+def _license_from_sources(sources: list[dict]) -> str:
+    ids = {s["license_id"] for s in sources}
+    if not sources or None in ids:
+        return "unknown"
+    return ids.pop() if len(ids) == 1 else "other"
+
+
+def _source_datasets(sources: list[dict]) -> list[str]:
+    hub = sorted({s["known"].hub_id for s in sources if s["known"] and s["known"].hub_id})
+    return [f"extended|{h}" for h in hub] or ["original"]
+
+
+def _default_title(manifest: dict, sources: list[dict]) -> str:
+    base = ", ".join(dict.fromkeys(Path(s["name"]).name.split(".")[0] for s in sources)) or "records"
+    variant = manifest.get("variant")
+    return f"{base} ({variant})" if variant else base
+
+
+def _size_category(rows: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                         (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")):
+        if rows < limit:
+            return label
+    return "100M<n<1B"
+
+
+# -- factors applied -------------------------------------------------------------------------
+
+def _applied_factors(manifest: dict) -> list[tuple[str, str, str]]:
+    """(factor, level, direction) for every factor the manifest says was changed."""
+    levels: dict[str, str] = {}
+    for factor, level in (manifest.get("factors") or {}).items():
+        levels[str(factor)] = str(level)
+    for step in manifest.get("steps") or []:
+        factor, _, level = str(step.get("op", "")).partition(".")
+        if factor in LEVEL_DIRECTIONS and factor not in levels and step.get("changed", 0):
+            levels[factor] = level
+    out = []
+    for factor, level in levels.items():
+        words = re.split(r"[^a-z]+", level.lower())
+        table = LEVEL_DIRECTIONS.get(factor, {})
+        direction = next((table[w] for w in words if w in table), _NEUTRAL)
+        if level.lower() in ("original", "none", "keep", "unchanged"):
+            direction = _NEUTRAL
+        out.append((factor, level, direction))
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _tags(manifest: dict, applied: list[tuple[str, str, str]]) -> list[str]:
+    tags = ["safetune", "safety", "instruction-tuning"]
+    tags += [f"{_slug(f)}-{_slug(level)}" for f, level, _ in applied]
+    if manifest.get("variant"):
+        tags.append(f"variant-{_slug(str(manifest['variant']))}")
+    return list(dict.fromkeys(tags))
+
+
+# -- sections --------------------------------------------------------------------------------
+
+def _summary(manifest: dict, rows: int, shards: list[str], applied: list[tuple[str, str, str]]) -> str:
+    kind = "a recipe run (`safetune run`)" if manifest.get("steps") else "a conversion (`safetune convert`)"
+    lines = [
+        "## Summary",
+        "",
+        f"Instruction data in the canonical `messages` format (one conversation per row: `id`, `messages`, `meta`), "
+        f"written by safetune-data {manifest.get('safetune_version', '')} as {kind} "
+        f"on {manifest.get('created', 'an unknown date')}.",
+        "",
+        f"- rows: {rows:,} in {len(shards)} Arrow shard(s)",
+    ]
+    if manifest.get("variant"):
+        lines.append(f"- variant: `{manifest['variant']}`")
+    if applied:
+        lines.append("- factor levels: " + ", ".join(f"{f} = `{lvl}`" for f, lvl, _ in applied))
+    if manifest.get("seed") is not None:
+        lines.append(f"- seed: {manifest['seed']}")
+    dropped = manifest.get("dropped") or {}
+    if dropped:
+        lines.append("- rows dropped while reading: " + ", ".join(f"{r}: {n}" for r, n in sorted(dropped.items())))
+    if manifest.get("command"):
+        lines.append(f"- command: `{' '.join(_no_local_paths(manifest['command']))}`")
+    return "\n".join(lines)
+
+
+def _no_local_paths(argv: list[str]) -> list[str]:
+    """Arguments that are absolute paths shrink to their last part: no local layout in the card."""
+    return [Path(a).name if a.startswith("/") else a for a in map(str, argv)]
+
+
+def _sources_section(sources: list[dict], license_id: str, explicit: bool) -> str:
+    lines = ["## Sources and licences", ""]
+    if not sources:
+        lines.append("No input files are recorded in the manifest.")
+    else:
+        lines += ["| input | format | rows | sha256 | origin | licence |", "| --- | --- | ---: | --- | --- | --- |"]
+        for s in sources:
+            known = s["known"]
+            origin = known.origin if known else "unknown"
+            licence = s["licence_text"] or "unknown — set --license"
+            sha = (s["sha256"] or "")[:12]
+            rows = "" if s["rows"] is None else f"{s['rows']:,}"
+            lines.append(f"| `{s['name']}` | {s['format']} | {rows} | `{sha}` | {origin} | {licence} |")
+    lines += ["", f"Licence of this dataset (front matter): `{license_id}`"
+              + (" (set by the user)." if explicit else " (derived from the sources; set it with `safetune card DIR --license ID`).")]
+    if license_id == "unknown":
+        lines.append("The licence of at least one source is unknown — set --license before publishing.")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "–"
+    return str(value).replace("|", "\\|")
+
+
+def _transforms_section(manifest: dict) -> str:
+    steps = manifest.get("steps") or []
+    lines = ["## Transforms applied", ""]
+    if not steps:
+        lines.append("None: the rows are the inputs converted to the canonical `messages` format.")
+        return "\n".join(lines)
+    lines += [
+        "| step | op | params | seen | changed | unchanged (reason: n) | dropped (reason: n) | fired | out |",
+        "| ---: | --- | --- | ---: | ---: | --- | --- | --- | ---: |",
+    ]
+    for s in steps:
+        params = json.dumps(s.get("params", {}), ensure_ascii=False, sort_keys=True).replace("|", "\\|")
+        lines.append(
+            f"| {s.get('step', '')} | `{s.get('op', '')}` | `{params}` | {s.get('seen', '')} | {s.get('changed', '')} | "
+            f"{_cell(s.get('unchanged', {}))} | {_cell(s.get('dropped', {}))} | {_cell(s.get('fired', {}))} | {s.get('out', '')} |"
+        )
+    if manifest.get("recipe"):
+        lines += ["", "<details><summary>Resolved recipe</summary>", "", "```json",
+                  json.dumps(manifest["recipe"], indent=2, ensure_ascii=False, sort_keys=True), "```", "", "</details>"]
+    return "\n".join(lines)
+
+
+def _single_profile(profile: dict | None) -> dict | None:
+    if profile is None:
+        return None
+    if "profiles" in profile:  # a whole profile document: its first profile is the input
+        return profile["profiles"][0]
+    return profile
+
+
+CARD_PROFILE_ROWS = 2000
+
+
+def _profile_shards(out: Path, shards: list[str], name: str) -> dict | None:
+    """Profile of the written shards, or None when the detectors are not installed."""
+    import pyarrow as pa
+
+    from .errors import ConfigError
+    from .profile import load_detectors, profile_table
+
+    try:
+        detectors = load_detectors()
+    except ConfigError:
+        return None
+    tables = []
+    for f in shards:
+        with pa.memory_map(str(out / f)) as source:
+            tables.append(pa.ipc.open_stream(source).read_all())
+    if not tables:
+        return None
+    table = pa.concat_tables(tables, promote_options="permissive")
+    total = table.num_rows
+    if total > CARD_PROFILE_ROWS:
+        # The detectors cost milliseconds per distinct answer: a card profiles a seeded sample
+        # (the same rows on every run), so a million-row output does not take an hour.
+        from .transforms.base import fraction_for
+
+        ids = table.column("id").to_pylist()
+        keep = sorted(sorted(range(total), key=lambda i: fraction_for(0, 0, ids[i], "card"))[:CARD_PROFILE_ROWS])
+        table = table.take(keep)
+    profile = profile_table(table, name=name, detectors=detectors)
+    if total > CARD_PROFILE_ROWS:
+        profile["sampled_from"] = total
+    return profile
+
+
+def _profile_section(out: Path, before: dict | None, after: dict | None) -> str:
+    from .profile import document
+    from .profile.render import to_markdown, write_overview_plot
+
+    lines = ["## Factor profile", ""]
+    if after is None:
+        lines.append("Not available: the factor detectors are not installed. Run `safetune card DIR` again.")
+        return "\n".join(lines)
+    profiles = [before, after] if before is not None else [after]
+    doc = document(profiles)
+    write_overview_plot(profiles, out / PLOT_FILE)
+    lines.append(
+        "Measured with `safetune profile` (structure, identity, role-play and refusal detectors)"
+        + ("; *before* is the input, *after* this dataset, Δ = after − before." if before is not None else ".")
+    )
+    if after.get("sampled_from"):
+        lines.append(
+            f"Computed on a seeded sample of {CARD_PROFILE_ROWS:,} of {after['sampled_from']:,} rows; "
+            "run `safetune profile` on the directory for all rows."
+        )
+    lines += ["", to_markdown(doc, images={"factor profile": PLOT_FILE}).strip()]
+    return "\n".join(lines)
+
+
+def _intended_uses() -> str:
+    return "\n".join([
+        "## Intended uses",
+        "",
+        "- Supervised fine-tuning (SFT) of chat models, e.g. with TRL's `SFTTrainer`, which reads the `messages` column directly.",
+        "- Controlled studies of how training-data properties (answer structure, identity calibration, role-play) "
+        "change a fine-tuned model's safety, by comparing this dataset with its other variants.",
+        "",
+        "Not intended as a safety benchmark, nor as evidence that a model trained on it is safe: "
+        "evaluate every fine-tuned model on harmful-request and over-refusal benchmarks.",
+    ])
+
+
+def _safety_section(applied: list[tuple[str, str, str]]) -> str:
+    lines = [
+        "## Safety considerations",
+        "",
+        f"Fine-tuning an aligned model on benign data can erode its safety alignment ({QI_2023}). "
+        f"{LI_2025} identify three properties of the training data that move it: answer structure, "
+        "identity calibration and role-play; they also find that reward models are unreliable judges of "
+        "safety, so do not rely on a reward model alone to select or vet this data.",
+        "",
+    ]
+    changed = [(f, lvl, d) for f, lvl, d in applied if d != _NEUTRAL]
+    if not changed:
+        lines.append("No factor was changed on purpose in this dataset; its profile above shows where it stands on each factor.")
+    for factor, level, direction in changed:
+        lines.append(f"- **{factor} = `{level}`** (expected effect on safety: {direction}). {EFFECTS[(factor, direction)]}")
+    unknown = [(f, lvl) for f, lvl, d in applied if d == _NEUTRAL and lvl.lower() not in ("original", "none", "keep", "unchanged")]
+    for factor, level in unknown:
+        lines.append(f"- **{factor} = `{level}`**: no published finding for this level; measure it with the harness.")
+    return "\n".join(lines)
+
+
+def _loading_section(out: Path, shards: list[str]) -> str:
+    return "\n".join([
+        "## How to load",
+        "",
+        "From this directory:",
+        "",
+        "```python",
+        "from datasets import load_from_disk",
+        'ds = load_from_disk("path/to/this/directory")',
+        'print(ds[0]["messages"])',
+        "```",
+        "",
+        "After uploading the directory to the Hub (e.g. `huggingface-cli upload USER/NAME . --repo-type dataset`):",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        'ds = load_dataset("USER/NAME", split="train")',
+        "```",
+        "",
+        f"The `configs` entry of the front matter points at the Arrow shard(s): {', '.join(f'`{s}`' for s in shards)}.",
+    ])
+
+
+def _citation_section() -> str:
+    return "\n".join([
+        "## Citation",
+        "",
+        "If you use this dataset to study safety after fine-tuning, please cite:",
+        "",
+        "```bibtex",
+        "@article{li2025picky,",
+        "  title   = {Picky LLMs and Unreliable RMs: An Empirical Study on Safety Alignment after Instruction Tuning},",
+        "  author  = {Li, Guanlin and Chen, Kangjie and Guo, Shangwei and Zhang, Jie and Qiu, Han and Zhang, Chao and Wang, Guoyin and Zhang, Tianwei and Li, Jiwei},",
+        "  journal = {arXiv preprint arXiv:2502.01116},",
+        "  year    = {2025}",
+        "}",
+        "",
+        "@article{qi2023finetuning,",
+        "  title   = {Fine-tuning Aligned Language Models Compromises Safety, Even When Users Do Not Intend To!},",
+        "  author  = {Qi, Xiangyu and Zeng, Yi and Xie, Tinghao and Chen, Pin-Yu and Jia, Ruoxi and Mittal, Prateek and Henderson, Peter},",
+        "  journal = {arXiv preprint arXiv:2310.03693},",
+        "  year    = {2023}",
+        "}",
+        "```",
+    ])

@@ -1,0 +1,114 @@
+"""`safetune profile` and `safetune card`."""
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import ConfigError, InputError
+from .console import console, err_console, progress
+
+
+def parse_mapping(items: list[str] | None) -> dict[str, str] | None:
+    """`--map role=col` options into a dict; a malformed one names itself."""
+    if not items:
+        return None
+    mapping: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"--map expects ROLE=COLUMN, got {item!r}", field="--map", hint="e.g. --map user=question --map assistant=answer")
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def profile_command(
+    paths: list[Path] = typer.Argument(..., help="One input (file or output directory), or two to compare side by side.", show_default=False),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the profile as JSON (schemas/profile.schema.json)."),
+    markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write the profile as a markdown table."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="Write PNG plots (structure, factor rates, lengths) into this directory."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Local tokenizer directory (or Hub id when online) for token lengths."),
+    format: Optional[str] = typer.Option(None, "--format", help="Input format when it cannot be inferred (as for `convert`)."),
+    mapping: Optional[list[str]] = typer.Option(None, "--map", help="Map a role to a column, ROLE=COLUMN (repeatable), as for `convert`."),
+) -> None:
+    """Profile a dataset along the safety factors: answer structure, identity statements,
+    role-play framing, refusals, lengths, turns, duplicates.
+
+    Example:
+
+        safetune profile data/alpaca_en_demo.json --json profile.json --plots plots/
+
+        safetune profile out/original out/markdown --markdown diff.md
+    """
+    from ..profile import profile_paths
+    from ..profile.render import rich_table, to_markdown, write_plots
+
+    if len(paths) > 2:
+        raise ConfigError(f"profile takes one or two paths, got {len(paths)}", hint="compare two at a time: original and variant")
+    for path in paths:
+        if not path.exists():
+            raise InputError("no such file or directory", file=str(path))
+    map_dict = parse_mapping(mapping)
+
+    with ExitStack() as stack:
+        bar = stack.enter_context(progress(transient=True))
+
+        def on_start(name: str, total: int):
+            task = bar.add_task(f"profiling {Path(name).name}", total=total)
+            return lambda n: bar.advance(task, n)
+
+        doc = profile_paths([str(p) for p in paths], format=format, mapping=map_dict, tokenizer=tokenizer, on_start=on_start)
+
+    console.print(rich_table(doc))
+    images: dict[str, str] = {}
+    if plots is not None:
+        written = write_plots(doc, plots)
+        err_console.print(f"plots: {', '.join(str(p) for p in written.values())}")
+        if markdown_out is not None:
+            base = markdown_out.resolve().parent
+            for name, p in written.items():
+                try:
+                    images[name] = str(p.resolve().relative_to(base))
+                except ValueError:
+                    images[name] = str(p.resolve())
+    if json_out is not None:
+        _write_text(json_out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        err_console.print(f"profile JSON: {json_out}")
+    if markdown_out is not None:
+        _write_text(markdown_out, to_markdown(doc, images=images))
+        err_console.print(f"profile markdown: {markdown_out}")
+
+
+def card_command(
+    directory: Path = typer.Argument(..., help="An output directory of `convert` or `run` (with manifest.json).", show_default=False),
+    license: Optional[str] = typer.Option(None, "--license", help="SPDX-style licence id for the front matter, e.g. cc-by-nc-4.0."),
+    title: Optional[str] = typer.Option(None, "--title", help="Human-readable dataset name (pretty_name)."),
+) -> None:
+    """(Re)generate the dataset card README.md of an output directory: front matter the
+    Hugging Face Hub accepts, sources and licences, transforms and their stats, the factor
+    profile, safety considerations and how to load it.
+
+    Example:
+
+        safetune card out/markdown --license cc-by-nc-4.0 --title "Alpaca demo, markdown answers"
+    """
+    from ..card import write_card
+
+    path = write_card(directory, license=license, title=title)
+    err_console.print(f"dataset card: {path}")
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", file=str(path)) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("profile")(profile_command)
+    app.command("card")(card_command)
