@@ -129,8 +129,10 @@ def _build(t: pa.Table, start: int, src: Source, fmt: str, cols, schema: pa.Sche
                 col = col.cast(pa.string())
             if pa.types.is_null(col.type):
                 col = pa.nulls(n, pa.string())
+            elif pa.types.is_integer(col.type) or pa.types.is_boolean(col.type):
+                col = col.cast(pa.string())  # same text as json.dumps gives for ints and bools
             elif not pa.types.is_string(col.type):
-                raise ValueError(f.name)  # non-string carried values: JSON text via the reference path
+                raise ValueError(f.name)  # other carried values: JSON text via the reference path
             meta_arrays.append(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
         else:
             meta_arrays.append(pa.nulls(n, pa.string()))

@@ -44,11 +44,29 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _feature(t: pa.DataType) -> dict:
+    """`datasets` feature dict of an Arrow type (the subset records use)."""
+    if pa.types.is_struct(t):
+        return {t.field(i).name: _feature(t.field(i).type) for i in range(t.num_fields)}
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return {"feature": _feature(t.value_type), "_type": "List"}
+    if pa.types.is_large_string(t):
+        return {"dtype": "large_string", "_type": "Value"}
+    if pa.types.is_floating(t):
+        return {"dtype": f"float{t.bit_width}", "_type": "Value"}
+    return {"dtype": "string" if pa.types.is_string(t) else str(t), "_type": "Value"}
+
+
+def features_dict(schema: pa.Schema) -> dict:
+    """What `datasets.Features.from_arrow_schema(schema).to_dict()` gives, without importing
+    `datasets` (a second of start-up that every convert would pay)."""
+    return {f.name: _feature(f.type) for f in schema}
+
+
 def features_schema(schema: pa.Schema) -> pa.Schema:
     """The schema with the `huggingface` features metadata `datasets` expects."""
-    import datasets
-
-    return datasets.Features.from_arrow_schema(schema).arrow_schema
+    meta = {b"huggingface": json.dumps({"info": {"features": features_dict(schema)}}).encode()}
+    return schema.with_metadata(meta)
 
 
 class OutputDir:
@@ -183,10 +201,7 @@ class ShardWriter:
         return shards
 
     def _write_datasets_metadata(self, shards: list[dict]) -> None:
-        import datasets
-
-        features = datasets.Features.from_arrow_schema(self.schema)
-        info = {"citation": "", "description": "", "features": features.to_dict(), "homepage": "", "license": ""}
+        info = {"citation": "", "description": "", "features": features_dict(self.schema), "homepage": "", "license": ""}
         (self.directory / "dataset_info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
         fingerprint = hashlib.sha256("".join(s["sha256"] for s in shards).encode()).hexdigest()[:16]
         state = {

@@ -20,6 +20,8 @@ def test_alpaca_jsonl_identical(alpaca_path, tmp_path):
     rows = json.loads(alpaca_path.read_text())
     for i, r in enumerate(rows):
         r["tag"] = f"t{i % 3}"
+        r["uid"] = i
+        r["ok"] = i % 2 == 0
         if i % 5 == 0:
             r["system"] = "Be concise."
     f = tmp_path / "a.jsonl"

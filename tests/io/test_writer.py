@@ -48,3 +48,13 @@ def test_manifest_validates_and_names_versions(alpaca_path, tmp_path):
     m = convert(str(alpaca_path), tmp_path / "out")
     jsonschema.validate(m, load_schema("manifest"))
     assert "datasets" in m["versions"] and m["command"]
+
+
+def test_features_match_what_datasets_derives():
+    import pyarrow as pa
+
+    from safetune_data.io.writer import features_dict
+    from safetune_data.records import record_schema
+
+    schema = record_schema(["category", "tools"]).append(pa.field("reward", pa.float32())).append(pa.field("ok", pa.bool_()))
+    assert features_dict(schema) == datasets.Features.from_arrow_schema(schema).to_dict()
