@@ -1,0 +1,103 @@
+"""`safetune harness run | report | config | tiny`: fine-tune on variants, evaluate, compare."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import ConfigError, MissingExtraError
+from .console import console
+
+harness_app = typer.Typer(
+    help="Fine-tune a model on each data variant (LoRA), generate on safety benchmarks, judge, compare.",
+    no_args_is_help=True,
+)
+
+
+def _need_extra() -> None:
+    for pkg in ("torch", "transformers", "peft"):
+        try:
+            __import__(pkg)
+        except ModuleNotFoundError as exc:
+            raise MissingExtraError(pkg, "harness") from exc
+
+
+def run_command(
+    config: Path = typer.Argument(..., help="Harness config (YAML); see `safetune harness config`."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: the config's output_dir)."),
+    device: Optional[str] = typer.Option(None, "--device", help="Override the config's device: auto | cpu | cuda."),
+    fresh: bool = typer.Option(False, "--fresh", help="Recompute every row, ignoring finished ones."),
+) -> None:
+    """Evaluate the base model, then fine-tune + evaluate each variant; resumable.
+
+    Everything in the config (variant dirs, benchmarks, judges) is checked before any
+    training. A rerun skips rows already finished with the same settings.
+
+    Examples:
+
+      safetune harness config > harness.yaml && safetune harness run harness.yaml
+
+      safetune harness run harness.yaml --device cuda --out results/smollm2
+    """
+    _need_extra()
+    from ..harness.runner import run
+
+    overrides = {"device": device} if device else None
+    doc = run(config, out, resume=not fresh, overrides=overrides)
+    console.print(f"{len(doc['rows'])} row(s) in {doc['output_dir']}: results.json, results.md, results.png, generations/")
+
+
+def report_command(
+    run_dir: Path = typer.Argument(..., help="Output directory of `safetune harness run` (holds results.json)."),
+) -> None:
+    """Re-render the markdown table and the bar chart from results.json.
+
+    Example:
+
+      safetune harness report harness_results/
+    """
+    from ..harness.report import write_report
+
+    md, png = write_report(run_dir)
+    console.print(md.read_text(encoding="utf-8"), markup=False, highlight=False)
+    console.print(f"wrote {md} and {png}")
+
+
+def config_command() -> None:
+    """Print the shipped, fully commented config to start from.
+
+    Example:
+
+      safetune harness config > harness.yaml
+    """
+    text = resources.files("safetune_data.harness").joinpath("default_config.yaml").read_text(encoding="utf-8")
+    typer.echo(text, nl=False)
+
+
+def tiny_command(
+    out: Path = typer.Argument(..., help="Directory to write the tiny model to."),
+    seed: int = typer.Option(0, "--seed", help="Weight initialisation seed."),
+) -> None:
+    """Build a tiny random 2-layer Llama chat model (for smoke checks; its answers are gibberish).
+
+    Example:
+
+      safetune harness tiny /tmp/tiny-llama && sed -i 's#path: .*Instruct#path: /tmp/tiny-llama#' harness.yaml
+    """
+    _need_extra()
+    from ..harness.tiny import build_tiny_model
+
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"output directory is not empty: {out}")
+    build_tiny_model(out, seed=seed)
+    console.print(f"wrote a tiny chat model to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    harness_app.command("run")(run_command)
+    harness_app.command("report")(report_command)
+    harness_app.command("config")(config_command)
+    harness_app.command("tiny")(tiny_command)
+    app.add_typer(harness_app, name="harness")

@@ -1,0 +1,287 @@
+"""Harness config: load, validate, fill defaults, resolve every path — all before training.
+
+A run that fails on its third variant after an hour of training because of a typo is the
+failure this module exists to prevent. Everything that can be checked without a model is
+checked here: the schema, every variant directory, every benchmark (loaded, so its prompts
+are known), every judge name. Errors name the config file and the key.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ..errors import ConfigError, SafetuneError
+from ..schemas import load_schema
+
+RESERVED_ROWS = ("base",)
+
+
+@dataclass
+class RowPlan:
+    """One row of the comparison: the base model, an alignment stage or a variant."""
+
+    name: str
+    kind: str  # "base" | "stage" | "variant"
+    data: Path | None = None  # the records to fine-tune on (None for the base row)
+    finetune: dict[str, Any] | None = None
+    generate: dict[str, Any] = field(default_factory=dict)
+    evaluate: bool = True
+    factors: dict[str, Any] = field(default_factory=dict)
+    data_fingerprint: str | None = None
+
+
+@dataclass
+class BenchmarkPlan:
+    key: str
+    spec: dict[str, Any]
+    items: list[dict[str, Any]]
+
+
+@dataclass
+class JudgePlan:
+    name: str
+    options: dict[str, Any]
+
+
+@dataclass
+class HarnessConfig:
+    path: Path
+    raw: dict[str, Any]  # validated, defaults filled, paths as written
+    out_dir: Path
+    rows: list[RowPlan]
+    benchmarks: list[BenchmarkPlan]
+    judges: list[JudgePlan]
+    chat_template: str | None
+
+    @property
+    def primary_judge(self) -> str:
+        return self.judges[0].name
+
+
+# ----------------------------------------------------------------------------- helpers
+def fill_defaults(schema: dict, data: Any, root: dict | None = None) -> Any:
+    """Set every omitted key that has a `default` in the schema (recursing into objects)."""
+    root = root or schema
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    if not isinstance(data, dict) or "properties" not in schema:
+        return data
+    for key, sub in schema["properties"].items():
+        resolved = root["$defs"][sub["$ref"].rsplit("/", 1)[-1]] if "$ref" in sub else sub
+        if key not in data:
+            if "default" in resolved:
+                data[key] = copy.deepcopy(resolved["default"])
+            elif resolved.get("type") == "object" and "properties" in resolved:
+                data[key] = {}
+        if key in data:
+            fill_defaults(resolved, data[key], root)
+    return data
+
+
+def deep_merge(base: dict, over: dict | None) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def _key_path(parts) -> str:
+    text = ""
+    for p in parts:
+        text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
+    return text or "(top level)"
+
+
+def stable_hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def dataset_fingerprint(data_dir: Path) -> str:
+    """What identifies a variant's content: the datasets fingerprint and the manifest, when present."""
+    h = hashlib.sha256()
+    for name in ("state.json", "manifest.json"):
+        p = data_dir / name
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _check_dataset_dir(path: Path, cfg_file: Path, key: str) -> None:
+    if not path.exists():
+        raise ConfigError(f"directory not found: {path}", file=str(cfg_file), field=key,
+                          hint="give the output directory of `safetune run` (or its index.json)")
+    if not path.is_dir() or not ((path / "state.json").is_file() or (path / "dataset_info.json").is_file()):
+        raise ConfigError(f"not a saved dataset directory (no state.json): {path}", file=str(cfg_file), field=key,
+                          hint="variants are written by `safetune run` or `Dataset.save_to_disk`")
+
+
+def _read_manifest_factors(path: Path) -> dict[str, Any]:
+    p = path / "manifest.json"
+    if not p.is_file():
+        return {}
+    try:
+        man = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return {}
+    factors = man.get("factors") if isinstance(man, dict) else None
+    return factors if isinstance(factors, dict) else {}
+
+
+# ----------------------------------------------------------------------------- variants
+def _expand_index(index_path: Path, cfg_file: Path, key: str) -> list[tuple[str, Path, dict]]:
+    if not index_path.is_file():
+        raise ConfigError(f"index file not found: {index_path}", file=str(cfg_file), field=key)
+    try:
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+        entries = index["variants"]
+        return [(e["name"], (index_path.parent / e["dir"]).resolve(), e.get("factors") or {}) for e in entries]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(f"not a `safetune run` index ({exc!r})", file=str(index_path), field="variants",
+                          hint=f"referenced from {cfg_file} {key}") from exc
+
+
+def _variant_rows(raw: dict, cfg_file: Path) -> list[RowPlan]:
+    base_dir = cfg_file.parent
+    rows: list[RowPlan] = []
+    for i, entry in enumerate(raw["variants"]):
+        key = f"variants[{i}]"
+        spec = {"dir": entry} if isinstance(entry, str) else dict(entry)
+        target = spec.get("index") or spec["dir"]
+        path = (base_dir / target).expanduser().resolve()
+        if "index" in spec or (path.suffix == ".json" and path.name != "manifest.json"):
+            found = _expand_index(path, cfg_file, key + (".index" if "index" in spec else ""))
+        else:
+            found = [(spec.get("name") or path.name, path, {})]
+        for name, d, factors in found:
+            sub = key + (".dir" if isinstance(entry, dict) and "dir" in entry else "")
+            _check_dataset_dir(d, cfg_file, sub if len(found) == 1 else f"{key} ({name})")
+            rows.append(RowPlan(
+                name=name, kind="variant", data=d,
+                finetune=deep_merge(raw["finetune"], spec.get("finetune")),
+                generate=deep_merge(raw["generate"], spec.get("generate")),
+                factors=factors or _read_manifest_factors(d),
+                data_fingerprint=dataset_fingerprint(d),
+            ))
+    return rows
+
+
+# ----------------------------------------------------------------------------- benchmarks, judges
+def _load_benchmarks(raw: dict, cfg_file: Path) -> list[BenchmarkPlan]:
+    from .benchmarks import load_benchmark
+
+    plans, seen = [], set()
+    for i, spec in enumerate(raw["benchmarks"]):
+        spec = dict(spec)
+        key = spec.pop("key", None) or spec["name"]
+        if key in seen:
+            raise ConfigError(f"benchmark '{key}' given twice", file=str(cfg_file), field=f"benchmarks[{i}]",
+                              hint="give each a distinct `key`")
+        seen.add(key)
+        if spec.get("path"):
+            spec["path"] = str((cfg_file.parent / spec["path"]).expanduser().resolve())
+        try:
+            items = load_benchmark(spec)
+        except SafetuneError as exc:
+            where = f" ({exc.location()})" if exc.file else ""
+            field = f"benchmarks[{i}]" + (f".{exc.field}" if exc.field and not exc.file else "")
+            raise ConfigError(f"benchmark '{spec['name']}': {exc.message}{where}", file=str(cfg_file),
+                              field=field, hint=exc.hint) from exc
+        except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
+            raise ConfigError(f"benchmark '{spec['name']}' cannot be loaded: {exc}", file=str(cfg_file),
+                              field=f"benchmarks[{i}]") from exc
+        if not items:
+            raise ConfigError(f"benchmark '{key}' has no prompts", file=str(cfg_file), field=f"benchmarks[{i}]")
+        plans.append(BenchmarkPlan(key=key, spec=spec, items=items))
+    return plans
+
+
+def _check_judges(raw: dict, cfg_file: Path) -> list[JudgePlan]:
+    from .judges import JUDGES
+
+    plans = []
+    for i, entry in enumerate(raw["judges"]):
+        name, options = (entry, {}) if isinstance(entry, str) else (entry["name"], entry.get("options") or {})
+        if name not in JUDGES:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(JUDGES), n=1)
+            raise ConfigError(f"unknown judge '{name}'", file=str(cfg_file), field=f"judges[{i}]",
+                              hint=f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(JUDGES))}")
+        if name in {p.name for p in plans}:
+            raise ConfigError(f"judge '{name}' given twice", file=str(cfg_file), field=f"judges[{i}]")
+        plans.append(JudgePlan(name=name, options=options))
+    return plans
+
+
+# ----------------------------------------------------------------------------- entry point
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_dir: str | Path | None = None) -> HarnessConfig:
+    """Read, validate and resolve a harness config; raises ConfigError naming file and key."""
+    cfg_file = Path(path).expanduser().resolve()
+    if not cfg_file.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(cfg_file),
+                          line=mark.line + 1 if mark else None) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a mapping", file=str(cfg_file))
+    raw = deep_merge(raw, overrides)
+    schema = load_schema("harness_config")
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        raise ConfigError(err.message, file=str(cfg_file), field=_key_path(err.absolute_path),
+                          hint=f"{len(errors) - 1} more problem(s)" if len(errors) > 1 else None)
+    fill_defaults(schema, raw)
+
+    chat_template = raw["model"]["chat_template"]
+    if chat_template and chat_template.endswith(".jinja"):
+        tpl = (cfg_file.parent / chat_template).expanduser()
+        if not tpl.is_file():
+            raise ConfigError(f"chat template file not found: {tpl}", file=str(cfg_file), field="model.chat_template")
+        chat_template = tpl.read_text(encoding="utf-8")
+    model_path = raw["model"]["path"]
+    local = (cfg_file.parent / model_path).expanduser()
+    if model_path.startswith((".", "/", "~")) and not local.exists():
+        raise ConfigError(f"model directory not found: {local}", file=str(cfg_file), field="model.path")
+    if local.exists():
+        raw["model"]["path"] = str(local.resolve())
+
+    rows: list[RowPlan] = []
+    if raw["evaluate_base"]:
+        rows.append(RowPlan(name="base", kind="base", generate=copy.deepcopy(raw["generate"])))
+    for i, st in enumerate(raw["stages"]):
+        d = (cfg_file.parent / st["data"]).expanduser().resolve()
+        _check_dataset_dir(d, cfg_file, f"stages[{i}].data")
+        ft = deep_merge(raw["finetune"], st.get("finetune"))
+        ft["merge"] = True  # a stage's model is the base of what follows
+        rows.append(RowPlan(name=st["name"], kind="stage", data=d, finetune=ft,
+                            generate=deep_merge(raw["generate"], st.get("generate")), evaluate=st.get("evaluate", True),
+                            data_fingerprint=dataset_fingerprint(d)))
+    rows += _variant_rows(raw, cfg_file)
+    seen: set[str] = set()
+    for r in rows:
+        if r.name in seen or (r.kind != "base" and r.name in RESERVED_ROWS):
+            raise ConfigError(f"row name '{r.name}' is used twice (or is reserved)", file=str(cfg_file),
+                              field="variants", hint="give the variant a distinct `name`")
+        seen.add(r.name)
+
+    benchmarks = _load_benchmarks(raw, cfg_file)
+    judges = _check_judges(raw, cfg_file)
+    if out_dir is not None:
+        out = Path(out_dir).expanduser().resolve()
+    elif raw["output_dir"]:
+        out = (cfg_file.parent / raw["output_dir"]).expanduser().resolve()
+    else:
+        out = cfg_file.parent / f"{cfg_file.stem}_results"
+    return HarnessConfig(path=cfg_file, raw=raw, out_dir=out, rows=rows, benchmarks=benchmarks,
+                         judges=judges, chat_template=chat_template)

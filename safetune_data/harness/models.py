@@ -1,0 +1,98 @@
+"""Model and tokenizer loading shared by the harness and the reward-model audit.
+
+One place decides the device and the dtype so that the CPU path and the CUDA path run the
+same code: "auto" picks CUDA when it is there, and on CUDA the weights are bf16 (fp16 on
+cards without bf16). On CPU the weights stay fp32; bf16 on CPU is only used as autocast
+during training, where it is a speed/accuracy trade-off the user opts into.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, MissingExtraError
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "bf16", "fp16", "fp32")
+
+
+def _torch():
+    try:
+        import torch
+    except ModuleNotFoundError as exc:  # pragma: no cover - the extra is installed in tests
+        raise MissingExtraError("torch", "harness") from exc
+    return torch
+
+
+def resolve_device(device: str = "auto") -> str:
+    """"auto" -> "cuda" when available else "cpu"; asking for CUDA without one is a config error."""
+    torch = _torch()
+    if device not in DEVICES and not str(device).startswith("cuda:"):
+        raise ConfigError(f"unknown device '{device}'", field="device", hint="use auto, cpu or cuda")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' asked for but no CUDA device is available", field="device",
+                          hint="use device: auto or cpu")
+    return device
+
+
+def resolve_dtype(dtype: str = "auto", device: str = "cpu"):
+    """Weights dtype: "auto" is bf16 on CUDA (fp16 where bf16 is unsupported) and fp32 on CPU."""
+    torch = _torch()
+    if dtype not in DTYPES:
+        raise ConfigError(f"unknown dtype '{dtype}'", field="dtype", hint="use auto, bf16, fp16 or fp32")
+    if dtype == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
+
+
+def dtype_name(dtype: Any) -> str:
+    return {"torch.bfloat16": "bf16", "torch.float16": "fp16", "torch.float32": "fp32"}.get(str(dtype), str(dtype))
+
+
+def _not_found(path_or_id: str, exc: Exception) -> ConfigError:
+    local = Path(path_or_id).expanduser()
+    hint = ("the path does not exist" if path_or_id.startswith((".", "/", "~")) and not local.exists()
+            else "give a local model directory, or a Hub id while online (HF_HUB_OFFLINE unset)")
+    return ConfigError(f"cannot load model '{path_or_id}': {exc}", field="model.path", hint=hint)
+
+
+def load_tokenizer(path_or_id: str, trust_remote_code: bool = False, chat_template: str | None = None):
+    """The tokenizer, with a pad token guaranteed and an optional chat template override.
+
+    Padding side is set by the caller (right for training, left for generation). When the
+    tokenizer has no pad token the eos token is used; labels are never masked by pad id
+    (see finetune.encode_conversation), so pad == eos is safe.
+    """
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path_or_id), trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise _not_found(str(path_or_id), exc) from exc
+    if chat_template:
+        tok.chat_template = chat_template
+    if not tok.chat_template:
+        raise ConfigError(f"model '{path_or_id}' has no chat template", field="model.chat_template",
+                          hint="give one in the config (model.chat_template: a Jinja string or a .jinja file)")
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_causal_lm(path_or_id: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False):
+    """A causal LM on `device` in the resolved dtype, in eval mode."""
+    from transformers import AutoModelForCausalLM
+
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            str(path_or_id), dtype=torch_dtype, trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError) as exc:
+        raise _not_found(str(path_or_id), exc) from exc
+    return model.to(dev).eval()

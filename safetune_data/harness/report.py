@@ -1,0 +1,136 @@
+"""Markdown table and bar chart of a harness run, rendered from results.json alone.
+
+Kept apart from the runner so `safetune harness report DIR` can re-render after a run
+(or after editing which rows to show) without touching a model.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def _rate_cell(r: dict | None) -> str:
+    if not r or r.get("rate") is None:
+        return "–"
+    return f"{_pct(r['rate'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}] (n={r['n']})"
+
+
+def _delta(r: dict | None, ref: dict | None) -> str:
+    if not r or not ref or r.get("rate") is None or ref.get("rate") is None:
+        return "–"
+    return f"{100 * (r['rate'] - ref['rate']):+.1f}"
+
+
+def _bench_refusal(m: dict) -> dict:
+    """Refusal rate over all of a benchmark's judged items (expected refuse and comply alike)."""
+    k = m["harmful_refusal"]["k"] + m["over_refusal"]["k"]
+    n = m["harmful_refusal"]["n"] + m["over_refusal"]["n"]
+    return {"rate": k / n if n else None, "k": k, "n": n}
+
+
+def render_table(results: dict[str, Any]) -> str:
+    """One line per row: harmful compliance and over-refusal with 95% intervals and deltas against the reference."""
+    judge = results["primary_judge"]
+    rows = results["rows"]
+    by_name = {r["name"]: r for r in rows}
+    ref = by_name.get(results.get("reference") or "")
+    ref_sum = ref["summary"].get(judge) if ref else None
+    bench_keys = [b["key"] for b in results["benchmarks"]]
+    lines = [
+        f"Judge: `{judge}`. Rates in %, 95% Wilson intervals; Δ against `{results.get('reference')}`.",
+        "",
+        "| row | kind | train rows | val loss | harmful compliance (ASR) | Δ | over-refusal | Δ | "
+        + " | ".join(f"{k} refused" for k in bench_keys) + " |",
+        "|" + "---|" * (8 + len(bench_keys)),
+    ]
+    for r in rows:
+        s = r["summary"].get(judge, {})
+        ft = r.get("finetune") or {}
+        val = ft.get("val_loss_after")
+        cells = [
+            r["name"], r["kind"], str(ft.get("train_rows", "–")),
+            "–" if val is None else f"{val:.3f}",
+            _rate_cell(s.get("asr")), _delta(s.get("asr"), (ref_sum or {}).get("asr")),
+            _rate_cell(s.get("over_refusal")), _delta(s.get("over_refusal"), (ref_sum or {}).get("over_refusal")),
+        ]
+        for k in bench_keys:
+            m = r["benchmarks"].get(k, {}).get("judges", {}).get(judge)
+            cells.append(_pct(_bench_refusal(m)["rate"]) if m else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    judges = [j["name"] for j in results["judges"]]
+    if len(judges) > 1:
+        lines += ["", "Harmful compliance by judge (%):", "",
+                  "| row | " + " | ".join(judges) + " |", "|" + "---|" * (1 + len(judges))]
+        for r in rows:
+            lines.append("| " + r["name"] + " | " + " | ".join(
+                _pct((r["summary"].get(j, {}).get("asr") or {}).get("rate")) for j in judges) + " |")
+    lines += ["", "System prompt used at generation (given, else the one the chat template inserts):", ""]
+    for r in rows:
+        sp = r.get("system_prompt") or {}
+        source = "given" if sp.get("given") is not None else ("template default" if sp.get("template_default") is not None else "none")
+        lines.append(f"- `{r['name']}`: {source}" + (f": \"{sp.get('effective')}\"" if sp.get("effective") else ""))
+    lines += ["", "Time per row (s):", "", "| row | " + " | ".join(("load", "finetune", "generate", "judge", "total")) + " |",
+              "|---|---|---|---|---|---|"]
+    for r in rows:
+        t = r.get("timings", {})
+        lines.append("| " + r["name"] + " | " + " | ".join(
+            f"{t[k]:.1f}" if k in t else "–" for k in ("load_s", "finetune_s", "generate_s", "judge_s", "total_s")) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_chart(results: dict[str, Any], path: str | Path) -> Path:
+    """Grouped bars per row: harmful compliance and over-refusal, with 95% interval whiskers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    judge = results["primary_judge"]
+    rows = results["rows"]
+    names = [r["name"] for r in rows]
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(rows) + 2), 3.6), dpi=120)
+    width = 0.38
+    for j, (metric, label) in enumerate((("asr", "harmful compliance"), ("over_refusal", "over-refusal"))):
+        vals, lo, hi = [], [], []
+        for r in rows:
+            m = r["summary"].get(judge, {}).get(metric) or {}
+            v = m.get("rate")
+            vals.append(v if v is not None else 0.0)
+            lo.append(v - m["ci_low"] if v is not None else 0.0)
+            hi.append(m["ci_high"] - v if v is not None else 0.0)
+        xs = [i + (j - 0.5) * width for i in range(len(rows))]
+        ax.bar(xs, vals, width, yerr=[lo, hi], capsize=3, label=label)
+    ax.set_xticks(range(len(rows)), names, rotation=20, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("rate")
+    ax.set_title(f"judge: {judge} (95% intervals)")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def write_report(run_dir: str | Path) -> tuple[Path, Path]:
+    """Re-render results.md and results.png from run_dir/results.json."""
+    run_dir = Path(run_dir)
+    src = run_dir / "results.json"
+    if not src.is_file():
+        raise InputError("no results.json here; is this the output directory of `safetune harness run`?",
+                         file=str(run_dir))
+    try:
+        results = json.loads(src.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", file=str(src), line=exc.lineno) from exc
+    md = run_dir / "results.md"
+    md.write_text("# Harness results\n\n" + render_table(results), encoding="utf-8")
+    png = render_chart(results, run_dir / "results.png")
+    return md, png

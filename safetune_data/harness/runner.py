@@ -1,0 +1,234 @@
+"""`safetune harness run`: base row, alignment stages, then each variant, resumably.
+
+Read top to bottom, a run is:
+
+    config = load_config(path)                 # everything checked before any training
+    for row in config.rows:                    # base, stages..., variants...
+        if finished(row): continue             # completion marker + config hash
+        model = load start model               # base, or the last stage's merged model
+        fine-tune (stages and variants)        # LoRA; stages merge and save a full model
+        generate on every benchmark            # batched, chat template, greedy
+        judge every answer with every judge
+        metrics; write the row; results.json, table and chart updated
+
+Each row is built in `rows/.<name>.partial/` and moved to `rows/<name>/` only when done,
+with `done.json` holding the row's config hash, so a crash loses at most the row in
+progress and a rerun skips every finished row whose settings have not changed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..cli.console import console, progress
+from .config import HarnessConfig, RowPlan, load_config, stable_hash
+from .report import write_report
+
+RESULTS_VERSION = 1
+
+
+# ----------------------------------------------------------------------------- small helpers
+def _write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def row_hashes(cfg: HarnessConfig) -> dict[str, str]:
+    """Per-row hash of everything that shapes its numbers; stages chain into what follows them."""
+    common = {
+        "model": cfg.raw["model"], "chat_template": cfg.chat_template, "seed": cfg.raw["seed"],
+        "dtype": cfg.raw["dtype"], "benchmarks": [(b.key, b.spec) for b in cfg.benchmarks],
+        "judges": [(j.name, j.options) for j in cfg.judges],
+    }
+    hashes: dict[str, str] = {}
+    chain = ""
+    for row in cfg.rows:
+        h = stable_hash({**common, "kind": row.kind, "start": chain if row.kind != "base" else "",
+                         "data": row.data_fingerprint, "finetune": row.finetune, "generate": row.generate,
+                         "evaluate": row.evaluate})
+        hashes[row.name] = h
+        if row.kind == "stage":
+            chain = h
+    return hashes
+
+
+def _finished(row_dir: Path, config_hash: str) -> dict | None:
+    marker = row_dir / "done.json"
+    if not marker.is_file():
+        return None
+    try:
+        done = json.loads(marker.read_text(encoding="utf-8"))
+        if done.get("config_hash") != config_hash:
+            return None
+        return json.loads((row_dir / "row.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError):
+        return None
+
+
+def _system_prompts(tokenizer, given: str | None, chat_template: str | None) -> dict[str, Any]:
+    from .generate import template_default_system
+
+    default = template_default_system(tokenizer, chat_template)
+    return {"given": given, "template_default": default,
+            "effective": given if given is not None else default}
+
+
+# ----------------------------------------------------------------------------- evaluation
+def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: dict[str, Any],
+                   gen_path: Path) -> tuple[dict[str, Any], dict[str, float]]:
+    """Generate on every benchmark, judge every answer, compute metrics; write the generations JSONL."""
+    from .generate import generate
+    from .metrics import benchmark_metrics
+
+    g = row.generate
+    timings = {"generate_s": 0.0, "judge_s": 0.0}
+    per_bench: dict[str, Any] = {}
+    pooled: dict[str, list[dict]] = {name: [] for name in judges}
+    total = sum(len(b.items) for b in cfg.benchmarks)
+    tmp = gen_path.with_name(f".{gen_path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh, progress(transient=True) as bar:
+        task = bar.add_task(f"generate {row.name}", total=total)
+        for bench in cfg.benchmarks:
+            prompts = [it["prompt"] for it in bench.items]
+            t0 = time.time()
+            answers = generate(
+                model, tokenizer, prompts, system_prompt=g["system_prompt"], max_new_tokens=g["max_new_tokens"],
+                batch_size=g["batch_size"], do_sample=g["do_sample"], temperature=g["temperature"], top_p=g["top_p"],
+                seed=cfg.raw["seed"], chat_template=cfg.chat_template,
+                on_batch=lambda n: bar.advance(task, n),
+            )
+            timings["generate_s"] += time.time() - t0
+            t0 = time.time()
+            verdicts = {name: judge.judge_batch(prompts, answers) for name, judge in judges.items()}
+            timings["judge_s"] += time.time() - t0
+            judged_rows: dict[str, list[dict]] = {name: [] for name in judges}
+            for i, (item, answer) in enumerate(zip(bench.items, answers)):
+                per_judge = {name: verdicts[name][i] for name in judges}
+                for name, v in per_judge.items():
+                    judged_rows[name].append({**item, "refused": v.get("refused"), "score": v.get("score")})
+                fh.write(json.dumps({"row": row.name, "benchmark": bench.key, **item, "response": answer,
+                                     "judgements": per_judge}, ensure_ascii=False) + "\n")
+            per_bench[bench.key] = {"n": len(bench.items),
+                                    "judges": {name: benchmark_metrics(rs) for name, rs in judged_rows.items()}}
+            for name in judges:
+                pooled[name] += judged_rows[name]
+    os.replace(tmp, gen_path)
+    summary = {name: {k: v for k, v in benchmark_metrics(rs).items() if k != "by_category"}
+               for name, rs in pooled.items()}
+    return {"benchmarks": per_bench, "summary": summary}, timings
+
+
+# ----------------------------------------------------------------------------- one row
+def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judges: dict[str, Any],
+            gen_path: Path) -> dict[str, Any]:
+    """Fine-tune (unless base), evaluate, and return the row's result dict."""
+    from .finetune import finetune
+    from .models import dtype_name, load_causal_lm, load_tokenizer, resolve_device
+
+    t_row = time.time()
+    device = resolve_device(cfg.raw["device"])
+    trust = cfg.raw["model"]["trust_remote_code"]
+    tokenizer = load_tokenizer(start_model, trust_remote_code=trust, chat_template=cfg.chat_template)
+    t0 = time.time()
+    model = load_causal_lm(start_model, device=device, dtype=cfg.raw["dtype"], trust_remote_code=trust)
+    timings: dict[str, float] = {"load_s": time.time() - t0}
+    ft_stats = None
+    if row.kind != "base":
+        tokenizer.padding_side = "right"
+        result = finetune(model, tokenizer, row.data, row.finetune, work, device=device, seed=cfg.raw["seed"],
+                          chat_template=cfg.chat_template, label=row.name)
+        model, ft_stats = result.model, result.stats
+        timings["finetune_s"] = ft_stats["finetune_s"]
+    evaluation: dict[str, Any] = {"benchmarks": {}, "summary": {}}
+    if row.evaluate:
+        evaluation, t = evaluate_model(model, tokenizer, cfg, row, judges, gen_path)
+        timings.update(t)
+    timings["total_s"] = time.time() - t_row
+    return {
+        "name": row.name,
+        "kind": row.kind,
+        "start_model": start_model,
+        "data": str(row.data) if row.data else None,
+        "factors": row.factors,
+        "evaluated": row.evaluate,
+        "device": device,
+        "weights_dtype": dtype_name(next(model.parameters()).dtype),
+        "system_prompt": _system_prompts(tokenizer, row.generate["system_prompt"], cfg.chat_template),
+        "generate": row.generate,
+        "finetune": ft_stats,
+        **evaluation,
+        "timings": {k: round(v, 2) for k, v in timings.items()},
+    }
+
+
+# ----------------------------------------------------------------------------- the run
+def results_doc(cfg: HarnessConfig, rows: list[dict], hashes: dict[str, str]) -> dict[str, Any]:
+    stage_rows = [r.name for r in cfg.rows if r.kind == "stage"]
+    reference = stage_rows[-1] if stage_rows else ("base" if cfg.raw["evaluate_base"] else None)
+    return {
+        "version": RESULTS_VERSION,
+        "config_file": str(cfg.path),
+        "output_dir": str(cfg.out_dir),
+        "config": cfg.raw,
+        "reference": reference,
+        "primary_judge": cfg.primary_judge,
+        "benchmarks": [{"key": b.key, "spec": b.spec, "n": len(b.items)} for b in cfg.benchmarks],
+        "judges": [{"name": j.name, "options": j.options} for j in cfg.judges],
+        "planned_rows": [r.name for r in cfg.rows],
+        "rows": rows,
+        "config_hashes": hashes,
+        "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *, resume: bool = True,
+        overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run (or resume) the harness described by a config file; returns the results document."""
+    from transformers.utils import logging as hf_logging
+
+    from .judges import get_judge
+
+    hf_logging.disable_progress_bar()  # our own bars cover loading, training and generation
+    cfg = config if isinstance(config, HarnessConfig) else load_config(config, overrides=overrides, out_dir=out_dir)
+    out = cfg.out_dir
+    (out / "rows").mkdir(parents=True, exist_ok=True)
+    (out / "generations").mkdir(exist_ok=True)
+    (out / "config.resolved.json").write_text(json.dumps(cfg.raw, indent=2) + "\n", encoding="utf-8")
+    hashes = row_hashes(cfg)
+    judges = {j.name: get_judge(j.name, **j.options) for j in cfg.judges}
+
+    start_model = cfg.raw["model"]["path"]
+    rows: list[dict] = []
+    for row in cfg.rows:
+        row_dir = out / "rows" / row.name
+        done = _finished(row_dir, hashes[row.name]) if resume else None
+        if done is not None:
+            console.print(f"[dim]skip[/] {row.name}: finished earlier with the same settings")
+        else:
+            console.print(f"[bold]{row.kind}[/] {row.name}")
+            work = out / "rows" / f".{row.name}.partial"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            done = run_row(cfg, row, start_model, work, judges, out / "generations" / f"{row.name}.jsonl")
+            done["config_hash"] = hashes[row.name]
+            _write_json_atomic(work / "row.json", done)
+            _write_json_atomic(work / "done.json", {"config_hash": hashes[row.name],
+                                                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+            shutil.rmtree(row_dir, ignore_errors=True)
+            os.replace(work, row_dir)
+            t = done["timings"]
+            console.print("  " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in t.items()))
+        if row.kind == "stage":
+            start_model = str(row_dir / "merged")
+        if row.evaluate:
+            rows.append(done)
+        doc = results_doc(cfg, rows, hashes)
+        _write_json_atomic(out / "results.json", doc)
+    write_report(out)
+    return doc

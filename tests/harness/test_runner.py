@@ -1,0 +1,204 @@
+"""`safetune harness run` end to end on the tiny model: results, resume, crash recovery, bad configs."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from safetune_data.harness import runner
+from safetune_data.schemas import load_schema
+
+
+def _bullets(text: str) -> str:
+    return "\n".join(f"- {line.strip()}" for line in text.split(". ") if line.strip())
+
+
+@pytest.fixture()
+def setup(tmp_path, make_variant, tiny_model_dir, shared_data):
+    """A config with base + 2 variants (original and bullet answers), 8 + 8 benchmark prompts."""
+    make_variant(tmp_path / "variants" / "original", 0, 16, factors={"structure": "original"})
+    make_variant(tmp_path / "variants" / "bullets", 0, 16, answer=_bullets, factors={"structure": "bullets"})
+    cfg = {
+        "model": {"path": str(tiny_model_dir)},
+        "device": "cpu",
+        "output_dir": "out",
+        "variants": ["variants/original", {"dir": "variants/bullets", "name": "bullets"}],
+        "finetune": {"max_steps": 2, "batch_size": 4, "max_length": 96, "val_fraction": 0.25, "logging_steps": 1,
+                     "lora": {"r": 4, "alpha": 8}},
+        "generate": {"max_new_tokens": 8, "batch_size": 8},
+        "benchmarks": [
+            {"name": "advbench", "path": str(shared_data / "harmful" / "advbench_harmful_behaviors.csv"),
+             "n": 8, "seed": 0, "half": "eval"},
+            {"name": "xstest", "path": str(shared_data / "overrefusal" / "xstest_prompts.csv"),
+             "n": 8, "seed": 0, "label": "safe"},
+        ],
+        "judges": ["refusal", "keyword"],
+    }
+
+    def write(**over) -> Path:
+        c = json.loads(json.dumps(cfg))
+        c.update(over)
+        p = tmp_path / "harness.yaml"
+        p.write_text(yaml.safe_dump(c), encoding="utf-8")
+        return p
+
+    return tmp_path, write
+
+
+def _cli(monkeypatch, *args: str) -> int:
+    """Run the real CLI entry point in-process; return its exit code."""
+    from safetune_data.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["safetune", *args])
+    try:
+        main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def _computed_rows(monkeypatch) -> list[str]:
+    """Record which rows get computed (not skipped) from now on."""
+    names: list[str] = []
+    real = runner.run_row
+
+    def spy(cfg, row, *a, **kw):
+        names.append(row.name)
+        return real(cfg, row, *a, **kw)
+
+    monkeypatch.setattr(runner, "run_row", spy)
+    return names
+
+
+def test_full_run_base_and_two_variants_under_60s(setup, monkeypatch):
+    tmp, write = setup
+    cfg = write()
+    t0 = time.time()
+    assert _cli(monkeypatch, "harness", "run", str(cfg)) == 0
+    elapsed = time.time() - t0
+    assert elapsed < 60, f"harness run took {elapsed:.1f} s"
+    out = tmp / "out"
+    results = json.loads((out / "results.json").read_text())
+    jsonschema.validate(results, load_schema("results"))
+    assert [r["name"] for r in results["rows"]] == ["base", "original", "bullets"]
+    assert results["reference"] == "base"
+    for r in results["rows"]:
+        assert r["benchmarks"]["advbench"]["n"] == 8 and r["benchmarks"]["xstest"]["n"] == 8
+        assert set(r["summary"]) == {"refusal", "keyword"}
+        assert r["summary"]["refusal"]["asr"]["n"] == 8 and r["summary"]["refusal"]["over_refusal"]["n"] == 8
+        assert r["system_prompt"]["effective"] == r["system_prompt"]["template_default"] is not None
+        lines = (out / "generations" / f"{r['name']}.jsonl").read_text().splitlines()
+        assert len(lines) == 16
+        first = json.loads(lines[0])
+        assert {"prompt", "response", "expected", "judgements"} <= set(first)
+        assert set(first["judgements"]) == {"refusal", "keyword"}
+    variants = results["rows"][1:]
+    assert all(v["finetune"]["steps"] == 2 and v["finetune"]["val_rows"] == 4 for v in variants)
+    assert variants[0]["factors"] == {"structure": "original"}
+    assert (out / "rows" / "bullets" / "adapter" / "adapter_config.json").is_file()
+    assert (out / "rows" / "bullets" / "loss_log.jsonl").is_file()
+    md = (out / "results.md").read_text()
+    assert "| bullets | variant |" in md and "harmful compliance" in md
+    assert (out / "results.png").stat().st_size > 1000
+
+    # rerun: every row is finished with the same settings, nothing is recomputed
+    computed = _computed_rows(monkeypatch)
+    assert _cli(monkeypatch, "harness", "run", str(cfg)) == 0
+    assert computed == []
+    # a changed generate setting invalidates every row
+    assert _cli(monkeypatch, "harness", "run", str(write(generate={"max_new_tokens": 4, "batch_size": 8}))) == 0
+    assert computed == ["base", "original", "bullets"]
+
+    # report re-renders from results.json alone
+    (out / "results.md").unlink()
+    assert _cli(monkeypatch, "harness", "report", str(out)) == 0
+    assert "| original | variant |" in (out / "results.md").read_text()
+
+
+def test_crash_mid_variant_loses_only_that_variant(setup, monkeypatch):
+    tmp, write = setup
+    cfg = write(evaluate_base=False)
+    real = runner.evaluate_model
+
+    def crash_on_bullets(model, tok, c, row, *a, **kw):
+        if row.name == "bullets":
+            raise RuntimeError("simulated crash")
+        return real(model, tok, c, row, *a, **kw)
+
+    monkeypatch.setattr(runner, "evaluate_model", crash_on_bullets)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        runner.run(cfg)
+    out = tmp / "out"
+    assert (out / "rows" / "original" / "done.json").is_file()
+    assert not (out / "rows" / "bullets").exists()
+    partial = json.loads((out / "results.json").read_text())
+    assert [r["name"] for r in partial["rows"]] == ["original"]
+
+    monkeypatch.setattr(runner, "evaluate_model", real)
+    computed = _computed_rows(monkeypatch)
+    doc = runner.run(cfg)
+    assert computed == ["bullets"]
+    assert [r["name"] for r in doc["rows"]] == ["original", "bullets"]
+    assert not (out / "rows" / ".bullets.partial").exists()
+
+
+def test_stage_merges_and_becomes_the_start_and_reference(setup, monkeypatch):
+    tmp, write = setup
+    cfg = write(evaluate_base=False, stages=[{"name": "aligned", "data": "variants/original"}],
+                variants=["variants/bullets"])
+    doc = runner.run(cfg)
+    out = tmp / "out"
+    assert doc["reference"] == "aligned"
+    assert [r["name"] for r in doc["rows"]] == ["aligned", "bullets"]
+    merged = out / "rows" / "aligned" / "merged"
+    assert (merged / "model.safetensors").is_file()
+    assert doc["rows"][1]["start_model"] == str(merged)
+    assert doc["rows"][0]["finetune"]["merged"] is True
+
+
+@pytest.mark.parametrize(
+    "override, key, message",
+    [
+        ({"variants": ["variants/missing"]}, "variants[0]", "directory not found"),
+        ({"judges": ["refusal", "refusall"]}, "judges[1]", "unknown judge 'refusall'"),
+        ({"benchmarks": [{"name": "advbenchh"}]}, "benchmarks[0].name", "unknown benchmark 'advbenchh'"),
+        ({"finetune": {"lora": {"r": "big"}}}, "finetune.lora.r", "is not of type"),
+        ({"device": "tpu"}, "device", "is not one of"),
+        ({"variants": ["variants/original", {"dir": "variants/bullets", "name": "original"}]}, "variants", "used twice"),
+    ],
+)
+def test_bad_config_exits_2_before_training(setup, monkeypatch, capsys, override, key, message):
+    tmp, write = setup
+    cfg = write(**override)
+    computed = _computed_rows(monkeypatch)
+    assert _cli(monkeypatch, "harness", "run", str(cfg)) == 2
+    err = capsys.readouterr().err.replace("\n", "")  # the console may wrap long lines
+    assert str(cfg) in err
+    assert f"field '{key}'" in err and message in err
+    assert computed == [] and not (tmp / "out").exists()
+
+
+def test_shipped_default_config_is_valid_and_matches_schema_defaults():
+    from importlib import resources
+
+    from safetune_data.harness.config import fill_defaults
+
+    text = resources.files("safetune_data.harness").joinpath("default_config.yaml").read_text()
+    shipped = yaml.safe_load(text)
+    schema = load_schema("harness_config")
+    jsonschema.validate(shipped, schema)
+    filled = fill_defaults(schema, {"model": {"path": "m"}, "variants": ["v"], "benchmarks": [{"name": "b"}],
+                                    "judges": ["j"]})
+    for key in ("finetune", "generate", "device", "dtype", "seed", "output_dir", "evaluate_base", "stages"):
+        assert shipped[key] == filled[key], key
+    # every key of the shipped config carries a comment, on its line or on the line above
+    lines = text.splitlines()
+    uncommented = [ln for prev, ln in zip([""] + lines, lines)
+                   if ln.strip() and not ln.lstrip().startswith("#") and "#" not in ln
+                   and not prev.lstrip().startswith("#")]
+    assert uncommented == []
