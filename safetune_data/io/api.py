@@ -94,7 +94,11 @@ def convert(
     sources = resolve(paths)
     check_output_is_not_input(Path(out), paths)
     stream = RecordStream(sources, format=format, mapping=mapping, on_error=on_error)
-    with OutputDir(out, overwrite=overwrite) as od:
+    from concurrent.futures import ThreadPoolExecutor
+
+    hasher = ThreadPoolExecutor(max_workers=1)  # sha256 releases the GIL: hash while parsing
+    digests = [hasher.submit(src.sha256) for src in sources]
+    with hasher, OutputDir(out, overwrite=overwrite) as od:
         writer = ShardWriter(od.path, stream.schema, shard_size)
         for table in stream.tables():
             writer.write_table(table)
@@ -102,8 +106,8 @@ def convert(
                 on_rows(table.num_rows)
         manifest = base_manifest(command)
         inputs_meta = stream.input_stats()
-        for entry, src in zip(inputs_meta, sources):
-            entry["sha256"] = src.sha256()
+        for entry, digest in zip(inputs_meta, digests):
+            entry["sha256"] = digest.result()
         manifest.update(inputs=inputs_meta, seed=None, steps=[], dropped=dict(sorted(stream.dropped.items())))
         manifest["_shard_size"] = shard_size
         if sum(p.rows for p in stream.plans) == 0:
