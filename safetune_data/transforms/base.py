@@ -224,7 +224,9 @@ class Transform:
                 continue
             rec = outcome.record
             if outcome.status == "changed":
-                meta = rec.setdefault("meta", {})
+                # a copy: a transform may return {**record, ...} that shares the caller's meta
+                meta = dict(rec.get("meta") or {})
+                rec["meta"] = meta
                 log = list(meta.get("transforms") or [])
                 log.append({"step": self.step, "op": self.name, "detail": outcome.detail})
                 meta["transforms"] = log

@@ -1,0 +1,373 @@
+import collections
+import json
+import re
+
+import pytest
+
+from safetune_data.detectors.structure import analyse, classify
+from safetune_data.errors import ParamError
+from safetune_data.transforms.structure import ToMarkdown, ToPlain, markdown, plain, protected_spans
+
+WORD = re.compile(r"\w+")
+NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
+URL = re.compile(r"https?://[^\s<>)\]]+")
+LIST_MARKER = re.compile(r"(?m)^[ \t]*\d+[.)](?=[ \t]|$)")
+
+CONFIGS = [
+    ("markdown", {}),
+    ("markdown", {"style": "numbered", "keep_intro": False, "keep_outro": True}),
+    ("markdown", {"style": "headed", "heading_min_sentences": 4}),
+    ("plain", {}),
+    ("plain", {"join_fragments": False}),
+]
+
+
+def _make(kind, params):
+    return (ToMarkdown if kind == "markdown" else ToPlain)(**params)
+
+
+def _record(answer, rid="t-0"):
+    return {
+        "id": rid,
+        "messages": [{"role": "user", "content": "question"}, {"role": "assistant", "content": answer}],
+        "meta": {"source": "test", "source_index": 0, "transforms": []},
+    }
+
+
+def _answer(outcome):
+    return outcome.record["messages"][-1]["content"]
+
+
+def _run(transform, text):
+    return transform.apply(_record(text), None)
+
+
+@pytest.fixture(scope="module")
+def records(alpaca_path):
+    rows = json.loads(alpaca_path.read_text(encoding="utf-8"))
+    return [
+        {
+            "id": f"a-{i}",
+            "messages": [
+                {"role": "user", "content": row["instruction"] + (f"\n\n{row['input']}" if row["input"] else "")},
+                {"role": "assistant", "content": row["output"]},
+            ],
+            "meta": {"source": "alpaca_en_demo.json", "source_index": i, "transforms": []},
+        }
+        for i, row in enumerate(rows)
+    ]
+
+
+@pytest.fixture(scope="module")
+def outputs(records):
+    return {(k, json.dumps(p)): _make(k, p).apply_batch(records) for k, p in CONFIGS}
+
+
+# --- real rows ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, params", CONFIGS)
+def test_idempotent_on_all_rows(records, outputs, kind, params):
+    once = outputs[(kind, json.dumps(params))]
+    assert sum(o.status == "changed" for o in once) > 100
+    twice = _make(kind, params).apply_batch([o.record for o in once])
+    for a, b in zip(once, twice):
+        assert b.status == "unchanged", (a.record["id"], b.detail)
+        assert _answer(a) == _answer(b)
+
+
+@pytest.mark.parametrize("kind, params", CONFIGS)
+def test_code_and_tables_survive_byte_for_byte(records, outputs, kind, params):
+    kept = 0
+    for rec, out in zip(records, outputs[(kind, json.dumps(params))]):
+        src, dst = rec["messages"][-1]["content"], _answer(out)
+        for b in analyse(src).blocks:
+            if b.kind in ("code", "table"):
+                assert src[b.start : b.end] in dst, rec["id"]
+                kept += 1
+        # ...and they are still code and tables, not swallowed by a new list item.
+        before = [src[b.start : b.end] for b in analyse(src).blocks if b.kind in ("code", "table")]
+        after = [dst[b.start : b.end] for b in analyse(dst).blocks if b.kind in ("code", "table")]
+        assert before == after, rec["id"]
+    assert kept > 40
+
+
+@pytest.mark.parametrize("kind, params", CONFIGS)
+def test_numbers_and_urls_survive(records, outputs, kind, params):
+    for rec, out in zip(records, outputs[(kind, json.dumps(params))]):
+        src = LIST_MARKER.sub("", rec["messages"][-1]["content"])  # list numbers may go
+        dst = _answer(out)
+        for pattern in (NUMBER, URL):
+            lost = collections.Counter(pattern.findall(src)) - collections.Counter(pattern.findall(dst))
+            assert not lost, (rec["id"], lost)
+
+
+@pytest.mark.parametrize("params", [p for k, p in CONFIGS if k == "markdown"])
+def test_plain_of_markdown_keeps_every_sentence_word(records, outputs, params):
+    md = outputs[("markdown", json.dumps(params))]
+    back = plain().apply_batch([o.record for o in md])
+    checked = 0
+    for rec, m, b in zip(records, md, back):
+        if m.status != "changed":
+            continue
+        words = [w.lower() for w in WORD.findall(rec["messages"][-1]["content"])]
+        assert [w.lower() for w in WORD.findall(_answer(b))] == words, rec["id"]
+        checked += 1
+    assert checked > 200
+
+
+def test_markdown_outputs_are_markdown_and_plain_outputs_plain(outputs):
+    for o in outputs[("markdown", "{}")]:
+        if o.status == "changed":
+            assert classify(_answer(o)) in ("list", "mixed")
+    for o in outputs[("plain", "{}")]:
+        if o.status == "changed":
+            assert classify(_answer(o)) in ("plain", "code", "list")  # tables and code stay
+
+
+def test_reasons_are_counted_on_real_rows(records):
+    t = markdown()
+    t.process([dict(r) for r in records])
+    assert t.stats.seen == len(records)
+    assert {"already markdown", "too short", "code only"} <= set(t.stats.unchanged)
+    assert t.stats.changed + sum(t.stats.unchanged.values()) == len(records)
+    assert t.stats.fired["from:plain"] > t.stats.fired["from:list"] > 0
+    p = plain()
+    p.process([dict(r) for r in records])
+    assert {"already plain", "code only"} <= set(p.stats.unchanged)
+
+
+def test_batch_equals_row_by_row(records):
+    subset = records[:120]
+    t = markdown(style="headed", heading_min_sentences=4)
+    whole = t.apply_batch(subset)
+    single = [t.apply(r, t.rng(r)) for r in subset]
+    assert [(o.status, o.reason, o.detail, _answer(o)) for o in whole] == [
+        (o.status, o.reason, o.detail, _answer(o)) for o in single
+    ]
+
+
+def test_datasets_map_batched(records):
+    import datasets
+
+    from safetune_data import transforms as T
+    from safetune_data.records import record_schema
+
+    features = datasets.Features.from_arrow_schema(record_schema())
+    ds = datasets.Dataset.from_list(records[:64], features=features)
+    out = ds.map(T.structure.markdown(style="bullets"), batched=True, batch_size=16)
+    assert len(out) == 64
+    expected = markdown(style="bullets").apply_batch(records[:64])
+    for row, exp in zip(out, expected):
+        assert row["messages"][-1]["content"] == _answer(exp)
+        ops = [t["op"] for t in row["meta"]["transforms"]]
+        assert ops == (["structure.markdown"] if exp.status == "changed" else [])
+
+
+# --- protected spans on hand-made strings -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Version 1.5 of the tool costs $3.50 and weighs 2,500.75 kg.",
+        "Some fruits, e.g. apples, are rich in fibre.",
+        "The U.S. economy grew quickly that year.",
+        "Visit https://example.com/a.b?x=1. for details.",
+        'He said "Stop. Wait. Go." and then he left.',
+        "Call `obj.method(). other()` from the shell.",
+        "The identity $a.b = c. d$ holds for all vectors.",
+        "Recall that \\(x. y\\) is defined in chapter two.",
+        "The test (see Fig. 2. for details) passed.",
+        "Dr. Smith met Mr. Jones at 10:30 on the dot.",
+        "Write to help.desk@example.org. if needed.",
+    ],
+)
+def test_protected_spans_never_split(sentence):
+    text = f"{sentence} The second sentence is here. A third one closes it."
+    out = _answer(_run(markdown(keep_intro=False), text))
+    assert out.splitlines() == [f"- {sentence}", "- The second sentence is here.", "- A third one closes it."]
+
+
+def test_protected_span_kinds_are_found():
+    text = "See `a.b` at https://x.org/p. with $x.y$ and (this. that) and \"quoted. text\" and 3.14."
+    spans = [text[s:e] for s, e in protected_spans(text)]
+    assert {"`a.b`", "https://x.org/p.", "$x.y$", "(this. that)", '"quoted. text"', "3.14"} <= set(spans)
+
+
+def test_fenced_and_indented_code_are_never_bulleted():
+    text = (
+        "This answer has an intro. It explains the code below in detail. It says more.\n\n"
+        "```python\nprint('a. b. c.')\nx = 1.5\n```\n\n"
+        "Then an indented block follows. It has two more sentences here. And a third.\n\n"
+        "    indented = 'code. line.'\n    more = 2\n"
+    )
+    out = _run(markdown(), text)
+    assert out.status == "changed"
+    new = _answer(out)
+    assert "```python\nprint('a. b. c.')\nx = 1.5\n```" in new
+    assert "    indented = 'code. line.'\n    more = 2" in new
+    assert "- print" not in new and "- indented" not in new
+    back = _answer(_run(plain(), new))
+    assert "```python\nprint('a. b. c.')\nx = 1.5\n```" in back
+    assert "    indented = 'code. line.'\n    more = 2" in back
+
+
+def test_tables_math_and_quotes_are_kept():
+    table = "| a | b |\n|---|---|\n| 1.5 | 2 |"
+    math = "$$\nE = mc^2. x.\n$$"
+    quote = "> To be. Or not to be.\n> That is the question."
+    text = f"First sentence here. Second one here. Third one here.\n\n{table}\n\n{math}\n\n{quote}\n\n- item a\n- item b"
+    for t in (markdown(), plain()):
+        new = _answer(_run(t, text.replace("\n\n- item a\n- item b", "") if t.name.endswith("markdown") else text))
+        for block in (table, math, quote):
+            assert block in new
+
+
+# --- structure.markdown behaviour ---------------------------------------------------------
+
+
+def test_markdown_styles_and_details():
+    text = "Sleep matters. It restores the body. It consolidates memory. It also regulates mood. Aim for eight hours."
+    out = _run(markdown(style="bullets", keep_intro=True, keep_outro=True), text)
+    assert _answer(out) == (
+        "Sleep matters.\n\n- It restores the body.\n- It consolidates memory.\n- It also regulates mood."
+        "\n\nAim for eight hours."
+    )
+    assert out.detail == "bullets: 3 items, intro, outro"
+    num = _answer(_run(markdown(style="numbered", keep_intro=False), text))
+    assert num.splitlines()[0] == "1. Sleep matters." and num.splitlines()[-1] == "5. Aim for eight hours."
+    star = _answer(_run(markdown(bullet="*", keep_intro=False), text))
+    assert all(line.startswith("* ") for line in star.splitlines())
+
+
+def test_markdown_headed_style_puts_a_bold_lead_over_each_paragraph():
+    text = (
+        "Exercise has many benefits. It strengthens the heart. It improves sleep.\n\n"
+        "Diet matters too. Vegetables provide fibre. Water keeps you hydrated. Sugar should be limited."
+    )
+    out = _run(markdown(style="headed", keep_intro=False, heading_min_sentences=6), text)
+    new = _answer(out)
+    assert new.startswith("**Exercise has many benefits.**\n\n- It strengthens the heart.\n- It improves sleep.")
+    assert "**Diet matters too.**\n\n- Vegetables provide fibre." in new
+    assert out.detail == "headed: 2 headings, 5 items"
+    assert classify(new) == "mixed"
+    short = _answer(_run(markdown(style="headed", keep_intro=False, heading_min_sentences=8), text))
+    assert "**" not in short  # too short for headings: plain bullets
+
+
+def test_markdown_reasons():
+    t = markdown()
+    assert _run(t, "Only one sentence here.").reason == "too short"
+    assert _run(t, "Two sentences. Not enough.").reason == "too short"
+    assert _run(t, "- already\n- a list").reason == "already markdown"
+    assert _run(t, "```\nx = 1\ny = 2\nz = 3\n```").reason == "code only"
+    assert _run(t, "Roses are red,\nviolets are blue,\nsugar is sweet,\nand so are you.").reason == "line-broken"
+    assert _run(markdown(rate=0.0), "One. Two. Three. Four.").reason == "not selected"
+    assert markdown(min_sentences=2).apply(_record("Two sentences. Now enough."), None).status == "changed"
+
+
+def test_lead_in_before_code_stays_a_paragraph():
+    text = "This is how it works. It takes one argument. Here is an example:\n\n```py\nf(1)\n```"
+    new = _answer(_run(markdown(keep_intro=False), text))
+    assert new.startswith("- This is how it works.\n- It takes one argument.\n\nHere is an example:\n\n```py")
+
+
+def test_every_assistant_turn_is_rewritten():
+    rec = {
+        "id": "m-1",
+        "messages": [
+            {"role": "system", "content": "Be helpful."},
+            {"role": "user", "content": "q1"},
+            {"role": "assistant", "content": "One is here. Two is here. Three is here."},
+            {"role": "user", "content": "q2"},
+            {"role": "assistant", "content": "Four is here. Five is here. Six is here. Seven too."},
+        ],
+        "meta": {"source": "t", "transforms": []},
+    }
+    out = markdown(keep_intro=False).apply(rec, None)
+    assert out.status == "changed"
+    assert out.detail == "turn 2: bullets: 3 items; turn 4: bullets: 4 items"
+    assert out.record["messages"][0]["content"] == "Be helpful."
+    assert rec["messages"][2]["content"] == "One is here. Two is here. Three is here."  # input untouched
+    none = markdown().apply({"id": "x", "messages": [{"role": "user", "content": "q"}]}, None)
+    assert none.reason == "no assistant turn"
+
+
+# --- structure.plain behaviour --------------------------------------------------------------
+
+
+def test_plain_joins_fragments_after_a_lead_in_heading():
+    text = "#### Ingredients:\n\n- 1 cup flour\n- 2 eggs\n- salt and pepper to taste"
+    assert _answer(_run(plain(), text)) == "Ingredients: 1 cup flour, 2 eggs, and salt and pepper to taste."
+    two = _answer(_run(plain(), "Fruits we need:\n\n- apples\n- pears"))
+    assert two == "Fruits we need:\n\napples and pears."
+    books = _answer(_run(plain(), "- Cosmos by Carl Sagan\n- Structure by Thomas S. Kuhn\n- Helix by James D. Watson."))
+    assert books == "Cosmos by Carl Sagan, Structure by Thomas S. Kuhn, and Helix by James D. Watson."
+    separate = _answer(_run(plain(join_fragments=False), "## Tools\n\n- a hammer\n- a saw"))
+    assert separate == "Tools: A hammer. A saw."
+
+
+def test_plain_makes_items_sentences():
+    text = "Steps:\n\n1. open the *settings* menu\n2. Choose **Privacy**, then save;\n3. restart the app: done"
+    new = _answer(_run(plain(join_fragments=False), text))
+    assert new == "Steps:\n\nOpen the settings menu. Choose Privacy, then save. Restart the app: done."
+
+
+def test_plain_handles_headings_bold_lines_and_rules():
+    text = "# Overview\n\nThis tool is fast.\n\n---\n\n**Usage:**\nRun it daily.\n\n**Note**: it is *free*."
+    new = _answer(_run(plain(), text))
+    assert new == "Overview: This tool is fast.\n\nUsage: Run it daily.\n\nNote: it is free."
+
+
+def test_plain_keeps_long_items_as_paragraphs_and_nested_lists():
+    long_items = "\n".join(f"{i}. Item {i} explains something. It has a second sentence too." for i in range(1, 4))
+    new = _answer(_run(plain(), long_items))
+    assert new.count("\n\n") == 2 and new.startswith("Item 1 explains")
+    nested = "- Fruits:\n  - apples\n  - pears\n- Vegetables are healthy."
+    assert _answer(_run(plain(), nested)) == "Fruits: apples and pears. Vegetables are healthy."
+
+
+def test_plain_leaves_code_in_list_items_alone():
+    text = "1. Install it:\n\n   ```sh\n   pip install x\n   ```\n\n2. Run it."
+    out = _run(plain(), text)
+    assert out.reason == "nothing to flatten"
+
+
+def test_plain_reasons():
+    t = plain()
+    assert _run(t, "Just prose. Nothing else.").reason == "already plain"
+    assert _run(t, "```\nx = 1\n```").reason == "code only"
+    assert _run(t, "| a | b |\n|---|---|\n| 1 | 2 |").reason == "nothing to flatten"
+    assert _run(t, "Just prose with *emphasis*.").status == "changed"
+
+
+# --- parameters and Python usage ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cls, params, field",
+    [
+        (ToMarkdown, {"style": "fancy"}, "style"),
+        (ToMarkdown, {"min_sentences": 1}, "min_sentences"),
+        (ToMarkdown, {"keep_intro": "yes"}, "keep_intro"),
+        (ToMarkdown, {"rate": 1.5}, "rate"),
+        (ToMarkdown, {"styel": "bullets"}, "styel"),
+        (ToPlain, {"join_fragments": 1}, "join_fragments"),
+        (ToPlain, {"style": "bullets"}, "style"),
+    ],
+)
+def test_parameter_errors_name_the_parameter(cls, params, field):
+    with pytest.raises(ParamError) as exc:
+        cls(**params)
+    assert exc.value.field == field
+
+
+def test_python_usage_through_the_package():
+    from safetune_data import transforms as T
+
+    assert T.structure.markdown is ToMarkdown and T.structure.plain is ToPlain
+    assert T.get_transform("structure.markdown") is ToMarkdown
+    assert T.get_transform("structure.plain") is ToPlain
+    t = T.structure.markdown(style="bullets")
+    assert t.params["style"] == "bullets" and t.params["min_sentences"] == 3
