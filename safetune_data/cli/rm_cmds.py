@@ -1,0 +1,239 @@
+"""`safetune rm eval | score | compare`: audit reward models before trusting them with data."""
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+from ..errors import ConfigError
+from .console import console, err_console, progress
+
+rm_app = typer.Typer(
+    name="rm",
+    help="Reward-model safety audit: accuracy on safety preference pairs, agreement between "
+    "reward models, rewards of dataset variants.\n\nExample: safetune rm eval --model ./my-rm "
+    "--pairs hh_rlhf_harmless_base_test.jsonl.gz --out audit/",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+_MODEL_HELP = "Reward model: local directory (or Hub id when online) of a one-logit sequence classifier."
+
+
+def _model_specs(models: list[str], refs: list[str] | None) -> list[Any]:
+    from ..rm.evaluate import ModelSpec
+
+    refs = refs or []
+    if refs and len(refs) != len(models):
+        raise ConfigError(f"{len(refs)} --ref-model for {len(models)} --model", field="--ref-model",
+                          hint="give one --ref-model per --model, in order ('-' for a classifier reward model)")
+    specs = [ModelSpec(m, (refs[i] if refs and refs[i] not in ("-", "") else None)) for i, m in enumerate(models)]
+    names = [s.name for s in specs]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise ConfigError(f"model '{dup}' given twice", field="--model")
+    return specs
+
+
+def _bar_hook(bar: Any, verb: str) -> Callable[[str, int], Callable[[int], None]]:
+    def start(name: str, total: int) -> Callable[[int], None]:
+        task = bar.add_task(f"{verb} {Path(name).name or name}", total=total)
+        return lambda n: bar.advance(task, n)
+
+    return start
+
+
+def eval_command(
+    model: list[str] = typer.Option(..., "--model", "-m", help=_MODEL_HELP + " Repeat to compare models.", show_default=False),
+    pairs: list[Path] = typer.Option(..., "--pairs", "-p", help="Preference pairs file (repeatable; labelled completions of several models are paired across files).", show_default=False),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help="Pairs layout: hh | sharegpt | rewardbench | labelled (guessed from the file when left out)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write eval.json, eval.md, pair_scores.jsonl and PNG plots here."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out directory."),
+    ref_model: Optional[list[str]] = typer.Option(None, "--ref-model", help="Reference model for DPO implicit rewards: --model is then the DPO policy. One per --model ('-' for none)."),
+    beta: float = typer.Option(0.1, "--beta", help="β of the DPO implicit reward β·(log p_policy − log p_ref)."),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Conversations per forward pass."),
+    device: str = typer.Option("auto", "--device", help="auto (GPU when present), cpu, cuda, cuda:1, ..."),
+    dtype: str = typer.Option("auto", "--dtype", help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate only the first N pairs."),
+    no_sort: bool = typer.Option(False, "--no-sort", help="Do not sort by length before batching (more padding; for measuring)."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Run custom model code from the model's repository (off by default)."),
+) -> None:
+    """Audit reward models on preference pairs: accuracy per subset, margins, agreement.
+
+    Per model: pairwise accuracy overall and per subset with 95% Wilson intervals (ties
+    counted apart), and the margin distribution. With several models: agreement, Kendall's
+    tau-b of margins, and majority-vote accuracy.
+
+    Example:
+
+        safetune rm eval --model ./rm-a --model ./rm-b --pairs hh_rlhf_harmless_base_test.jsonl.gz --out audit/
+
+        safetune rm eval --model ./dpo-policy --ref-model ./sft-ref --pairs xstest_gpt4.csv --pairs xstest_llama2.csv
+    """
+    from ..rm.evaluate import evaluate
+    from ..rm.pairs import load_pairs
+
+    specs = _model_specs(model, ref_model)
+    pair_set = load_pairs([str(p) for p in pairs], format=format, limit=limit)
+    if pair_set.skipped:
+        err_console.print(f"pairs: {len(pair_set.pairs)} from {pair_set.rows} rows; skipped {dict(pair_set.skipped)}")
+    if out is not None and out.exists() and not overwrite:
+        raise ConfigError("output already exists", file=str(out), hint="pass --overwrite to replace it")
+    with ExitStack() as stack:
+        bar = stack.enter_context(progress(transient=True))
+        result, rows = evaluate(pair_set, specs, batch_size=batch_size, device=device, dtype=dtype,
+                                trust_remote_code=trust_remote_code, beta=beta, sort_by_length=not no_sort,
+                                limit=limit, progress=_bar_hook(bar, "scoring"))
+    _print_eval(result)
+    if out is not None:
+        from ..rm.report import write_eval
+
+        with _output_dir(out, overwrite) as target:
+            write_eval(result, target.path, rows)
+            target.commit()
+        err_console.print(f"audit written to {out}/ (eval.json, eval.md, pair_scores.jsonl, plots)")
+
+
+def _output_dir(out: Path, overwrite: bool) -> Any:
+    from ..io.writer import OutputDir
+
+    return OutputDir(out, overwrite=overwrite)
+
+
+def _print_eval(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"reward-model accuracy on {result['pairs']['pairs']} pairs ({result['pairs']['format']})")
+    subsets = list(result["pairs"]["subsets"])
+    table.add_column("model")
+    table.add_column("overall")
+    for s in subsets:
+        table.add_column(s)
+    rows = list(result["models"].items())
+    if "majority_vote" in result:
+        rows.append(("majority vote", result["majority_vote"]))
+    for name, m in rows:
+        def cell(a: dict | None) -> str:
+            if not a or a["accuracy"] is None:
+                return "—"
+            return f"{100 * a['accuracy']:.1f}% [{100 * a['ci95'][0]:.0f}–{100 * a['ci95'][1]:.0f}]" + (
+                f" ({a['ties']} ties)" if a["ties"] else "")
+        table.add_row(name, cell(m["overall"]), *[cell(m["subsets"].get(s)) for s in subsets])
+    console.print(table)
+    if "agreement" in result:
+        ag = result["agreement"]
+        t2 = Table(title="agreement: same side % / Kendall tau-b of margins")
+        t2.add_column("")
+        for n in ag["models"]:
+            t2.add_column(Path(n).name or n)
+        for i, n in enumerate(ag["models"]):
+            t2.add_row(Path(n).name or n, *[
+                f"{100 * ag['same_side'][i][j]:.1f}% / {'—' if ag['kendall_tau_b'][i][j] is None else format(ag['kendall_tau_b'][i][j], '.2f')}"
+                for j in range(len(ag["models"]))])
+        console.print(t2)
+
+
+def score_command(
+    dataset: Path = typer.Argument(..., help="Dataset directory written by safetune (Arrow shards + manifest).", show_default=False),
+    model: str = typer.Option(..., "--model", "-m", help=_MODEL_HELP, show_default=False),
+    out: Path = typer.Option(..., "--out", "-o", help="Output dataset directory (refused if it exists, unless --overwrite).", show_default=False),
+    column: str = typer.Option("reward", "--column", help="Name of the reward column to add."),
+    ref_model: Optional[str] = typer.Option(None, "--ref-model", help="Reference model: --model is then a DPO policy and the reward is implicit."),
+    beta: float = typer.Option(0.1, "--beta", help="β of the DPO implicit reward."),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", min=1),
+    device: str = typer.Option("auto", "--device"),
+    dtype: str = typer.Option("auto", "--dtype"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Run custom model code (off by default)."),
+) -> None:
+    """Add a reward column (one score per conversation) to a dataset.
+
+    The manifest records the model and the reward statistics. Select rows by it with the
+    `select.top_reward` recipe step.
+
+    Example:
+
+        safetune rm score out/markdown --model ./my-rm --out out/markdown-scored
+    """
+    from ..rm.dataset import score_dataset
+    from ..rm.score import load_scorer
+
+    if out.exists() and not overwrite:
+        raise ConfigError("output already exists", file=str(out), hint="pass --overwrite to replace it")
+    scorer = load_scorer(model, ref_model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, beta=beta)
+    with ExitStack() as stack:
+        bar = stack.enter_context(progress(transient=True))
+        task = bar.add_task(f"scoring {dataset.name}", total=None)
+        manifest = score_dataset(scorer, dataset, out, column=column, batch_size=batch_size, overwrite=overwrite,
+                                 command=["safetune", *sys.argv[1:]], on_batch=lambda n: bar.advance(task, n))
+    stats = manifest["reward"]["stats"]
+    console.print(f"{stats['n']} rows scored: mean {stats.get('mean', float('nan')):.4f}, "
+                  f"median {stats.get('q50', float('nan')):.4f}; padding share "
+                  f"{manifest['reward']['scoring']['padding_share']:.3f} → {out}")
+
+
+def compare_command(
+    variants: list[Path] = typer.Argument(..., help="Variant dataset directories (e.g. the outputs of `safetune run`).", show_default=False),
+    model: str = typer.Option(..., "--model", "-m", help=_MODEL_HELP, show_default=False),
+    results: Optional[Path] = typer.Option(None, "--results", help="Output directory (or results.json) of `safetune harness run`: adds the rank correlation with measured safety."),
+    metric: str = typer.Option("harmful_refusal_rate", "--metric", help="Safety metric in the harness results (higher = safer)."),
+    ref_model: Optional[str] = typer.Option(None, "--ref-model", help="Reference model for DPO implicit rewards."),
+    beta: float = typer.Option(0.1, "--beta"),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", min=1),
+    device: str = typer.Option("auto", "--device"),
+    dtype: str = typer.Option("auto", "--dtype"),
+    resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples for the 95% intervals."),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the comparison as JSON."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Run custom model code (off by default)."),
+) -> None:
+    """Mean reward per dataset variant, and its rank correlation with measured safety.
+
+    Means come with 95% bootstrap intervals; with --results (a `safetune harness run`
+    output) the Spearman correlation between the reward model's ranking of the variants and
+    their measured safety is reported too.
+
+    Example:
+
+        safetune rm compare out/original out/markdown out/roleplay --model ./my-rm --results runs/study/
+    """
+    from rich.table import Table
+
+    from ..rm.dataset import compare_variants, read_results
+    from ..rm.score import load_scorer
+
+    res = read_results(results) if results is not None else None
+    scorer = load_scorer(model, ref_model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, beta=beta)
+    with ExitStack() as stack:
+        bar = stack.enter_context(progress(transient=True))
+        doc = compare_variants(scorer, variants, batch_size=batch_size, n_resamples=resamples, seed=seed,
+                               results=res, metric=metric, on_variant=_bar_hook(bar, "scoring"))
+    table = Table(title=f"mean reward per variant ({scorer.name})")
+    for col in ("rank", "variant", "rows", "mean reward", "95% CI") + ((metric,) if res is not None else ()):
+        table.add_column(col)
+    for v in sorted(doc["variants"], key=lambda v: v["rank"]):
+        extra = () if res is None else ("—" if v[metric] is None else f"{v[metric]:.3f}",)
+        table.add_row(str(v["rank"]), v["name"], str(v["rows"]), f"{v['mean_reward']:.4f}",
+                      f"[{v['ci95'][0]:.4f}, {v['ci95'][1]:.4f}]", *extra)
+    console.print(table)
+    if "safety" in doc:
+        s = doc["safety"]
+        rho = "undefined (fewer than 2 matched variants, or no spread)" if s["spearman"] is None else f"{s['spearman']:.3f}"
+        console.print(f"Spearman(mean reward, {metric}) over {s['variants_matched']} variants: {rho}")
+        if s["variants_unmatched"]:
+            err_console.print(f"no '{metric}' in the results for: {', '.join(s['variants_unmatched'])}")
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        err_console.print(f"comparison JSON: {json_out}")
+
+
+def register(app: typer.Typer) -> None:
+    rm_app.command("eval")(eval_command)
+    rm_app.command("score")(score_command)
+    rm_app.command("compare")(compare_command)
+    app.add_typer(rm_app, name="rm")
