@@ -52,6 +52,13 @@ KNOWN_SOURCES: dict[str, KnownSource] = {
         "MIT",
         "mit",
     ),
+    "sharegpt-sample.jsonl": KnownSource(
+        "safetune-data bundled sample",
+        "119 conversations with their preferred answers from LLaMA-Factory `data/dpo_en_demo.json` "
+        "(see `safetune_data/data/examples/sharegpt-sample.md`)",
+        "Apache-2.0",
+        "apache-2.0",
+    ),
     "dpo_en_demo.json": KnownSource(
         "LLaMA-Factory DPO demo", "LLaMA-Factory `data/dpo_en_demo.json`", "Apache-2.0", "apache-2.0"
     ),
