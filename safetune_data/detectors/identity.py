@@ -130,7 +130,8 @@ PATTERN_KINDS: dict[str, str] = {name: kind for name, (kind, _) in _patterns().i
 _PREFILTER = re.compile(
     r"\b(ai|language model|llm|chatbot|virtual assistant|digital assistant|artificial intelligence|"
     + "|".join(re.escape(n.lower()) for n in KNOWN_NAMES)
-    + r"|developers?|creators?|makers?|" + "|".join(re.escape(v) for v in _VERBS) + r")\b",
+    # an attribution pattern needs "<verb> by": the bare verbs are too common to prefilter on
+    + r"|developers?|creators?|makers?|(?:" + "|".join(re.escape(v) for v in _VERBS) + r")\s+by)\b",
     re.IGNORECASE,
 )
 

@@ -149,11 +149,26 @@ def lower_first_word(text: str) -> str:
     word = m.group()
     if word == "I" or re.match(r"I['’]", word) or not word[0].isupper() or any(c.isupper() for c in word[1:]):
         return text
-    for occ in re.finditer(rf"(?<![\w'’\-]){re.escape(word)}(?![\w'’\-])", text[m.end() :]):
-        before = text[: m.end() + occ.start()].rstrip(" \t")
+    for at in _whole_word_at(text, word, m.end()):
+        before = text[:at].rstrip(" \t")
         if before and before[-1] not in ".!?:;\n\"“'‘*#(-":
             return text
     return text[0].lower() + text[1:]
+
+
+def _wordish(c: str) -> bool:
+    return c.isalnum() or c in "_'’-"
+
+
+def _whole_word_at(text: str, word: str, start: int):
+    """Positions of `word` as a whole word in text[start:] (a plain search: a regex per
+    answer and word would be compiled anew each time and dominate the transform's cost)."""
+    i = text.find(word, start)
+    while i != -1:
+        j = i + len(word)
+        if not _wordish(text[i - 1]) and (j >= len(text) or not _wordish(text[j])):
+            yield i
+        i = text.find(word, i + 1)
 
 
 # --- strip rules ----------------------------------------------------------------------------
