@@ -30,18 +30,10 @@ COMMAND = "python benchmarks/quality_identity_roleplay.py --write"
 
 
 def alpaca_records() -> list[dict]:
-    rows = json.loads((DATA / "benign" / "alpaca_en_demo.json").read_text())
-    return [
-        {
-            "id": f"alpaca_en_demo-{i:06d}",
-            "messages": [
-                {"role": "user", "content": r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "")},
-                {"role": "assistant", "content": r["output"]},
-            ],
-            "meta": {"source": "alpaca_en_demo.json", "source_index": i, "format": "alpaca", "transforms": []},
-        }
-        for i, r in enumerate(rows)
-    ]
+    """alpaca_en_demo as canonical records, read by the product's own reader."""
+    import safetune_data as st
+
+    return st.read(str(DATA / "benign" / "alpaca_en_demo.json")).to_list()
 
 
 def aoa_records() -> list[dict]:

@@ -11,7 +11,6 @@ counts), the detector's labels of the input answers, and five before/after pairs
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 from pathlib import Path
@@ -27,18 +26,10 @@ MAX_CHARS = 700  # show short answers, so that each pair fits on a screen
 
 
 def records() -> list[dict]:
-    rows = json.loads(DATA.read_text(encoding="utf-8"))
-    return [
-        {
-            "id": f"alpaca_en_demo-{i:06d}",
-            "messages": [
-                {"role": "user", "content": r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "")},
-                {"role": "assistant", "content": r["output"]},
-            ],
-            "meta": {"source": "alpaca_en_demo.json", "source_index": i, "format": "alpaca", "transforms": []},
-        }
-        for i, r in enumerate(rows)
-    ]
+    """alpaca_en_demo as canonical records, read by the product's own reader."""
+    import safetune_data as st
+
+    return st.read(str(DATA)).to_list()
 
 
 def fence(text: str) -> str:

@@ -12,7 +12,6 @@ import fnmatch
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import yaml

@@ -19,18 +19,10 @@ LABELS = REPO / "tests" / "fixtures" / "detector_labels.jsonl"
 
 
 def alpaca_records(path: Path) -> list[dict]:
-    rows = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        {
-            "id": f"alpaca_en_demo-{i:06d}",
-            "messages": [
-                {"role": "user", "content": r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "")},
-                {"role": "assistant", "content": r["output"]},
-            ],
-            "meta": {"source": "alpaca_en_demo.json", "source_index": i},
-        }
-        for i, r in enumerate(rows)
-    ]
+    """alpaca_en_demo as canonical records, read by the product's own reader."""
+    import safetune_data as st
+
+    return st.read(str(path)).to_list()
 
 
 def test_cli_profile_of_alpaca_matches_the_detector_row_by_row(alpaca_path, tmp_path, monkeypatch):

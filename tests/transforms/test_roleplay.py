@@ -13,18 +13,10 @@ from safetune_data.transforms.roleplay import builtin_library, load_personas
 
 
 def alpaca_records(path):
-    rows = json.loads(path.read_text())
-    return [
-        {
-            "id": f"a-{i}",
-            "messages": [
-                {"role": "user", "content": r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "")},
-                {"role": "assistant", "content": r["output"]},
-            ],
-            "meta": {"source": "alpaca", "source_index": i, "format": "alpaca", "transforms": []},
-        }
-        for i, r in enumerate(rows)
-    ]
+    """alpaca_en_demo as canonical records, read by the product's own reader."""
+    import safetune_data as st
+
+    return st.read(str(path)).to_list()
 
 
 @pytest.fixture(scope="module")

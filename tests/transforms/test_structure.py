@@ -44,18 +44,10 @@ def _run(transform, text):
 
 @pytest.fixture(scope="module")
 def records(alpaca_path):
-    rows = json.loads(alpaca_path.read_text(encoding="utf-8"))
-    return [
-        {
-            "id": f"a-{i}",
-            "messages": [
-                {"role": "user", "content": row["instruction"] + (f"\n\n{row['input']}" if row["input"] else "")},
-                {"role": "assistant", "content": row["output"]},
-            ],
-            "meta": {"source": "alpaca_en_demo.json", "source_index": i, "transforms": []},
-        }
-        for i, row in enumerate(rows)
-    ]
+    """alpaca_en_demo as canonical records, read by the product's own reader."""
+    import safetune_data as st
+
+    return st.read(str(alpaca_path)).to_list()
 
 
 @pytest.fixture(scope="module")
