@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from .engines import check_engine, engine_session, engine_versions
 from .errors import ConfigError
 from .io.api import base_manifest, convert, finish_output
 from .io.writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter
-from .pipeline import Pipeline
 from .recipe import Recipe
 
 DEFAULT_TRACE = 5
@@ -34,8 +34,15 @@ def run_recipe(
     command: list[str] | None = None,
     on_variant: Callable[[str, int, int], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
+    engine: str | None = None,
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
-    """Run all variants of `recipe`; return the index written to OUT/index.json."""
+    """Run all variants of `recipe`; return the index written to OUT/index.json.
+
+    `engine` ("local" | "ray"; default: the recipe's `engine:`, else ray if `ray_address` is
+    given, else local) decides where record transforms run; both write identical shards.
+    `ray_address` names a running Ray cluster (default: start Ray here with `num_proc` CPUs).
+    """
     output = recipe.data.get("output") or {}
     out = out or output.get("dir")
     if not out:
@@ -43,8 +50,10 @@ def run_recipe(
     shard_size = output.get("shard_size", DEFAULT_SHARD_SIZE)
     trace_k = int(output.get("trace", DEFAULT_TRACE))
     num_proc = int(num_proc or recipe.data.get("num_proc", 1))
+    engine = check_engine(engine or recipe.data.get("engine") or ("ray" if ray_address else "local"))
     inp = recipe.data.get("input") or {}
-    with tempfile.TemporaryDirectory(prefix="safetune-run-") as tmp, OutputDir(out, overwrite=overwrite) as od:
+    with engine_session(engine, num_proc=num_proc, ray_address=ray_address) as make_pipeline, \
+            tempfile.TemporaryDirectory(prefix="safetune-run-") as tmp, OutputDir(out, overwrite=overwrite) as od:
         t0 = time.perf_counter()
         input_manifest = convert(
             recipe.input_paths(), Path(tmp) / "input", format=inp.get("format"), mapping=inp.get("map") or None,
@@ -65,7 +74,7 @@ def run_recipe(
             if on_variant:
                 on_variant(variant.name, k, len(recipe.variants))
             vdir = od.path / variant.name
-            pipe = Pipeline(variant.steps, seed=recipe.seed, num_proc=num_proc, trace=trace_k)
+            pipe = make_pipeline(variant.steps, recipe.seed, trace_k)
             writer = ShardWriter(vdir, pipe.output_schema(table.schema), shard_size)
             t1 = time.perf_counter()
             for t in pipe.iter_tables(table):
@@ -81,10 +90,11 @@ def run_recipe(
                 recipe_file=recipe.path,
                 variant=variant.name,
                 factors=variant.factors or None,
-                engine="local",
+                engine=engine,
                 steps=[dict(s, where=spec["where"]) for s, spec in zip(pipe.stats_dicts(), variant.spec)],
                 seconds={"read": round(read_seconds, 3), "transform_and_write": round(time.perf_counter() - t1, 3)},
             )
+            manifest["versions"].update(engine_versions(engine))
             manifest["_shard_size"] = shard_size
             with open(vdir / "trace.jsonl", "w", encoding="utf-8") as fh:
                 for entry in pipe.trace.entries():

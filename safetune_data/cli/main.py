@@ -48,7 +48,10 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except SafetuneError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        from rich.markup import escape
+
+        # escape: hints like pip install 'safetune-data[ray]' are not markup
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         sys.exit(exc.exit_code)
     except SystemExit:
         raise

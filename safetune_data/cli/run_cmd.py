@@ -19,6 +19,12 @@ def run_cmd(
     num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes for record transforms (results are identical for any value)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and list the variants and their steps; write nothing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    engine: Optional[str] = typer.Option(
+        None, "--engine", help="Where record transforms run: local | ray (default: the recipe's engine:, else local). Output is identical."
+    ),
+    ray_address: Optional[str] = typer.Option(
+        None, "--ray-address", help="Ray cluster to run on, e.g. 10.0.0.5:6379 or auto; implies --engine ray (default: start Ray here with --num-proc CPUs)."
+    ),
 ) -> None:
     """Run a recipe: read its input once, apply each variant's steps, write OUT/<variant>/ shards,
     manifest, trace and card, and OUT/index.json.
@@ -30,6 +36,8 @@ def run_cmd(
       safetune run transforms/paper_factorial.yaml --set input.path=data/alpaca.json --variants 'structure=markdown,*' --out out/md
 
       safetune run transforms/structure_markdown.yaml --dry-run
+
+      safetune run transforms/paper_factorial.yaml --engine ray --ray-address 10.0.0.5:6379 --out out/factorial
     """
     from ..recipe import load_recipe
     from ..run import run_recipe
@@ -39,6 +47,10 @@ def run_cmd(
         # variant names themselves contain commas: accept the whole string as one pattern too
         select = select + [variants]
     rec = load_recipe(recipe, overrides=set_, select=select)
+    if engine is not None:
+        from ..engines import check_engine
+
+        check_engine(engine)
     if dry_run:
         table = Table("variant", "steps")
         for v in rec.variants:
@@ -55,7 +67,7 @@ def run_cmd(
 
         index = run_recipe(
             rec, out, overwrite=overwrite, num_proc=num_proc, command=["safetune", *sys.argv[1:]],
-            on_variant=on_variant, on_rows=lambda n: bar.advance(rt, n),
+            on_variant=on_variant, on_rows=lambda n: bar.advance(rt, n), engine=engine, ray_address=ray_address,
         )
         bar.update(vt, completed=len(rec.variants))
     target = out or rec.data.get("output", {}).get("dir")

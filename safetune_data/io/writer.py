@@ -170,7 +170,9 @@ class ShardWriter:
             n = min(self.BATCH_ROWS, remaining)
             if self.unit == "rows":
                 n = min(n, self.limit - self._rows)
-            piece = buf.slice(offset, n).combine_chunks()
+            # take() makes compact buffers; a zero-copy slice would write the whole parent's
+            # string buffers, so bytes would depend on how the caller batched its tables
+            piece = buf.slice(offset, n).take(pa.array(range(n)))
             for batch in piece.to_batches():
                 self._writer.write_batch(batch)
             self._rows += n

@@ -58,3 +58,19 @@ def test_features_match_what_datasets_derives():
 
     schema = record_schema(["category", "tools"]).append(pa.field("reward", pa.float32())).append(pa.field("ok", pa.bool_()))
     assert features_dict(schema) == datasets.Features.from_arrow_schema(schema).to_dict()
+
+
+def test_shard_bytes_do_not_depend_on_how_tables_are_batched(alpaca_path, tmp_path):
+    import pyarrow as pa
+
+    import safetune_data as st
+    from safetune_data.io.writer import ShardWriter
+
+    table = st.read(str(alpaca_path)).data.table.combine_chunks()
+    hashes = []
+    for size in (100, 256, 999):
+        w = ShardWriter(tmp_path / f"w{size}", table.schema, 400)
+        for start in range(0, table.num_rows, size):
+            w.write_table(pa.Table.from_batches(table.slice(start, size).to_batches()))
+        hashes.append([s["sha256"] for s in w.close()])
+    assert hashes[0] == hashes[1] == hashes[2]
