@@ -42,14 +42,40 @@ def flat_columns(fmt: str, mapping: dict[str, str]) -> tuple[str | None, str, st
     return None
 
 
+def _jsonl_chunks(src: Source) -> Iterator[bytes]:
+    """Whole lines in chunks of about BLOCK_BYTES.
+
+    Each chunk is parsed on its own: Arrow's streaming JSON reader keeps memory that grows
+    with the file (measured: 350 MB at 170 MB of input, 800 MB at 860 MB), independent
+    `read_json` calls on bounded chunks do not.
+    """
+    import gzip
+
+    opener = gzip.open if src.path.endswith(".gz") else open
+    rest = b""
+    with opener(src.path, "rb") as fh:
+        while True:
+            data = fh.read(BLOCK_BYTES)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            rest = data[cut:]
+            yield data[:cut]
+    if rest.strip():
+        yield rest
+
+
 def _blocks(src: Source) -> Iterator[pa.Table]:
     if src.kind in (".jsonl", ".jsonl.gz"):
         import pyarrow.json as pj
 
-        stream = pa.input_stream(src.path, compression="gzip" if src.path.endswith(".gz") else None)
-        reader = pj.open_json(stream, read_options=pj.ReadOptions(block_size=BLOCK_BYTES))
-        for batch in reader:
-            yield pa.Table.from_batches([batch])
+        for chunk in _jsonl_chunks(src):
+            if chunk.strip():
+                yield pj.read_json(pa.BufferReader(chunk))
     else:
         from .sources import _iter_arrow_batches
 
