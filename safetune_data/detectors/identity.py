@@ -147,6 +147,10 @@ def _matcher() -> Matcher:
     return matcher
 
 
+# A sentence-like segment: up to and including terminal punctuation followed by space, or a line.
+_SEGMENT = re.compile(r"[^\n]+?(?:[.!?](?=\s)|$)", re.MULTILINE)
+
+
 def find_identity(text: str) -> list[IdentityMatch]:
     """All identity statements in `text`, ordered by position.
 
@@ -155,13 +159,20 @@ def find_identity(text: str) -> list[IdentityMatch]:
     """
     if not text or not _PREFILTER.search(text):
         return []
-    doc = blank_en()(text)
-    strings = doc.vocab.strings
     out = []
-    for match_id, start, end in _matcher()(doc):
-        name = strings[match_id]
-        span = doc[start:end]
-        out.append(IdentityMatch(PATTERN_KINDS[name], name, span.start_char, span.end_char, span.text))
+    # Only sentences that pass the prefilter are tokenised and matched: the Matcher's
+    # optional-token patterns cost milliseconds over a whole answer, and an identity
+    # statement never spans two sentences.
+    for seg in _SEGMENT.finditer(text):
+        if not _PREFILTER.search(seg.group()):
+            continue
+        doc = blank_en()(seg.group())
+        strings = doc.vocab.strings
+        base = seg.start()
+        for match_id, start, end in _matcher()(doc):
+            name = strings[match_id]
+            span = doc[start:end]
+            out.append(IdentityMatch(PATTERN_KINDS[name], name, base + span.start_char, base + span.end_char, span.text))
     out.sort(key=lambda m: (m.start, -m.end, m.pattern))
     return [m for m in out if not _third_person_attribution(text, m, out)]
 
