@@ -3,6 +3,7 @@ write a Dataset of records as an output dir."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -135,8 +136,15 @@ def read(
         ds = datasets.load_from_disk(items[0])
         if {"id", "messages", "meta"} <= set(ds.column_names):
             return ds
-    tmp = Path(tempfile.mkdtemp(prefix="safetune-read-")) / "records"
-    convert(items, tmp, format=format, mapping=mapping, on_error=on_error, card=False, command=["safetune_data.read"])
+    tmp_root = tempfile.mkdtemp(prefix="safetune-read-")
+    tmp = Path(tmp_root) / "records"
+    try:
+        convert(items, tmp, format=format, mapping=mapping, on_error=on_error, card=False, command=["safetune_data.read"])
+    except BaseException:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+        raise
+    # The directory stays for the life of the process's temp dir: datasets derived from this
+    # one (select, map) keep reading and writing cache files beside these shards.
     return datasets.load_from_disk(str(tmp))
 
 

@@ -76,7 +76,11 @@ def resolve(paths: list[str]) -> list[Source]:
         path = Path(p)
         if path.is_dir():
             if not ((path / "state.json").exists() or (path / "dataset_info.json").exists()):
-                raise InputError("directory is not a datasets.save_to_disk output (no state.json)", file=p)
+                hint = None
+                if (path / "index.json").exists():
+                    names = sorted(q.name for q in path.iterdir() if (q / "state.json").exists())
+                    hint = "this is a `safetune run` directory; name one variant, e.g. " + str(path / names[0]) if names else None
+                raise InputError("directory is not a datasets.save_to_disk output (no state.json)", file=p, hint=hint)
             kind = "dir"
             stem = path.name
         elif path.exists():
