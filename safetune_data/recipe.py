@@ -97,6 +97,15 @@ def _instantiate(entries: list[tuple[str, dict, str]], path: str) -> tuple[list[
     return steps, spec
 
 
+def split_variant_patterns(text: str) -> list[str]:
+    """`--variants` value → patterns. Grid variant names contain commas
+    ("structure=markdown,identity=none,roleplay=add"), so patterns are separated by ';';
+    a value without ';' and without '=' is taken as a comma-separated list of plain names."""
+    if ";" in text or "=" in text:
+        return [p.strip() for p in text.split(";") if p.strip()]
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
 def load_recipe(path: str | Path, overrides: list[str] | None = None, select: list[str] | None = None) -> Recipe:
     path = str(path)
     try:

@@ -75,3 +75,13 @@ def test_set_overrides_and_variant_selection(tmp_path, alpaca_path):
     assert len(rec.variants) == 4 and all(v.name.startswith("structure=plain") for v in rec.variants)
     with pytest.raises(ConfigError, match="no variant matches"):
         load_recipe(REPO_TRANSFORMS / "paper_factorial.yaml", select=["nope"])
+
+
+def test_variant_patterns_keep_grid_names_whole():
+    from safetune_data.recipe import split_variant_patterns
+
+    assert split_variant_patterns("structure=markdown,*") == ["structure=markdown,*"]
+    assert split_variant_patterns("structure=plain,*;*roleplay=add") == ["structure=plain,*", "*roleplay=add"]
+    assert split_variant_patterns("md,persona") == ["md", "persona"]
+    rec = load_recipe(REPO_TRANSFORMS / "paper_factorial.yaml", select=split_variant_patterns("structure=markdown,*"))
+    assert len(rec.variants) == 4

@@ -15,7 +15,7 @@ def run_cmd(
     recipe: Path = typer.Argument(..., help="A YAML recipe (see transforms/ for ready ones)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: the recipe's output.dir)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a recipe key: KEY=VALUE (dotted, value parsed as YAML)."),
-    variants: Optional[str] = typer.Option(None, "--variants", help="Comma-separated variant names or glob patterns to run."),
+    variants: Optional[str] = typer.Option(None, "--variants", help="Variant names or glob patterns to run, separated by ';' (grid names contain commas), e.g. 'structure=markdown,*'."),
     num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes for record transforms (results are identical for any value)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and list the variants and their steps; write nothing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
@@ -39,13 +39,10 @@ def run_cmd(
 
       safetune run transforms/paper_factorial.yaml --engine ray --ray-address 10.0.0.5:6379 --out out/factorial
     """
-    from ..recipe import load_recipe
+    from ..recipe import load_recipe, split_variant_patterns
     from ..run import run_recipe
 
-    select = [v.strip() for v in variants.split(",")] if variants else None
-    if select and any("=" in v for v in select) and variants and "," in variants:
-        # variant names themselves contain commas: accept the whole string as one pattern too
-        select = select + [variants]
+    select = split_variant_patterns(variants) if variants else None
     rec = load_recipe(recipe, overrides=set_, select=select)
     if engine is not None:
         from ..engines import check_engine
