@@ -11,6 +11,7 @@ Layout of a run directory (built in a temporary sibling and renamed into place a
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -68,8 +69,13 @@ def run_recipe(
             "name": recipe.data.get("name"),
             "seed": recipe.seed,
             "input_rows": table.num_rows,
+            "input_dropped": input_manifest["dropped"],
+            "rejects_file": None,
             "variants": [],
         }
+        if input_manifest.get("rejects_file"):  # on_error: skip — keep the rejected rows beside the run
+            shutil.copyfile(Path(tmp) / "input" / input_manifest["rejects_file"], od.path / "rejects.jsonl")
+            index["rejects_file"] = "rejects.jsonl"
         for k, variant in enumerate(recipe.variants):
             if on_variant:
                 on_variant(variant.name, k, len(recipe.variants))

@@ -90,3 +90,18 @@ def test_misspelt_parameter_exits_2_naming_it(tmp_path, cli):
 def test_dry_run_lists_variants_and_writes_nothing(tmp_path, cli):
     code, out, _ = cli("run", FACTORIAL, "--dry-run", "--out", tmp_path / "o")
     assert code == 0 and "8 variant(s)" in out and not (tmp_path / "o").exists()
+
+
+def test_skipped_input_rows_are_kept_beside_the_run(tmp_path):
+    from safetune_data.recipe import load_recipe
+    from safetune_data.run import run_recipe
+
+    data = tmp_path / "d.jsonl"
+    good = json.dumps({"instruction": "Name a colour.", "input": "", "output": "Blue is a colour."})
+    data.write_text("\n".join([good, '{"instruction": "broken', good]) + "\n")
+    r = tmp_path / "r.yaml"
+    r.write_text(f"input: {{path: {data}, on_error: skip}}\nsteps:\n  - roleplay.add: {{}}\noutput: {{card: false}}\n")
+    index = run_recipe(load_recipe(r), tmp_path / "out")
+    assert index["variants"][0]["rows"] == 2 and index["input_dropped"] == {"malformed JSON": 1}
+    rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
+    assert [x["line"] for x in rejects] == [2]
