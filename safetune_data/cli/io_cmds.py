@@ -121,7 +121,7 @@ def info_cmd(
     directory: Optional[str] = typer.Argument(None, help="An output directory."),
     examples: bool = typer.Option(False, "--examples", help="List the bundled example datasets."),
 ) -> None:
-    """Rows, shards, sizes and the manifest summary of an output directory.
+    """Rows, shards, sizes and the manifest summary of an output directory (or the variants of a run).
 
     Example:
 
@@ -138,6 +138,17 @@ def info_cmd(
     from ..io.api import is_output_dir
     from ..io.manifest import read_manifest
 
+    index_file = Path(directory) / "index.json"
+    if not is_output_dir(directory) and index_file.exists():  # a `safetune run` directory
+        import json
+
+        index = json.loads(index_file.read_text())
+        table = Table("variant", "rows", "steps", title=f"{directory} (recipe {index.get('recipe_file')}, seed {index.get('seed')})")
+        for v in index.get("variants", []):
+            table.add_row(v["name"], str(v["rows"]), ", ".join(v.get("steps", [])))
+        console.print(table)
+        console.print(f"input rows: {index.get('input_rows')}; dropped on read: {index.get('input_dropped') or 'none'}")
+        return
     if not is_output_dir(directory):
         raise InputError("not an output directory (no state.json)", file=directory)
     manifest = read_manifest(directory) or {}

@@ -72,3 +72,12 @@ def test_help_has_an_example_for_every_command(cli):
             subs = [cmd]
         for sub in subs:
             assert "safetune" in (sub.help or ""), f"`safetune {name} {sub.name}` --help has no example"
+
+
+def test_info_on_a_run_directory_lists_variants(cli, tmp_path):
+    from pathlib import Path
+
+    recipe = Path(__file__).resolve().parents[2] / "transforms" / "roleplay_add.yaml"
+    assert cli("run", recipe, "--out", tmp_path / "r")[0] == 0
+    code, out, _ = cli("info", tmp_path / "r")
+    assert code == 0 and "roleplay_add" in out and "119" in out
