@@ -6,7 +6,8 @@ rather than as half-right, per-subset accuracy with 95% Wilson intervals (they s
 distribution. Across models: the share of pairs on which two models pick the same side,
 Kendall's tau-b of their margins, and the accuracy of a majority vote.
 
-Statistics come from scipy (binomial intervals, tau-b); this module only arranges them.
+Intervals come from `harness.metrics` (one Wilson interval for the product) and tau-b from
+scipy; this module only arranges them.
 """
 from __future__ import annotations
 
@@ -16,21 +17,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..harness.metrics import wilson_interval
+
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 
 
 def sides(chosen: Sequence[float], rejected: Sequence[float]) -> np.ndarray:
     """+1 where the model prefers chosen, -1 where it prefers rejected, 0 on an exact tie."""
     return np.sign(np.asarray(chosen, dtype=float) - np.asarray(rejected, dtype=float)).astype(int)
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    from scipy.stats import binomtest
-
-    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    return (float(ci.low), float(ci.high))
 
 
 def accuracy(side: Sequence[int]) -> dict[str, Any]:
