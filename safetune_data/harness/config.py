@@ -59,6 +59,8 @@ class HarnessConfig:
     benchmarks: list[BenchmarkPlan]
     judges: list[JudgePlan]
     chat_template: str | None
+    heldout: Path | None = None  # records for the held-out loss of every evaluated row (heldout_loss.data)
+    heldout_fingerprint: str | None = None
 
     @property
     def primary_judge(self) -> str:
@@ -275,6 +277,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
                               field="variants", hint="give the variant a distinct `name`")
         seen.add(r.name)
 
+    heldout, heldout_fp = None, None
+    if raw["heldout_loss"]["data"]:
+        heldout = (cfg_file.parent / raw["heldout_loss"]["data"]).expanduser().resolve()
+        _check_dataset_dir(heldout, cfg_file, "heldout_loss.data")
+        heldout_fp = dataset_fingerprint(heldout)
+
     benchmarks = _load_benchmarks(raw, cfg_file)
     judges = _check_judges(raw, cfg_file)
     if out_dir is not None:
@@ -284,4 +292,5 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
     else:
         out = cfg_file.parent / f"{cfg_file.stem}_results"
     return HarnessConfig(path=cfg_file, raw=raw, out_dir=out, rows=rows, benchmarks=benchmarks,
-                         judges=judges, chat_template=chat_template)
+                         judges=judges, chat_template=chat_template, heldout=heldout,
+                         heldout_fingerprint=heldout_fp)

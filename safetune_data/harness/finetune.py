@@ -312,6 +312,7 @@ def finetune(
         "val_loss_before": None if val_before is None else round(val_before, 6),
         "val_loss_after": None if val_after is None else round(val_after, 6),
         "precision": precision,
+        "seed": seed,
         "weights_dtype": dtype_name(next(model.parameters()).dtype),
         "device": device,
         "trainable_params": trainable,
@@ -331,3 +332,57 @@ def finetune(
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     return FinetuneResult(model=result_model.eval(), stats=stats)
+
+
+# ----------------------------------------------------------------------------- held-out loss
+def heldout_loss(model, tokenizer, data_dir: str | Path, *, max_length: int, batch_size: int = 8,
+                 chat_template: str | None = None, seed: int = 0) -> dict[str, Any]:
+    """Mean assistant-token loss on records no row trained on, with a bootstrap 95% interval.
+
+    The validation split of `val_fraction` is cut from each variant, so its rows differ per
+    variant and the base row has none; a fixed held-out set gives every row, the untouched
+    model included, a loss on the same text. Each conversation's loss is the mean over its
+    assistant tokens (labelled exactly as in training); the reported loss is the mean over
+    conversations, so that long answers do not dominate, and `token_loss` the token-weighted one.
+    """
+    import datasets
+    import torch
+
+    from .metrics import bootstrap_mean
+
+    try:
+        ds = datasets.load_from_disk(str(data_dir))
+    except (FileNotFoundError, ValueError) as exc:
+        raise InputError(f"not a saved dataset: {exc}", file=str(data_dir)) from exc
+    rows, enc_stats = encode_dataset(ds, tokenizer, max_length, chat_template)
+    collate = pad_collator(tokenizer.pad_token_id)
+    device = next(model.parameters()).device
+    per_row: list[float] = []
+    total_loss, total_tokens = 0.0, 0
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        for i in range(0, len(rows), batch_size):
+            batch = {k: v.to(device) for k, v in collate(rows[i: i + batch_size]).items()}
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+            labels = batch["labels"][:, 1:]
+            losses = torch.nn.functional.cross_entropy(
+                logits[:, :-1].transpose(1, 2), labels, ignore_index=IGNORE_INDEX, reduction="none")
+            mask = labels != IGNORE_INDEX
+            sums, counts = (losses * mask).sum(1), mask.sum(1)
+            per_row += (sums / counts.clamp(min=1)).tolist()
+            total_loss += float(sums.sum())
+            total_tokens += int(counts.sum())
+    if was_training:
+        model.train()
+    boot = bootstrap_mean(per_row, seed=seed)
+    return {
+        "data": str(data_dir),
+        "loss": None if boot["mean"] is None else round(boot["mean"], 6),
+        "ci_low": None if boot["ci_low"] is None else round(boot["ci_low"], 6),
+        "ci_high": None if boot["ci_high"] is None else round(boot["ci_high"], 6),
+        "n": boot["n"],
+        "token_loss": round(total_loss / total_tokens, 6) if total_tokens else None,
+        "tokens": total_tokens,
+        "encoding": enc_stats,
+    }

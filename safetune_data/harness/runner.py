@@ -46,6 +46,8 @@ def row_hashes(cfg: HarnessConfig) -> dict[str, str]:
         "dtype": cfg.raw["dtype"], "benchmarks": [(b.key, b.spec) for b in cfg.benchmarks],
         "judges": [(j.name, j.options) for j in cfg.judges],
     }
+    if cfg.heldout is not None:  # only when used, so that earlier runs keep their hashes
+        common["heldout_loss"] = (cfg.raw["heldout_loss"], cfg.heldout_fingerprint)
     hashes: dict[str, str] = {}
     chain = ""
     for row in cfg.rows:
@@ -141,7 +143,8 @@ def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judg
     ft_stats = None
     if row.kind != "base":
         tokenizer.padding_side = "right"
-        result = finetune(model, tokenizer, row.data, row.finetune, work, device=device, seed=cfg.raw["seed"],
+        seed = row.finetune["seed"] if row.finetune.get("seed") is not None else cfg.raw["seed"]
+        result = finetune(model, tokenizer, row.data, row.finetune, work, device=device, seed=seed,
                           chat_template=cfg.chat_template, label=row.name)
         model, ft_stats = result.model, result.stats
         timings["finetune_s"] = ft_stats["finetune_s"]
@@ -149,6 +152,15 @@ def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judg
     if row.evaluate:
         evaluation, t = evaluate_model(model, tokenizer, cfg, row, judges, gen_path)
         timings.update(t)
+    heldout = None
+    if row.evaluate and cfg.heldout is not None:
+        from .finetune import heldout_loss
+
+        t0 = time.time()
+        ho = cfg.raw["heldout_loss"]
+        heldout = heldout_loss(model, tokenizer, cfg.heldout, max_length=ho["max_length"], batch_size=ho["batch_size"],
+                               chat_template=cfg.chat_template, seed=cfg.raw["seed"])
+        timings["heldout_s"] = time.time() - t0
     timings["total_s"] = time.time() - t_row
     return {
         "name": row.name,
@@ -163,6 +175,7 @@ def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judg
         "generate": row.generate,
         "finetune": ft_stats,
         **evaluation,
+        "heldout_loss": heldout,
         "timings": {k: round(v, 2) for k, v in timings.items()},
     }
 

@@ -13,7 +13,7 @@ import importlib
 from .base import REGISTRY, DatasetStep, Outcome, StepStats, Transform, get_transform, register, rng_for
 
 # Submodules that define transforms. Each is imported on first use of the registry.
-MODULES = ("structure", "identity", "roleplay", "filters", "dataset_steps", "select")
+MODULES = ("structure", "identity", "roleplay", "filters", "dataset_steps", "select", "answers")
 # Names under which dataset-level steps are reached from Python: T.mix.add, T.sample, T.dedup.
 _DATASET_ATTRS = ("mix", "sample", "dedup")
 

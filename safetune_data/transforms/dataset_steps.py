@@ -99,6 +99,11 @@ class Sample(DatasetStep):
         "properties": {
             "count": {"type": ["integer", "null"], "minimum": 0, "default": None},
             "fraction": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "default": None},
+            "offset": {"type": "integer", "minimum": 0, "default": 0,
+                       "description": "skip this many rows of the seeded ranking first (disjoint slices of one input)"},
+            "stream": {"type": ["string", "null"], "minLength": 1, "default": None,
+                       "description": "rank by (seed, stream, id) instead of (seed, step index, id), so that recipes "
+                                      "sharing seed and stream rank rows alike and `offset` carves disjoint samples"},
         },
         "additionalProperties": False,
     }
@@ -106,8 +111,12 @@ class Sample(DatasetStep):
     def apply_dataset(self, ds: Any) -> Any:
         ids = ds["id"]
         k = min(_n_from(self.params, len(ids), "fraction"), len(ids))
-        ranked = sorted(range(len(ids)), key=lambda i: (fraction_for(self.seed, self.step, ids[i], "sample"), ids[i]))
-        keep = sorted(ranked[:k])
+        stream = self.params["stream"]
+        step, salt = (0, f"sample:{stream}") if stream else (self.step, "sample")
+        ranked = sorted(range(len(ids)), key=lambda i: (fraction_for(self.seed, step, ids[i], salt), ids[i]))
+        offset = min(self.params["offset"], len(ids))
+        keep = sorted(ranked[offset: offset + k])
+        k = len(keep)
         self.stats.seen = len(ids)
         self.stats.unchanged["sampled"] += k
         if len(ids) - k:

