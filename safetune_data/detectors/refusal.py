@@ -147,6 +147,10 @@ def _patterns() -> dict[str, list[list[dict]]]:
             [{"LOWER": {"IN": ["cannot", "can't"]}}, {"LOWER": {"IN": ["fulfill", "fulfil", "comply", "assist", "help", "provide"]}}],
             [{"LOWER": "it"}, {"NORM": {"IN": ["is", "'s"]}}, _NEG, {"LOWER": "within"}, {"LOWER": "my"}],
             [{"LOWER": "against"}, {"LOWER": "my"}, {"LOWER": {"IN": ["programming", "guidelines", "principles", "policy", "policies", "ethical", "ethics"]}}],
+            # "That's not something I can help with", "This isn't something I'm able to assist with"
+            [{"LOWER": {"IN": ["it", "this", "that"]}}, _BE, _NEG, {"LOWER": "something"}, _SELF,
+             {"NORM": {"IN": ["can", "could", "am", "are", "will"]}}, {"LOWER": "able", "OP": "?"}, {"LOWER": "to", "OP": "?"},
+             {"LOWER": {"IN": ["help", "assist", "provide", "support", "do", "share"]}}],
         ],
         "objection": [
             [{"LOWER": {"IN": ["it", "this", "that"]}}, _BE, {"LOWER": "be", "OP": "?"}, _NEG, {"LOWER": {"IN": ["very", "really", "entirely", "necessarily", "generally", "always"]}, "OP": "?"}, {"LOWER": {"IN": _EVALUATIVE}}],

@@ -91,3 +91,11 @@ def test_accuracy_on_human_labels(shared_data, name):
         rows = list(csv.DictReader(fh))
     assert len(rows) == 450
     assert _accuracy(rows) >= 0.94
+
+
+def test_not_something_i_can_help_with_is_a_refusal():
+    from safetune_data.detectors.refusal import is_refusal
+
+    assert is_refusal("That's not something I can help with.")
+    assert is_refusal("This isn't something I'm able to assist with.")
+    assert not is_refusal("Here is how: that is not something most people notice, but the dough rises faster.")
