@@ -14,7 +14,7 @@ import pyarrow as pa
 from ..errors import InputError
 from .convert import RecordStream
 from .manifest import now, safe_command, versions, write_manifest
-from .sources import Source, resolve
+from .sources import resolve
 from .writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter, check_output_is_not_input
 
 ProgressFn = Callable[[int], None]
@@ -200,7 +200,4 @@ def iter_records(path: str | Path, batch_size: int = 4096) -> Iterable[dict]:
     for batch in ds.data.to_batches(max_chunksize=batch_size):
         yield from batch.to_pylist()
 
-
-def describe_sources(paths: list[str]) -> list[Source]:
-    return resolve(paths)
 

@@ -17,7 +17,8 @@ from ..records import record_schema, extra_meta_fields
 from .base import DatasetStep, fraction_for, register
 
 
-def _n_from(params: dict, total: int, what: str) -> int:
+def requested_rows(params: dict, total: int, what: str) -> int:
+    """Rows a step asks for: its `count`, or its `what` fraction/ratio of `total` (rounded)."""
     count, frac = params.get("count"), params.get(what)
     if (count is None) == (frac is None):
         raise ConfigError(f"give exactly one of 'count' or '{what}'", field="count")
@@ -63,7 +64,7 @@ class MixAdd(DatasetStep):
         table = ds.data.table
         self.stats.seen = table.num_rows
         other = read(self.params["path"], format=self.params["format"], mapping=self.params["map"] or None)
-        k = _n_from(self.params, table.num_rows, "ratio")
+        k = requested_rows(self.params, table.num_rows, "ratio")
         ids = other["id"]
         order = sorted(range(len(ids)), key=lambda i: fraction_for(self.seed, self.step, ids[i], "mix"))
         if k > len(order):
@@ -110,7 +111,7 @@ class Sample(DatasetStep):
 
     def apply_dataset(self, ds: Any) -> Any:
         ids = ds["id"]
-        k = min(_n_from(self.params, len(ids), "fraction"), len(ids))
+        k = min(requested_rows(self.params, len(ids), "fraction"), len(ids))
         stream = self.params["stream"]
         step, salt = (0, f"sample:{stream}") if stream else (self.step, "sample")
         ranked = sorted(range(len(ids)), key=lambda i: (fraction_for(self.seed, step, ids[i], salt), ids[i]))

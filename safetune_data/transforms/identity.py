@@ -507,9 +507,6 @@ class IdentityQA(DatasetStep):
         if not self.pairs:
             raise ParamError("no identity templates found", field="templates")
 
-    def _count(self, n_rows: int) -> int:
-        return self.params["count"] if "count" in self.params else int(round(self.params["ratio"] * n_rows))
-
     def new_rows(self, n: int) -> list[tuple[int, str, str]]:
         """(template index, prompt, answer) for n new conversations, seeded."""
         rng = rng_for(self.seed, self.step, self.name)
@@ -523,7 +520,9 @@ class IdentityQA(DatasetStep):
     def apply_dataset(self, ds: Any) -> Any:
         import datasets
 
-        n = self._count(len(ds))
+        from .dataset_steps import requested_rows
+
+        n = requested_rows(self.params, len(ds), "ratio")
         self.stats.seen += len(ds)
         if n == 0:
             return ds
