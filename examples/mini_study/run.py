@@ -244,6 +244,8 @@ def summarise(results: dict[str, Any], *, mode: str, timings: dict[str, float], 
             }
     import torch
 
+    from safetune_data.harness.effects import factor_effects
+
     return {
         "mode": mode,
         "planned_rows": results["planned_rows"],
@@ -257,6 +259,8 @@ def summarise(results: dict[str, Any], *, mode: str, timings: dict[str, float], 
         "rows_seconds": round(sum((x["timings_s"] or {}).get("total_s", 0) for x in rows), 1),  # all rows, resumed ones too
         "rows": rows,
         "seed_spread": spread,
+        # what each factor did, from cells that differ in it alone (empty unless such pairs finished)
+        "factor_effects": factor_effects(results, Path(results["output_dir"]) / "generations", judge="refusal"),
     }
 
 
@@ -280,6 +284,10 @@ def render_summary_md(s: dict[str, Any]) -> str:
     missing = [r for r in s["planned_rows"] if r not in s["finished_rows"]]
     if missing:
         lines += ["", "Not finished (no numbers): " + ", ".join(f"`{m}`" for m in missing)]
+    if s.get("factor_effects"):
+        from safetune_data.harness.effects import render_effects
+
+        lines += ["", render_effects(s["factor_effects"], "refusal").rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

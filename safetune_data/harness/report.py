@@ -120,7 +120,7 @@ def render_chart(results: dict[str, Any], path: str | Path) -> Path:
 
 
 def write_report(run_dir: str | Path) -> tuple[Path, Path]:
-    """Re-render results.md and results.png from run_dir/results.json."""
+    """Re-render results.md (with factor effects for a factorial run) and results.png from run_dir."""
     run_dir = Path(run_dir)
     src = run_dir / "results.json"
     if not src.is_file():
@@ -130,7 +130,13 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
         results = json.loads(src.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", file=str(src), line=exc.lineno) from exc
+    from .effects import factor_effects, render_effects
+
+    effects = factor_effects(results, run_dir / "generations")
+    if effects:  # a factorial run: what each factor did, besides the per-row table
+        (run_dir / "factor_effects.json").write_text(json.dumps(effects, indent=2) + "\n", encoding="utf-8")
     md = run_dir / "results.md"
-    md.write_text("# Harness results\n\n" + render_table(results), encoding="utf-8")
+    md.write_text("# Harness results\n\n" + render_table(results)
+                  + ("\n" + render_effects(effects, results["primary_judge"]) if effects else ""), encoding="utf-8")
     png = render_chart(results, run_dir / "results.png")
     return md, png

@@ -105,6 +105,15 @@ def test_full_run_base_and_two_variants_under_60s(setup, monkeypatch):
     md = (out / "results.md").read_text()
     assert "| bullets | variant |" in md and "harmful compliance" in md
     assert (out / "results.png").stat().st_size > 1000
+    # the two variants differ in one factor: its effect is their paired difference, from the generations
+    (effect, *others) = json.loads((out / "factor_effects.json").read_text())
+    assert (effect["factor"], effect["baseline"], effect["level"], effect["pairs"]) == (
+        "structure", "original", "bullets", 1)
+    refused = {v["name"]: [json.loads(x)["judgements"]["refusal"]["refused"]
+                           for x in (out / "generations" / f"{v['name']}.jsonl").read_text().splitlines()
+                           if json.loads(x)["benchmark"] == effect["benchmark"]] for v in variants}
+    assert effect["effect"] == pytest.approx((sum(refused["bullets"]) - sum(refused["original"])) / 8, abs=1e-4)
+    assert "Factor effects" in md
 
     # rerun: every row is finished with the same settings, nothing is recomputed
     computed = _computed_rows(monkeypatch)

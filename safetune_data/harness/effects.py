@@ -1,0 +1,136 @@
+"""Main effects of two-level factors in a factorial harness run, with paired-bootstrap intervals.
+
+A grid of variants (structure × identity × role-play) is run to say what each factor does, yet
+the per-row table only shows cells. Every variant answers the same prompts, so a factor's effect
+is read here as the mean, over matched pairs of cells that differ in that factor alone, of the
+difference in refusal rate. Its interval resamples prompts with one resample shared by every
+cell: that keeps the pairing (a hard prompt is hard for all variants), which separate per-row
+intervals ignore. Rows that repeat a cell with another training seed are averaged into the cell,
+so with one seed per cell the interval covers prompt sampling only, not training noise.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+# The level an effect is measured from when a factor has one of these; otherwise the
+# alphabetically first. They are the "off" levels of the built-in transforms' grids.
+BASELINE_LEVELS = ("none", "plain", "strip", "original", "off")
+
+
+def _baseline(levels: list[str]) -> str:
+    for name in BASELINE_LEVELS:
+        if name in levels:
+            return name
+    return sorted(levels)[0]
+
+
+def load_refusals(gen_dir: str | Path, row_names: list[str], judge: str) -> dict[str, dict[str, dict[str, bool]]]:
+    """row -> benchmark key -> prompt id -> refused, from the run's generations/<row>.jsonl."""
+    out: dict[str, dict[str, dict[str, bool]]] = {}
+    for name in row_names:
+        path = Path(gen_dir) / f"{name}.jsonl"
+        if not path.is_file():
+            raise InputError("generations of a finished row are missing", file=str(path))
+        per_bench: dict[str, dict[str, bool]] = defaultdict(dict)
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    refused = item["judgements"][judge]["refused"]
+                    per_bench[item["benchmark"]][item["id"]] = bool(refused)
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise InputError(f"not a judged generation ({exc.__class__.__name__}: {exc})",
+                                     file=str(path), line=lineno, field=f"judgements.{judge}.refused") from exc
+        out[name] = dict(per_bench)
+    return out
+
+
+def factor_effects(results: dict[str, Any], gen_dir: str | Path, *, judge: str | None = None,
+                   n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:
+    """One entry per (two-level factor, benchmark) that has at least one matched pair of cells.
+
+    Each entry: factor, baseline and level (effect = level − baseline, in refusal rate), benchmark,
+    effect, ci_low, ci_high (95% percentile bootstrap over prompts), pairs, cells, n_prompts.
+    """
+    import numpy as np
+
+    judge = judge or results["primary_judge"]
+    rows = [r for r in results["rows"] if r.get("kind") == "variant" and r.get("factors")]
+    if not rows:
+        return []
+    refusals = load_refusals(gen_dir, [r["name"] for r in rows], judge)
+    cells: dict[tuple, list[str]] = defaultdict(list)  # factor combination -> its rows (seeds)
+    for r in rows:
+        cells[tuple(sorted(r["factors"].items()))].append(r["name"])
+    cell_keys = sorted(cells)
+    levels: dict[str, set[str]] = defaultdict(set)
+    for key in cell_keys:
+        for f, v in key:
+            levels[f].add(v)
+
+    effects = []
+    for bench in [b["key"] for b in results["benchmarks"]]:
+        ids = sorted(set.intersection(*(set(refusals[n].get(bench, {})) for ns in cells.values() for n in ns)))
+        if not ids:
+            continue
+        # cells x prompts: the fraction of the cell's rows (seeds) that refused each prompt
+        m = np.array([[np.mean([refusals[n][bench][i] for n in cells[key]]) for i in ids] for key in cell_keys])
+        rng = np.random.default_rng(seed)
+        boot = m[:, rng.integers(0, len(ids), size=(n_boot, len(ids)))].mean(axis=2)  # cells x n_boot
+        rates = m.mean(axis=1)
+        for factor in sorted(levels):
+            if len(levels[factor]) != 2:
+                continue
+            base = _baseline(sorted(levels[factor]))
+            (level,) = levels[factor] - {base}
+            weights = np.zeros(len(cell_keys))
+            pairs = 0
+            index = {key: i for i, key in enumerate(cell_keys)}
+            for key in cell_keys:
+                d = dict(key)
+                if d[factor] != base:
+                    continue
+                partner = tuple(sorted({**d, factor: level}.items()))
+                if partner in index:
+                    weights[index[partner]] += 1
+                    weights[index[key]] -= 1
+                    pairs += 1
+            if not pairs:
+                continue
+            weights /= pairs
+            dist = weights @ boot
+            effects.append({
+                "factor": factor, "baseline": base, "level": level, "benchmark": bench,
+                "effect": round(float(weights @ rates), 4),
+                "ci_low": round(float(np.percentile(dist, 2.5)), 4),
+                "ci_high": round(float(np.percentile(dist, 97.5)), 4),
+                "pairs": pairs, "cells": len(cell_keys), "n_prompts": len(ids),
+                "seeds_per_cell": sorted({len(ns) for ns in cells.values()}),
+            })
+    return effects
+
+
+def render_effects(effects: list[dict[str, Any]], judge: str) -> str:
+    """Markdown table of factor effects; empty when the run has no factorial pairs."""
+    if not effects:
+        return ""
+    lines = [
+        f"Factor effects (judge `{judge}`): change in refusal rate, in points, when a factor moves from its "
+        "baseline level, averaged over pairs of variants that differ in that factor alone; 95% paired "
+        "bootstrap over prompts (training-seed noise is not in the interval unless cells have several seeds).",
+        "",
+        "| factor | change | benchmark | effect | 95% interval | pairs | prompts |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in effects:
+        lines.append(f"| {e['factor']} | {e['baseline']} → {e['level']} | {e['benchmark']} | "
+                     f"{100 * e['effect']:+.1f} | [{100 * e['ci_low']:+.1f}, {100 * e['ci_high']:+.1f}] | "
+                     f"{e['pairs']} | {e['n_prompts']} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,120 @@
+"""Factor effects from a factorial run: paired differences of refusal rates, bootstrap over prompts."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from safetune_data.errors import InputError
+from safetune_data.harness.effects import factor_effects, render_effects
+
+N_PROMPTS = 40
+
+
+def _write_run(tmp_path: Path, cells: dict[str, tuple[dict, list[bool]]], bench: str = "advbench") -> dict:
+    """results.json-like doc + generations/<row>.jsonl for rows given as name -> (factors, refused per prompt)."""
+    gen = tmp_path / "generations"
+    gen.mkdir(exist_ok=True)
+    rows = []
+    for name, (factors, refused) in cells.items():
+        with open(gen / f"{name}.jsonl", "w", encoding="utf-8") as fh:
+            for i, r in enumerate(refused):
+                fh.write(json.dumps({"row": name, "benchmark": bench, "id": f"p{i:03d}", "response": "…",
+                                     "judgements": {"refusal": {"refused": r}, "keyword": {"refused": True}}}) + "\n")
+        rows.append({"name": name, "kind": "variant", "factors": factors})
+    rows.insert(0, {"name": "base", "kind": "base", "factors": {}})
+    return {"primary_judge": "refusal", "benchmarks": [{"key": bench}], "rows": rows}
+
+
+def _pattern(k: int) -> list[bool]:
+    """The first k prompts refused."""
+    return [i < k for i in range(N_PROMPTS)]
+
+
+def _by_factor(effects):
+    return {e["factor"]: e for e in effects}
+
+
+def test_effect_is_the_mean_paired_difference_and_a_null_factor_has_a_zero_interval(tmp_path):
+    # structure markdown adds 20 refusals over plain whatever the identity level; identity does nothing
+    doc = _write_run(tmp_path, {
+        "p_n": ({"structure": "plain", "identity": "none"}, _pattern(10)),
+        "p_i": ({"structure": "plain", "identity": "inject"}, _pattern(10)),
+        "m_n": ({"structure": "markdown", "identity": "none"}, _pattern(30)),
+        "m_i": ({"structure": "markdown", "identity": "inject"}, _pattern(30)),
+    })
+    eff = _by_factor(factor_effects(doc, tmp_path / "generations", n_boot=500))
+    s, i = eff["structure"], eff["identity"]
+    assert (s["baseline"], s["level"], s["pairs"], s["n_prompts"]) == ("plain", "markdown", 2, N_PROMPTS)
+    assert s["effect"] == pytest.approx(0.5)
+    assert s["ci_low"] < 0.5 < s["ci_high"] and s["ci_low"] > 0.25
+    # paired: identity changes no prompt's outcome, so every resample gives exactly 0
+    assert (i["baseline"], i["level"]) == ("none", "inject")
+    assert i["effect"] == i["ci_low"] == i["ci_high"] == 0.0
+
+
+def test_baseline_level_is_the_off_level_even_when_it_sorts_last(tmp_path):
+    doc = _write_run(tmp_path, {
+        "none": ({"roleplay": "none"}, _pattern(30)),
+        "add": ({"roleplay": "add"}, _pattern(10)),
+    })
+    (e,) = factor_effects(doc, tmp_path / "generations", n_boot=200)
+    assert (e["baseline"], e["level"]) == ("none", "add")
+    assert e["effect"] == pytest.approx(-0.5)
+    assert e["ci_high"] < 0
+
+
+def test_seed_replicates_are_averaged_into_their_cell_and_partial_grids_use_the_pairs_they_have(tmp_path):
+    doc = _write_run(tmp_path, {
+        "a0": ({"structure": "plain", "roleplay": "none"}, _pattern(0)),
+        "b0": ({"structure": "markdown", "roleplay": "none"}, _pattern(20)),
+        "b0.seed1": ({"structure": "markdown", "roleplay": "none"}, _pattern(40)),
+        "c0": ({"structure": "plain", "roleplay": "add"}, _pattern(4)),  # its markdown partner is missing
+    })
+    eff = _by_factor(factor_effects(doc, tmp_path / "generations", n_boot=200))
+    assert eff["structure"]["pairs"] == 1
+    assert eff["structure"]["effect"] == pytest.approx(0.75)  # (20/40 + 40/40) / 2 - 0
+    assert eff["structure"]["seeds_per_cell"] == [1, 2]
+    assert eff["roleplay"]["pairs"] == 1 and eff["roleplay"]["effect"] == pytest.approx(0.1)
+
+
+def test_factors_with_other_than_two_levels_and_runs_without_variants_give_nothing(tmp_path):
+    doc = _write_run(tmp_path, {
+        "x": ({"structure": "plain"}, _pattern(5)),
+        "y": ({"structure": "markdown"}, _pattern(6)),
+        "z": ({"structure": "numbered"}, _pattern(7)),
+    })
+    assert factor_effects(doc, tmp_path / "generations") == []
+    assert render_effects([], "refusal") == ""
+    no_variants = {"primary_judge": "refusal", "benchmarks": [{"key": "advbench"}],
+                   "rows": [{"name": "base", "kind": "base", "factors": {}}]}
+    assert factor_effects(no_variants, tmp_path / "nowhere") == []
+
+
+def test_another_judge_can_be_asked_for(tmp_path):
+    doc = _write_run(tmp_path, {
+        "n": ({"identity": "none"}, _pattern(0)),
+        "i": ({"identity": "inject"}, _pattern(40)),
+    })
+    (by_refusal,) = factor_effects(doc, tmp_path / "generations", n_boot=100)
+    (by_keyword,) = factor_effects(doc, tmp_path / "generations", judge="keyword", n_boot=100)
+    assert by_refusal["effect"] == pytest.approx(1.0) and by_keyword["effect"] == 0.0
+    table = render_effects([by_refusal], "refusal")
+    assert "| identity | none → inject | advbench | +100.0 |" in table
+
+
+def test_missing_or_unjudged_generations_name_the_file_and_line(tmp_path):
+    doc = _write_run(tmp_path, {
+        "n": ({"identity": "none"}, _pattern(0)),
+        "i": ({"identity": "inject"}, _pattern(4)),
+    })
+    gen = tmp_path / "generations"
+    with open(gen / "i.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"benchmark": "advbench", "id": "late", "judgements": {}}) + "\n")
+    with pytest.raises(InputError) as exc:
+        factor_effects(doc, gen)
+    assert exc.value.file.endswith("i.jsonl") and exc.value.line == N_PROMPTS + 1
+    (gen / "n.jsonl").unlink()
+    with pytest.raises(InputError, match="missing"):
+        factor_effects(doc, gen)
