@@ -205,6 +205,26 @@ def _rate(judged: dict | None, metric: str) -> dict | None:
     return {k: (round(m[k], 4) if isinstance(m[k], float) else m[k]) for k in ("rate", "k", "n", "ci_low", "ci_high")}
 
 
+def _prompt_source(sp: dict) -> str:
+    if sp.get("given") is not None:
+        return "given"
+    return "template default" if sp.get("template_default") is not None else "none"
+
+
+def _train_system_prompts(row: dict, out_dir: Path) -> dict | None:
+    """The census of system prompts a row trained with (harness stats; recounted for rows
+    trained before the harness recorded it)."""
+    ft = row.get("finetune")
+    if not ft:
+        return None
+    if ft.get("system_prompts"):
+        return ft["system_prompts"]
+    from safetune_data.harness.finetune import row_training_system_prompts
+
+    return row_training_system_prompts(out_dir / "rows" / row["name"],
+                                       (row.get("system_prompt") or {}).get("template_default"))
+
+
 def summarise(results: dict[str, Any], *, mode: str, timings: dict[str, float], total_s: float | None) -> dict[str, Any]:
     """A compact, commit-ready view of results.json: per row the four headline numbers with n and 95% CI."""
     rows = []
@@ -230,6 +250,8 @@ def summarise(results: dict[str, Any], *, mode: str, timings: dict[str, float], 
             "heldout_loss": {k: (r.get("heldout_loss") or {}).get(k) for k in ("loss", "ci_low", "ci_high", "n")},
             "train_loss": ft.get("train_loss"),
             "system_prompt": (r.get("system_prompt") or {}).get("effective"),
+            "system_prompt_source": _prompt_source(r.get("system_prompt") or {}),
+            "train_system_prompts": _train_system_prompts(r, Path(results["output_dir"])),
             "timings_s": r.get("timings"),
         })
     spread = {}
@@ -284,6 +306,16 @@ def render_summary_md(s: dict[str, Any]) -> str:
     missing = [r for r in s["planned_rows"] if r not in s["finished_rows"]]
     if missing:
         lines += ["", "Not finished (no numbers): " + ", ".join(f"`{m}`" for m in missing)]
+    lines += ["", "System prompt per row: trained with (rows whose own system turn was used, rows given the "
+              "template's default), evaluated with.", "",
+              "| row | trained: own | trained: template default | own, most common | evaluated with |",
+              "|---|---|---|---|---|"]
+    for r in s["rows"]:
+        sp = r.get("train_system_prompts")
+        common = (sp or {}).get("most_common_own") or []
+        example = f"{sp['distinct_own']} distinct, e.g. \"{common[0]['text'][:60]}…\"" if common else "–"
+        lines.append(f"| {r['row']} | {'–' if sp is None else sp['own']} | "
+                     f"{'–' if sp is None else sp['template_default']} | {example} | {r['system_prompt_source']} |")
     if s.get("factor_effects"):
         from safetune_data.harness.effects import render_effects
 

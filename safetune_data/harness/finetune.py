@@ -18,11 +18,13 @@ import json
 import math
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
+from .generate import template_default_system
 from .models import dtype_name
 
 IGNORE_INDEX = -100
@@ -133,6 +135,42 @@ def load_variant(variant_dir: str | Path, val_fraction: float, seed: int, limit:
         return ds, None
     split = ds.train_test_split(test_size=max(1, n_val), seed=seed, shuffle=True)
     return split["train"], split["test"]
+
+
+def training_system_prompts(ds, template_default: str | None, top: int = 3) -> dict[str, Any]:
+    """Which system prompt the training rows were rendered with: their own, else the template's default.
+
+    A chat template like SmolLM2's inserts "You are a helpful AI assistant named SmolLM ..." into
+    every conversation without a system turn, so a role-play variant's persona *replaces* that
+    default rather than adding to it. Counting both per trained row makes it checkable that
+    variants differ in the system prompt only where the variant changes it.
+    """
+    counts: Counter[str] = Counter()
+    own = 0
+    for msgs in ds["messages"]:
+        if msgs and msgs[0]["role"] == "system":
+            own += 1
+            counts[msgs[0]["content"]] += 1
+    rest = len(ds) - own
+    return {
+        "rows": len(ds),
+        "own": own,
+        "template_default": rest if template_default is not None else 0,
+        "none": 0 if template_default is not None else rest,
+        "default_text": template_default,
+        "distinct_own": len(counts),
+        "most_common_own": [{"text": t, "rows": c} for t, c in counts.most_common(top)],
+    }
+
+
+def row_training_system_prompts(row_dir: str | Path, template_default: str | None) -> dict[str, Any]:
+    """`training_system_prompts` of a finished row, from its saved settings (for rows trained
+    before the census was recorded): the same seeded selection and split the fine-tune made."""
+    row_dir = Path(row_dir)
+    cfg = json.loads((row_dir / "finetune_config.json").read_text(encoding="utf-8"))
+    st = json.loads((row_dir / "train_stats.json").read_text(encoding="utf-8"))
+    train, _ = load_variant(st["variant_dir"], cfg["val_fraction"], st["seed"], cfg.get("limit"))
+    return training_system_prompts(train, template_default)
 
 
 # ----------------------------------------------------------------------------- training
@@ -321,6 +359,7 @@ def finetune(
         "tokens_per_s": round(tokens_seen / max(train_s, 1e-9), 1),
         "finetune_s": None,
         "merged": bool(cfg.get("merge")),
+        "system_prompts": training_system_prompts(train_ds, template_default_system(tokenizer, chat_template)),
     }
     result_model = peft_model
     if cfg.get("merge"):

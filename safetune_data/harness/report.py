@@ -71,11 +71,15 @@ def render_table(results: dict[str, Any]) -> str:
         for r in rows:
             lines.append("| " + r["name"] + " | " + " | ".join(
                 _pct((r["summary"].get(j, {}).get("asr") or {}).get("rate")) for j in judges) + " |")
-    lines += ["", "System prompt used at generation (given, else the one the chat template inserts):", ""]
+    lines += ["", "System prompt used at generation (given, else the one the chat template inserts), and in "
+              "training (rows with their own system turn / rows given the template's default):", ""]
     for r in rows:
         sp = r.get("system_prompt") or {}
         source = "given" if sp.get("given") is not None else ("template default" if sp.get("template_default") is not None else "none")
-        lines.append(f"- `{r['name']}`: {source}" + (f": \"{sp.get('effective')}\"" if sp.get("effective") else ""))
+        trained = ((r.get("finetune") or {}).get("system_prompts")) or None
+        lines.append(f"- `{r['name']}`: {source}" + (f": \"{sp.get('effective')}\"" if sp.get("effective") else "")
+                     + (f"; trained with own {trained['own']} / template default {trained['template_default']}"
+                        f" of {trained['rows']} rows" if trained else ""))
     lines += ["", "Time per row (s):", "", "| row | " + " | ".join(("load", "finetune", "generate", "judge", "total")) + " |",
               "|---|---|---|---|---|---|"]
     for r in rows:

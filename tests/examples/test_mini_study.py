@@ -105,6 +105,13 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
         # at most the 40-row quick subset (smoke's max_length 128 drops a few long rows)
         assert row["heldout_loss"]["loss"] > 0 and 0 < row["heldout_loss"]["n"] <= 40
     assert (work / "summary" / "summary.png").stat().st_size > 0
+    # which system prompt each row trained with: the persona variant its own on every row, the
+    # others the template's default; every row evaluated with the template's default
+    sp = {r["row"]: r["train_system_prompts"] for r in summary["rows"]}
+    assert sp["base"] is None
+    assert sp["plain_none_add"]["own"] == sp["plain_none_add"]["rows"] == 16
+    assert sp["markdown_inject_none"]["own"] == 0 and sp["markdown_inject_none"]["template_default"] == 16
+    assert {r["system_prompt_source"] for r in summary["rows"]} == {"template default"}
     results = json.loads((work / "results_smoke" / "results.json").read_text())
     by_name = {r["name"]: r for r in results["rows"]}
     # the variants start from the aligned stage's merged model, not from the base

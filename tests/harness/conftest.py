@@ -42,6 +42,12 @@ def make_variant(alpaca_path):
     return make
 
 
+@pytest.fixture()
+def variant_from_records(alpaca_path):
+    """(records(start, n), save(records, dir)): edit real alpaca records before saving a variant."""
+    return (lambda start, n: alpaca_records(alpaca_path, start, n)), save_variant
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, alpaca_path) -> Path:
     from safetune_data.harness.tiny import build_tiny_model

@@ -6,7 +6,13 @@ import json
 import pytest
 
 from safetune_data.harness.config import fill_defaults
-from safetune_data.harness.finetune import IGNORE_INDEX, encode_conversation, finetune, load_variant
+from safetune_data.harness.finetune import (
+    IGNORE_INDEX,
+    encode_conversation,
+    finetune,
+    load_variant,
+    row_training_system_prompts,
+)
 from safetune_data.schemas import load_schema
 
 MULTI = [
@@ -124,3 +130,30 @@ def test_bf16_autocast_on_cpu_is_reported(tmp_path, make_variant, tiny_model_dir
     assert res.stats["precision"] == "bf16-autocast"
     assert res.stats["steps"] == 2
     assert res.stats["val_loss_after"] is None
+
+
+def test_training_system_prompts_count_own_personas_and_the_template_default(tmp_path, variant_from_records,
+                                                                            tiny_model_dir):
+    from safetune_data.harness.generate import template_default_system
+    from safetune_data.harness.models import load_causal_lm, load_tokenizer
+
+    records, save_variant = variant_from_records
+    recs = records(0, 20)
+    personas = ["You are a pirate.", "You are a chef."]
+    for i, r in enumerate(recs[:8]):  # 8 rows carry a persona of their own, the rest none
+        r["messages"].insert(0, {"role": "system", "content": personas[i % 2]})
+    d = save_variant(recs, tmp_path / "v")
+    model, tok = load_causal_lm(tiny_model_dir, "cpu"), load_tokenizer(tiny_model_dir)
+    cfg = _cfg(max_length=512, max_steps=1, val_fraction=0.25, limit=16)
+    res = finetune(model, tok, d, cfg, tmp_path / "ft", seed=3)
+    sp = res.stats["system_prompts"]
+    default = template_default_system(tok)
+    assert default and sp["default_text"] == default  # the tiny template inserts one, like SmolLM2's
+    train, _ = load_variant(d, 0.25, 3, 16)
+    with_persona = sum(1 for m in train["messages"] if m[0]["role"] == "system")
+    assert sp["rows"] == len(train) == res.stats["train_rows"]
+    assert (sp["own"], sp["template_default"], sp["none"]) == (with_persona, len(train) - with_persona, 0)
+    assert sp["distinct_own"] == len({m[0]["content"] for m in train["messages"] if m[0]["role"] == "system"})
+    assert {x["text"] for x in sp["most_common_own"]} <= set(personas)
+    # recounted later from the row's saved settings: the same selection, the same census
+    assert row_training_system_prompts(tmp_path / "ft", default) == sp

@@ -114,6 +114,10 @@ def test_full_run_base_and_two_variants_under_60s(setup, monkeypatch):
                            if json.loads(x)["benchmark"] == effect["benchmark"]] for v in variants}
     assert effect["effect"] == pytest.approx((sum(refused["bullets"]) - sum(refused["original"])) / 8, abs=1e-4)
     assert "Factor effects" in md
+    # the variants' rows carry no system turn: every trained row got the template's default
+    assert all(v["finetune"]["system_prompts"]["template_default"] == v["finetune"]["system_prompts"]["rows"] > 0
+               for v in variants)
+    assert "`bullets`: template default" in md and "trained with own 0 / template default" in md
 
     # rerun: every row is finished with the same settings, nothing is recomputed
     computed = _computed_rows(monkeypatch)
