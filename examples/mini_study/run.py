@@ -40,13 +40,13 @@ import yaml  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-RECIPES = ("pool", "study", "refusals", "align", "heldout", "heldout_quick")  # in dependency order
+RECIPES = ("pool", "study", "refusals", "align", "heldout", "heldout_smoke")  # in dependency order
 # The two variants the published findings set furthest apart: itemised answers with identity
 # statements (predicted to keep safety) and plain prose under a persona (predicted to erode it).
 EXTREMES = ("markdown_inject_none", "plain_none_add")
-# Quick and smoke runs take the held-out loss on 40 of the 100 held-out rows: on 2 cores the
-# loss of 100 rows costs about 35 s per evaluated row, which a 15-minute run cannot spare.
-QUICK_HELDOUT = "out/heldout_quick/heldout_quick"
+# Smoke runs take the held-out loss on 40 of the 100 held-out rows, to stay well under a minute.
+# (--quick keeps all 100, the setting its committed numbers were measured with.)
+SMOKE_HELDOUT = "out/heldout_smoke/heldout_smoke"
 SHARED_FILES = {  # name in WORKDIR/inputs -> path under the shared data directory
     "alpaca_en_demo.json": "benign/alpaca_en_demo.json",
     "advbench_harmful_behaviors.csv": "harmful/advbench_harmful_behaviors.csv",
@@ -175,14 +175,13 @@ def harness_config(mode: str, model: Path, variants: list[str] | None, seeds: li
             b["n"] = 40
         cfg["stages"][0]["finetune"].update(limit=240)
         cfg["finetune"]["limit"] = 96
-        cfg["heldout_loss"]["data"] = QUICK_HELDOUT
     elif mode == "smoke":  # the same code path in seconds, on a tiny model
         for b in cfg["benchmarks"]:
             b["n"] = 4
         cfg["stages"][0]["finetune"].update(limit=16, epochs=1)
         cfg["finetune"].update(limit=16, epochs=1, batch_size=4, max_length=128, logging_steps=1)
         cfg["generate"].update(max_new_tokens=8)
-        cfg["heldout_loss"].update(max_length=128, data=QUICK_HELDOUT)
+        cfg["heldout_loss"].update(max_length=128, data=SMOKE_HELDOUT)
     return cfg
 
 

@@ -66,9 +66,9 @@ def test_harness_configs_per_mode():
     quick = run.harness_config("quick", model, None, [0])
     assert [v["name"] for v in quick["variants"]] == list(run.EXTREMES)
     assert [b["n"] for b in quick["benchmarks"]] == [40, 40, 40]
-    # quick runs take the held-out loss on the 40-row subset; full runs on all 100 held-out rows
-    assert quick["heldout_loss"]["data"] == run.QUICK_HELDOUT
-    assert full["heldout_loss"]["data"] == "out/heldout/heldout"
+    # quick and full runs take the held-out loss on all 100 held-out rows, smoke runs on the 40-row subset
+    assert quick["heldout_loss"]["data"] == full["heldout_loss"]["data"] == "out/heldout/heldout"
+    assert run.harness_config("smoke", model, None, [0])["heldout_loss"]["data"] == run.SMOKE_HELDOUT
     # every variant fine-tunes with the same settings: no per-variant overrides but the seed
     assert all(set(v.get("finetune", {})) <= {"seed"} for v in full["variants"])
     picked = run.harness_config("full", model, ["plain_*"], [0])
@@ -102,7 +102,7 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
     for row in summary["rows"]:
         for metric in ("harmful_refusal", "xstest_unsafe_refusal", "xstest_safe_over_refusal"):
             assert row[metric]["n"] == 4 and 0 <= row[metric]["ci_low"] <= row[metric]["rate"] <= row[metric]["ci_high"]
-        # at most the 40-row quick subset (smoke's max_length 128 drops a few long rows)
+        # at most the 40-row smoke subset (smoke's max_length 128 drops a few long rows)
         assert row["heldout_loss"]["loss"] > 0 and 0 < row["heldout_loss"]["n"] <= 40
     assert (work / "summary" / "summary.png").stat().st_size > 0
     # which system prompt each row trained with: the persona variant its own on every row, the
@@ -117,7 +117,7 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
     # the variants start from the aligned stage's merged model, not from the base
     assert by_name["plain_none_add"]["start_model"].endswith("rows/aligned/merged")
     assert by_name["aligned"]["finetune"]["precision"] == "bf16-autocast"
-    assert all(r["heldout_loss"]["data"].endswith(run.QUICK_HELDOUT) for r in results["rows"])
+    assert all(r["heldout_loss"]["data"].endswith(run.SMOKE_HELDOUT) for r in results["rows"])
 
     # the three splits of Alpaca never share a row; the alignment mix pairs harmful prompts with refusals
     study = datasets.load_from_disk(str(work / "out/study/structure=plain,identity=none,roleplay=add"))
@@ -125,8 +125,8 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
     heldout = datasets.load_from_disk(str(work / "out/heldout/heldout"))
     ids = [set(study["id"]), set(align["id"]), set(heldout["id"])]
     assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
-    quick_heldout = datasets.load_from_disk(str(work / run.QUICK_HELDOUT))
-    assert len(quick_heldout) == 40 and set(quick_heldout["id"]) <= ids[2]
+    smoke_heldout = datasets.load_from_disk(str(work / run.SMOKE_HELDOUT))
+    assert len(smoke_heldout) == 40 and set(smoke_heldout["id"]) <= ids[2]
     templates = set(yaml.safe_load((EXAMPLE / "refusal_templates.yaml").read_text())["templates"])
     refusals = [r["messages"][-1]["content"] for r in align if r["id"].startswith("refusal-")]
     assert len(refusals) == 260 and set(refusals) <= templates and len(set(refusals)) >= 10
