@@ -310,11 +310,11 @@ def render_summary_md(s: dict[str, Any]) -> str:
               "| row | trained: own | trained: template default | own, most common | evaluated with |",
               "|---|---|---|---|---|"]
     for r in s["rows"]:
-        sp = r.get("train_system_prompts")
+        sp = r.get("train_system_prompts")  # absent from summaries written before it was recorded
         common = (sp or {}).get("most_common_own") or []
         example = f"{sp['distinct_own']} distinct, e.g. \"{common[0]['text'][:60]}…\"" if common else "–"
         lines.append(f"| {r['row']} | {'–' if sp is None else sp['own']} | "
-                     f"{'–' if sp is None else sp['template_default']} | {example} | {r['system_prompt_source']} |")
+                     f"{'–' if sp is None else sp['template_default']} | {example} | {r.get('system_prompt_source', '–')} |")
     if s.get("factor_effects"):
         from safetune_data.harness.effects import render_effects
 

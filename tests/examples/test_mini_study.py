@@ -135,3 +135,26 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
     before = (work / "results_smoke" / "rows" / "aligned" / "done.json").read_text()
     assert run.main(argv) == 0
     assert (work / "results_smoke" / "rows" / "aligned" / "done.json").read_text() == before
+
+
+def test_committed_results_are_complete_and_the_readmes_show_them_verbatim():
+    """The full run's committed summary has base, aligned and all 8 variants with n and intervals,
+    and both READMEs carry the tables rendered from the committed JSON, not hand-copied numbers."""
+    run = _load("run")
+    full = json.loads((EXAMPLE / "results" / "full" / "summary.json").read_text())
+    study_variants = {f"{s}_{i}_{r}" for s in ("plain", "markdown") for i in ("none", "inject") for r in ("none", "add")}
+    assert {"base", "aligned"} | study_variants <= set(full["finished_rows"])
+    for row in full["rows"]:
+        for metric in ("harmful_refusal", "xstest_unsafe_refusal", "xstest_safe_over_refusal"):
+            m = row[metric]
+            assert m["n"] == 100 and m["ci_low"] <= m["rate"] <= m["ci_high"]
+    root_readme = (EXAMPLE.parents[1] / "README.md").read_text()
+    example_readme = (EXAMPLE / "README.md").read_text()
+    for mode, readmes in (("full", (root_readme, example_readme)), ("quick", (example_readme,)),
+                          ("quick_seed1", (example_readme,))):
+        s = json.loads((EXAMPLE / "results" / mode / "summary.json").read_text())
+        rows = run.render_summary_md(s).split("\n\n")[0].strip().splitlines()[2:]  # below the header
+        assert len(rows) == len(s["rows"])
+        for text in readmes:
+            missing = [r for r in rows if r not in text.splitlines()]
+            assert not missing, f"README rows differ from results/{mode}/summary.json: {missing}"
