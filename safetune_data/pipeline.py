@@ -19,6 +19,7 @@ from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 
+from .io.api import dataset_table
 from .records import extra_meta_fields, record_schema
 from .transforms.base import DatasetStep, StepStats, Transform, fraction_for
 
@@ -193,10 +194,7 @@ class Pipeline:
 
         t0 = time.perf_counter()
         ds = datasets.Dataset(table)
-        out = step.apply_dataset(ds)
-        if getattr(out, "_indices", None) is not None:
-            out = out.flatten_indices()
-        result = out.data.table
+        result = dataset_table(step.apply_dataset(ds))
         if result.schema != schema:
             result = result.cast(schema)
         self.stats[step.step].merge(step.stats)

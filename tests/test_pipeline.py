@@ -43,6 +43,16 @@ def test_sample_is_seeded_and_keeps_order(alpaca_ds):
     assert a != Pipeline([T.sample(count=100)], seed=2).run(alpaca_ds)["id"]
 
 
+def test_dataset_steps_draw_no_bar_of_their_own_and_leave_datasets_bars_as_they_were(alpaca_ds, capfd):
+    from datasets.utils import are_progress_bars_disabled
+
+    capfd.readouterr()
+    assert not are_progress_bars_disabled()
+    Pipeline([T.sample(count=100)], seed=1).run(alpaca_ds)  # select + flatten_indices inside
+    assert "Flattening the indices" not in capfd.readouterr().err
+    assert not are_progress_bars_disabled()
+
+
 def test_dedup_exact_and_minhash(alpaca_ds):
     doubled = datasets.concatenate_datasets([alpaca_ds.select(range(50)), alpaca_ds.select(range(50)).map(lambda r: {"id": r["id"] + "-copy"})])
     pipe = Pipeline([T.dedup()], seed=0)

@@ -20,6 +20,24 @@ from .writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter, check_output_is_
 ProgressFn = Callable[[int], None]
 
 
+def dataset_table(ds) -> pa.Table:
+    """The Arrow table of a `datasets.Dataset`, its indices mapping (select/shuffle) applied.
+
+    `flatten_indices` draws its own progress bar; ours already covers the step, and in logs
+    each of those bars is a line of noise per dataset step, so it is silenced here."""
+    if getattr(ds, "_indices", None) is None:
+        return ds.data.table
+    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_disabled = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        return ds.flatten_indices().data.table
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
+
+
 def _version() -> str:
     from .. import __version__
 
@@ -184,11 +202,8 @@ def as_table(ds: Any) -> pa.Table:
                 if k not in extra and k not in ("source", "source_index", "format", "transforms"):
                     extra.append(k)
         return pa.Table.from_pylist(ds, schema=record_schema(extra))
-    data = getattr(ds, "data", None)
-    if data is not None:  # datasets.Dataset: honour indices mapping (select/shuffle)
-        if getattr(ds, "_indices", None) is not None:
-            ds = ds.flatten_indices()
-        return ds.data.table
+    if getattr(ds, "data", None) is not None:  # datasets.Dataset: honour indices mapping (select/shuffle)
+        return dataset_table(ds)
     raise TypeError(f"cannot write {type(ds).__name__}; pass a datasets.Dataset, a list of records or a pyarrow.Table")
 
 
