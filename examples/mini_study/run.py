@@ -366,7 +366,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="base, aligned, the 2 extreme variants, 40 prompts each (about 16 min on 2 idle cores)")
+    mode.add_argument("--quick", action="store_true", help="base, aligned, the 2 extreme variants, 40 prompts each (14–16 min on 2 idle cores)")
     mode.add_argument("--smoke", action="store_true", help="CI check of the whole path on a tiny model (needs --model)")
     ap.add_argument("--variants", nargs="+", default=None, metavar="GLOB",
                     help="variant names or globs, e.g. 'markdown_*' (default: all 8; --quick: the 2 extremes)")
