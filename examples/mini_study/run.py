@@ -204,12 +204,6 @@ def _rate(judged: dict | None, metric: str) -> dict | None:
     return {k: (round(m[k], 4) if isinstance(m[k], float) else m[k]) for k in ("rate", "k", "n", "ci_low", "ci_high")}
 
 
-def _prompt_source(sp: dict) -> str:
-    if sp.get("given") is not None:
-        return "given"
-    return "template default" if sp.get("template_default") is not None else "none"
-
-
 def _train_system_prompts(row: dict, out_dir: Path) -> dict | None:
     """The census of system prompts a row trained with (harness stats; recounted for rows
     trained before the harness recorded it)."""
@@ -226,6 +220,8 @@ def _train_system_prompts(row: dict, out_dir: Path) -> dict | None:
 
 def summarise(results: dict[str, Any], *, mode: str, timings: dict[str, float], total_s: float | None) -> dict[str, Any]:
     """A compact, commit-ready view of results.json: per row the four headline numbers with n and 95% CI."""
+    from safetune_data.harness.report import prompt_source
+
     rows = []
     for r in results["rows"]:
         b = r["benchmarks"]
@@ -249,7 +245,7 @@ def summarise(results: dict[str, Any], *, mode: str, timings: dict[str, float], 
             "heldout_loss": {k: (r.get("heldout_loss") or {}).get(k) for k in ("loss", "ci_low", "ci_high", "n")},
             "train_loss": ft.get("train_loss"),
             "system_prompt": (r.get("system_prompt") or {}).get("effective"),
-            "system_prompt_source": _prompt_source(r.get("system_prompt") or {}),
+            "system_prompt_source": prompt_source(r.get("system_prompt") or {}),
             "train_system_prompts": _train_system_prompts(r, Path(results["output_dir"])),
             "timings_s": r.get("timings"),
         })

@@ -29,6 +29,30 @@ def _baseline(levels: list[str]) -> str:
     return sorted(levels)[0]
 
 
+def _contrast(factor: str, levels: set[str], cell_keys: list[tuple]):
+    """(factor, baseline, level, weights over cells, pairs) for a two-level factor with at least one
+    pair of cells differing in it alone; None otherwise. The weights average the pairs' differences."""
+    import numpy as np
+
+    if len(levels) != 2:
+        return None
+    base = _baseline(sorted(levels))
+    (level,) = levels - {base}
+    index = {key: i for i, key in enumerate(cell_keys)}
+    weights = np.zeros(len(cell_keys))
+    pairs = 0
+    for key in cell_keys:
+        d = dict(key)
+        if d[factor] != base:
+            continue
+        partner = tuple(sorted({**d, factor: level}.items()))
+        if partner in index:
+            weights[index[partner]] += 1
+            weights[index[key]] -= 1
+            pairs += 1
+    return (factor, base, level, weights / pairs, pairs) if pairs else None
+
+
 def load_refusals(gen_dir: str | Path, row_names: list[str], judge: str) -> dict[str, dict[str, dict[str, bool]]]:
     """row -> benchmark key -> prompt id -> refused, from the run's generations/<row>.jsonl."""
     out: dict[str, dict[str, dict[str, bool]]] = {}
@@ -74,6 +98,7 @@ def factor_effects(results: dict[str, Any], gen_dir: str | Path, *, judge: str |
     for key in cell_keys:
         for f, v in key:
             levels[f].add(v)
+    contrasts = [c for f in sorted(levels) if (c := _contrast(f, levels[f], cell_keys)) is not None]
 
     effects = []
     for bench in [b["key"] for b in results["benchmarks"]]:
@@ -85,26 +110,7 @@ def factor_effects(results: dict[str, Any], gen_dir: str | Path, *, judge: str |
         rng = np.random.default_rng(seed)
         boot = m[:, rng.integers(0, len(ids), size=(n_boot, len(ids)))].mean(axis=2)  # cells x n_boot
         rates = m.mean(axis=1)
-        for factor in sorted(levels):
-            if len(levels[factor]) != 2:
-                continue
-            base = _baseline(sorted(levels[factor]))
-            (level,) = levels[factor] - {base}
-            weights = np.zeros(len(cell_keys))
-            pairs = 0
-            index = {key: i for i, key in enumerate(cell_keys)}
-            for key in cell_keys:
-                d = dict(key)
-                if d[factor] != base:
-                    continue
-                partner = tuple(sorted({**d, factor: level}.items()))
-                if partner in index:
-                    weights[index[partner]] += 1
-                    weights[index[key]] -= 1
-                    pairs += 1
-            if not pairs:
-                continue
-            weights /= pairs
+        for factor, base, level, weights, pairs in contrasts:
             dist = weights @ boot
             effects.append({
                 "factor": factor, "baseline": base, "level": level, "benchmark": bench,

@@ -35,6 +35,13 @@ def _bench_refusal(m: dict) -> dict:
     return {"rate": k / n if n else None, "k": k, "n": n}
 
 
+def prompt_source(system_prompt: dict) -> str:
+    """Where a row's generation-time system prompt came from: given, the template's default, or none."""
+    if system_prompt.get("given") is not None:
+        return "given"
+    return "template default" if system_prompt.get("template_default") is not None else "none"
+
+
 def render_table(results: dict[str, Any]) -> str:
     """One line per row: harmful compliance and over-refusal with 95% intervals and deltas against the reference."""
     judge = results["primary_judge"]
@@ -75,7 +82,7 @@ def render_table(results: dict[str, Any]) -> str:
               "training (rows with their own system turn / rows given the template's default):", ""]
     for r in rows:
         sp = r.get("system_prompt") or {}
-        source = "given" if sp.get("given") is not None else ("template default" if sp.get("template_default") is not None else "none")
+        source = prompt_source(sp)
         trained = ((r.get("finetune") or {}).get("system_prompts")) or None
         lines.append(f"- `{r['name']}`: {source}" + (f": \"{sp.get('effective')}\"" if sp.get("effective") else "")
                      + (f"; trained with own {trained['own']} / template default {trained['template_default']}"
