@@ -118,3 +118,18 @@ def test_missing_or_unjudged_generations_name_the_file_and_line(tmp_path):
     (gen / "n.jsonl").unlink()
     with pytest.raises(InputError, match="missing"):
         factor_effects(doc, gen)
+
+
+def test_harness_report_on_an_unjudged_generation_exits_2_naming_file_and_line_and_writes_nothing(tmp_path, cli):
+    doc = _write_run(tmp_path, {
+        "n": ({"identity": "none"}, _pattern(0)),
+        "i": ({"identity": "inject"}, _pattern(4)),
+    })
+    (tmp_path / "results.json").write_text(json.dumps(doc), encoding="utf-8")
+    with open(tmp_path / "generations" / "i.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"benchmark": "advbench", "id": "late", "judgements": {}}) + "\n")
+    code, _, err = cli("harness", "report", tmp_path)
+    assert code == 2
+    flat = err.replace("\n", "")  # the console wraps long paths
+    assert "generations/i.jsonl" in flat and f"line {N_PROMPTS + 1}" in flat and "judgements.refusal.refused" in flat
+    assert not (tmp_path / "results.md").exists() and not (tmp_path / "factor_effects.json").exists()
