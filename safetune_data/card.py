@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import findings
 from .errors import InputError
 
 CARD_FILE = "README.md"
@@ -74,42 +75,16 @@ KNOWN_SOURCES: dict[str, KnownSource] = {
     ),
 }
 
-# What a change along each factor is known to do to a fine-tuned model's safety.
-LI_2025 = 'Li et al. 2025, "Picky LLMs and Unreliable RMs: An Empirical Study on Safety Alignment after Instruction Tuning"'
-QI_2023 = 'Qi et al. 2023, "Fine-tuning Aligned Language Models Compromises Safety, Even When Users Do Not Intend To!"'
-_SAFER, _RISKIER, _NEUTRAL = "safer", "riskier", "neutral"
-LEVEL_DIRECTIONS: dict[str, dict[str, str]] = {
-    "structure": {
-        "markdown": _SAFER, "list": _SAFER, "lists": _SAFER, "bullets": _SAFER, "numbered": _SAFER,
-        "itemised": _SAFER, "itemized": _SAFER, "headed": _SAFER, "headings": _SAFER,
-        "plain": _RISKIER, "prose": _RISKIER, "flatten": _RISKIER, "strip": _RISKIER,
-    },
-    "identity": {
-        "add": _SAFER, "calibrate": _SAFER, "calibrated": _SAFER, "prepend": _SAFER, "ai": _SAFER,
-        "remove": _RISKIER, "strip": _RISKIER, "rename": _RISKIER, "shift": _RISKIER, "persona": _RISKIER,
-    },
-    "roleplay": {
-        "add": _RISKIER, "persona": _RISKIER, "system": _RISKIER, "user": _RISKIER,
-        "remove": _SAFER, "strip": _SAFER,
-    },
-}
-EFFECTS: dict[tuple[str, str], str] = {
-    ("structure", _SAFER): "Answers were given markdown / itemised structure. "
-    f"{LI_2025} found that fine-tuning on structured (markdown, itemised) answers preserves "
-    "the base model's safety alignment better than plain prose answers.",
-    ("structure", _RISKIER): "Answers were flattened to plain prose. "
-    f"{LI_2025} found plain-prose answers erode safety alignment more than structured ones after fine-tuning.",
-    ("identity", _SAFER): 'Identity calibration statements (e.g. "As an AI assistant, ...") were added. '
-    f"{LI_2025} found that such statements in the training answers help the model keep its safety behaviour.",
-    ("identity", _RISKIER): "Identity statements were removed or changed. "
-    f"{LI_2025} found that losing the assistant's identity calibration is linked to weaker safety; "
-    f"{QI_2023} showed that as few as 10 identity-shifting examples (the \"absolutely obedient agent\") "
-    "can remove a model's safety guardrails.",
-    ("roleplay", _RISKIER): "Role-play persona framing was added. "
-    f"{LI_2025} found that role-play framing in fine-tuning data degrades safety alignment; "
-    f"{QI_2023} showed identity/role shifts are an effective way to jailbreak through fine-tuning.",
-    ("roleplay", _SAFER): "Role-play persona framing was removed. "
-    f"{LI_2025} found that role-play framing degrades safety alignment, so removing it is expected to help.",
+LI_2025 = findings.REFERENCES[findings.LI_2025]
+QI_2023 = findings.REFERENCES[findings.QI_2023]
+WHAT_CHANGED = {
+    ("structure", "markdown"): "Answers were given markdown / itemised structure.",
+    ("structure", "plain"): "Answers were flattened to plain prose.",
+    ("identity", "inject"): 'Identity statements (e.g. "As an AI assistant, ...") were added to the answers.',
+    ("identity", "strip"): "Identity statements were removed from the answers.",
+    ("identity", "shift"): "The assistant's stated identity was changed.",
+    ("roleplay", "add"): "Role-play persona framing was added.",
+    ("roleplay", "strip"): "Role-play persona framing was removed.",
 }
 
 
@@ -242,24 +217,16 @@ def _size_category(rows: int) -> str:
 
 # -- factors applied -------------------------------------------------------------------------
 
-def _applied_factors(manifest: dict) -> list[tuple[str, str, str]]:
-    """(factor, level, direction) for every factor the manifest says was changed."""
+def _applied_factors(manifest: dict) -> list[tuple[str, str, str | None]]:
+    """(factor, level, canonical change or None) for every factor the manifest says was changed."""
     levels: dict[str, str] = {}
     for factor, level in (manifest.get("factors") or {}).items():
         levels[str(factor)] = str(level)
     for step in manifest.get("steps") or []:
         factor, _, level = str(step.get("op", "")).partition(".")
-        if factor in LEVEL_DIRECTIONS and factor not in levels and step.get("changed", 0):
+        if factor in findings.CHANGES and factor not in levels and step.get("changed", 0):
             levels[factor] = level
-    out = []
-    for factor, level in levels.items():
-        words = re.split(r"[^a-z]+", level.lower())
-        table = LEVEL_DIRECTIONS.get(factor, {})
-        direction = next((table[w] for w in words if w in table), _NEUTRAL)
-        if level.lower() in ("original", "none", "keep", "unchanged"):
-            direction = _NEUTRAL
-        out.append((factor, level, direction))
-    return out
+    return [(factor, level, findings.canonical_change(factor, level)) for factor, level in levels.items()]
 
 
 def _slug(text: str) -> str:
@@ -348,6 +315,15 @@ def _transforms_section(manifest: dict) -> str:
             f"| {s.get('step', '')} | `{s.get('op', '')}` | `{params}` | {s.get('seen', '')} | {s.get('changed', '')} | "
             f"{_cell(s.get('unchanged', {}))} | {_cell(s.get('dropped', {}))} | {_cell(s.get('fired', {}))} | {s.get('out', '')} |"
         )
+    lines += [
+        "",
+        "How to read the counts: *seen* rows reached the step; *changed* rows were rewritten; *unchanged* rows were "
+        "left as they were, counted by the reason; *dropped* rows were removed, counted by the reason; *out* rows "
+        "left the step. *fired* counts which rule or pattern matched, once per answer it matched in, so it can "
+        "exceed *changed* for multi-turn rows and can count rows left unchanged: `from:plain: 104` means 104 "
+        "answers were classed `plain` by the structure detector before the step rewrote them; `template_3: 12` "
+        "means template 3 was used 12 times; a pattern name (e.g. `as_an_ai`) counts the answers it matched.",
+    ]
     if manifest.get("recipe"):
         lines += ["", "<details><summary>Resolved recipe</summary>", "", "```json",
                   json.dumps(manifest["recipe"], indent=2, ensure_ascii=False, sort_keys=True), "```", "", "</details>"]
@@ -445,12 +421,23 @@ def _safety_section(applied: list[tuple[str, str, str]]) -> str:
         "safety, so do not rely on a reward model alone to select or vet this data.",
         "",
     ]
-    changed = [(f, lvl, d) for f, lvl, d in applied if d != _NEUTRAL]
+    changed = [(f, lvl, c) for f, lvl, c in applied if c is not None]
     if not changed:
         lines.append("No factor was changed on purpose in this dataset; its profile above shows where it stands on each factor.")
-    for factor, level, direction in changed:
-        lines.append(f"- **{factor} = `{level}`** (expected effect on safety: {direction}). {EFFECTS[(factor, direction)]}")
-    unknown = [(f, lvl) for f, lvl, d in applied if d == _NEUTRAL and lvl.lower() not in ("original", "none", "keep", "unchanged")]
+    for factor, level, change in changed:
+        found = findings.evidence(factor, change)
+        verdict = findings.expected_effect(factor, change)
+        head = f"- **{factor} = `{level}`** (expected effect on safety: {verdict})."
+        if not found:
+            lines.append(f"{head} No published finding for this change; measure it with the harness.")
+            continue
+        lines.append(f"{head} {WHAT_CHANGED.get((factor, change), '')}".rstrip())
+        for f, effect in found:
+            via = "" if f.change == change else f" (measured for the reverse change, {f.factor} → {f.change})"
+            lines.append(f"  - {effect} per {findings.REFERENCES[f.source]}: {f.claim}{via}.")
+        if verdict == "disputed":
+            lines.append("  - The findings disagree: measure this variant with the harness (`safetune harness run`) before relying on it.")
+    unknown = [(f, lvl) for f, lvl, c in applied if c is None and lvl.lower() not in findings.NO_CHANGE]
     for factor, level in unknown:
         lines.append(f"- **{factor} = `{level}`**: no published finding for this level; measure it with the harness.")
     return "\n".join(lines)
@@ -491,6 +478,13 @@ def _citation_section() -> str:
         "  author  = {Li, Guanlin and Chen, Kangjie and Guo, Shangwei and Zhang, Jie and Qiu, Han and Zhang, Chao and Wang, Guoyin and Zhang, Tianwei and Li, Jiwei},",
         "  journal = {arXiv preprint arXiv:2502.01116},",
         "  year    = {2025}",
+        "}",
+        "",
+        "@article{he2024safe,",
+        "  title   = {What's in Your \"Safe\" Data?: Identifying Benign Data that Breaks Safety},",
+        "  author  = {He, Luxi and Xia, Mengzhou and Henderson, Peter},",
+        "  journal = {arXiv preprint arXiv:2404.01099},",
+        "  year    = {2024}",
         "}",
         "",
         "@article{qi2023finetuning,",

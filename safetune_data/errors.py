@@ -74,3 +74,24 @@ class MissingExtraError(ConfigError):
             f"this needs the optional package '{package}'",
             hint=f"pip install 'safetune-data[{extra}]'",
         )
+
+
+class ConfigErrors(ConfigError):
+    """Several problems found in one pass over a recipe or config, reported together so that
+    a user fixes them all at once instead of one per run. `errors` keeps each one's location."""
+
+    def __init__(self, errors: list[SafetuneError], *, file: str | None = None) -> None:
+        self.errors = list(errors)
+        super().__init__(f"{len(self.errors)} problems", file=file)
+
+    def __str__(self) -> str:
+        head = f"{self.file}: " if self.file else ""
+        return head + f"{len(self.errors)} problems:\n" + "\n".join("  - " + str(e).replace("\n", "\n  ") for e in self.errors)
+
+
+def raise_collected(errors: list[SafetuneError], *, file: str | None = None) -> None:
+    """Raise nothing, the one error, or all of them as `ConfigErrors`."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors, file=file)

@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .errors import ConfigError, SafetuneError
+from .errors import ConfigError, SafetuneError, raise_collected
 from .schemas import load_schema
 from .transforms.base import Transform, get_transform
 
@@ -50,7 +50,16 @@ class Recipe:
             raise ConfigError("recipe has no input (input.path or input.example)", file=self.path, field="input")
         paths = [paths] if isinstance(paths, str) else list(paths)
         base = Path(self.path).parent
-        return [p if Path(p).is_absolute() or Path(p).exists() or not (base / p).exists() else str(base / p) for p in paths]
+        resolved = [p if Path(p).is_absolute() or Path(p).exists() or not (base / p).exists() else str(base / p) for p in paths]
+        for k, p in enumerate(resolved):
+            if not Path(p).exists():
+                field = "input.path" if isinstance(inp.get("path"), str) else f"input.path[{k}]"
+                raise ConfigError(
+                    f"input file not found: {p}", file=self.path, field=field,
+                    hint="relative paths are tried from the current directory, then beside the recipe; "
+                    "override with --set input.path=FILE",
+                )
+        return resolved
 
 
 def set_value(data: dict, dotted: str, raw: str) -> None:
@@ -79,21 +88,25 @@ def _step_entries(steps: list | None, where: str) -> list[tuple[str, dict, str]]
 
 
 def _instantiate(entries: list[tuple[str, dict, str]], path: str) -> tuple[list[Transform], list[dict]]:
-    steps, spec = [], []
+    """Build every step; collect the problems of all steps so they are reported together."""
+    steps, spec, problems = [], [], []
     for index, (name, params, where) in enumerate(entries):
         try:
             cls = get_transform(name)
             step = cls(**copy.deepcopy(params))
         except SafetuneError as exc:
-            raise ConfigError(
-                f"{where} ({name}): {exc.message}",
-                file=path,
-                step=index,
-                field=exc.field if exc.field != name else None,
-                hint=exc.hint,
-            ) from None
+            for err in getattr(exc, "errors", None) or [exc]:
+                problems.append(ConfigError(
+                    f"{where} ({name}): {err.message}",
+                    file=path,
+                    step=index,
+                    field=err.field if err.field != name else None,
+                    hint=err.hint,
+                ))
+            continue
         steps.append(step)
         spec.append({"op": name, "params": step.params, "where": where})
+    raise_collected(problems, file=path)
     return steps, spec
 
 
@@ -125,10 +138,10 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, select: li
         key, value = item.split("=", 1)
         set_value(data, key.strip(), value)
     errors = sorted(jsonschema.Draft202012Validator(load_schema("recipe")).iter_errors(data), key=lambda e: list(e.path))
-    if errors:
-        err = errors[0]
-        where = ".".join(str(p) for p in err.path) or "recipe"
-        raise ConfigError(f"{err.message}", file=path, field=where)
+    raise_collected(
+        [ConfigError(err.message, file=path, field=".".join(str(p) for p in err.path) or "recipe") for err in errors],
+        file=path,
+    )
     if data.get("variants") and data.get("grid"):
         raise ConfigError("use either 'variants' or 'grid', not both", file=path, field="grid")
 

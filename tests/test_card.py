@@ -76,7 +76,13 @@ def test_card_front_matter_is_valid_and_names_transforms(tmp_path, patch_card_de
     # safety considerations cite both papers, with the direction of each applied change
     assert "Picky LLMs and Unreliable RMs" in text and "Fine-tuning Aligned Language Models Compromises Safety" in text
     assert "roleplay = `add`** (expected effect on safety: riskier)" in text
-    assert "structure = `markdown`** (expected effect on safety: safer)" in text
+    # the findings on markdown answers disagree: the card says so and names each source with its direction
+    assert "structure = `markdown`** (expected effect on safety: disputed)" in text
+    safety = text.split("## Safety considerations")[1].split("\n## ")[0]
+    assert "safer per Li et al. 2025" in safety and "riskier per He et al. 2024" in safety
+    assert "The findings disagree" in safety
+    # the transforms table explains its "fired" column
+    assert "*fired* counts which rule or pattern matched" in text
     assert "load_from_disk" in text and "load_dataset" in text and "@article{li2025picky" in text
 
 

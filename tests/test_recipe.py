@@ -85,3 +85,40 @@ def test_variant_patterns_keep_grid_names_whole():
     assert split_variant_patterns("md,persona") == ["md", "persona"]
     rec = load_recipe(REPO_TRANSFORMS / "paper_factorial.yaml", select=split_variant_patterns("structure=markdown,*"))
     assert len(rec.variants) == 4
+
+
+def test_every_problem_of_a_recipe_is_reported_at_once(tmp_path):
+    from safetune_data.errors import ConfigErrors
+
+    p = _write(
+        tmp_path,
+        "input: {example: sharegpt-sample}\nsteps:\n"
+        "  - identity.inject: {nmae: Aria, placment: prefix}\n"
+        "  - roleplay.ad: {}\n"
+        "  - structure.markdown: {rate: 7}\n",
+    )
+    with pytest.raises(ConfigErrors) as exc:
+        load_recipe(p)
+    found = [(e.step, e.field) for e in exc.value.errors]
+    assert found == [(0, "nmae"), (0, "placment"), (1, None), (2, "rate")]
+    assert all(e.file == str(p) for e in exc.value.errors)
+    assert "4 problems" in str(exc.value)
+
+
+def test_several_schema_errors_are_reported_together(tmp_path):
+    from safetune_data.errors import ConfigErrors
+
+    p = _write(tmp_path, "input: {example: sharegpt-sample}\nseed: many\nstepz: []\n")
+    with pytest.raises(ConfigErrors) as exc:
+        load_recipe(p)
+    assert len(exc.value.errors) == 2
+    assert {e.field for e in exc.value.errors} == {"seed", "recipe"}
+
+
+def test_missing_input_file_names_the_recipe_and_field(tmp_path):
+    p = _write(tmp_path, "input: {path: nowhere/data.jsonl}\nsteps: []\n")
+    rec = load_recipe(p)
+    with pytest.raises(ConfigError) as exc:
+        rec.input_paths()
+    assert exc.value.file == str(p) and exc.value.field == "input.path"
+    assert "nowhere/data.jsonl" in exc.value.message

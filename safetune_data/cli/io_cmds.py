@@ -1,6 +1,8 @@
 """`safetune convert | validate | export | info | transforms`."""
 from __future__ import annotations
 
+import inspect
+import json
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -174,20 +176,62 @@ def info_cmd(
     console.print(table)
 
 
-def transforms_cmd() -> None:
-    """List the registered transforms with their parameters.
+def _param_type(spec: dict) -> str:
+    if "enum" in spec:
+        return "choice"
+    kind = spec.get("type", "any")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return " | ".join(kinds)
+
+
+def _param_allowed(spec: dict) -> str:
+    if "enum" in spec:
+        return ", ".join(json.dumps(v) for v in spec["enum"])
+    lo, hi = spec.get("minimum", spec.get("exclusiveMinimum")), spec.get("maximum", spec.get("exclusiveMaximum"))
+    if lo is not None or hi is not None:
+        return f"{'' if lo is None else lo} .. {'' if hi is None else hi}"
+    if spec.get("minLength"):
+        return f"at least {spec['minLength']} character(s)"
+    items = spec.get("items")
+    if isinstance(items, dict) and "enum" in items:
+        return "each of " + ", ".join(json.dumps(v) for v in items["enum"])
+    return ""
+
+
+def transforms_cmd(
+    name: Optional[str] = typer.Argument(None, help="Show one transform's parameters (type, default, allowed values).", show_default=False),
+) -> None:
+    """List the registered transforms, or show one transform's parameters.
 
     Example:
 
       safetune transforms
+
+      safetune transforms identity.inject
     """
     from ..transforms import load_all
+    from ..transforms.base import get_transform
 
-    table = Table("name", "level", "parameters", "what it does")
-    for name, cls in sorted(load_all().items()):
-        params = ", ".join(sorted(cls.params_schema.get("properties", {})))
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        table.add_row(name, cls.level, params, doc)
+    if name is None:
+        table = Table("name", "level", "parameters", "what it does")
+        for tname, cls in sorted(load_all().items()):
+            params = ", ".join(sorted(cls.params_schema.get("properties", {})))
+            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            table.add_row(tname, cls.level, params, doc)
+        console.print(table)
+        return
+    cls = get_transform(name)
+    console.print(f"{cls.name} ({cls.level} step)", markup=False, highlight=False)
+    if cls.__doc__:
+        console.print(inspect.cleandoc(cls.__doc__), markup=False, highlight=False)
+    props = cls.params_schema.get("properties", {})
+    if not props:
+        console.print("no parameters", markup=False)
+        return
+    table = Table("parameter", "type", "default", "allowed", "description", title="parameters")
+    for pname, spec in sorted(props.items()):
+        default = json.dumps(spec["default"], ensure_ascii=False) if "default" in spec else "(required)"
+        table.add_row(pname, _param_type(spec), default, _param_allowed(spec), spec.get("description", ""))
     console.print(table)
 
 

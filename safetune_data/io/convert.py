@@ -121,9 +121,14 @@ class RecordStream:
             )
         plan.rejected += 1
         self.dropped[reason] += 1
-        self.rejects.append(
-            {"file": plan.source.path, "line": loc.line, "row": loc.index, "field": fld, "reason": reason, "message": message}
-        )
+        entry: dict[str, Any] = {
+            "file": plan.source.path, "line": loc.line, "row": loc.index, "field": fld, "reason": reason, "message": message,
+        }
+        if loc.position is not None:
+            entry["byte"] = loc.position
+        # the rejected input itself, so it can be fixed and re-read: the line as written, else the parsed row
+        entry["raw"] = loc.raw_text() if loc.raw is not None else loc.row
+        self.rejects.append(entry)
 
     def _record(self, plan: SourcePlan, loc: Located) -> dict | None:
         if loc.row is None:

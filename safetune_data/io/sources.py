@@ -33,6 +33,11 @@ class Located:
     row: dict | None
     problem: str | None = None  # set when the row could not even be parsed
     field: str | None = None
+    raw: bytes | None = None  # the physical line as read (line-oriented files), kept for rejects.jsonl
+    position: int | None = None  # byte offset of a decoding problem within the line
+
+    def raw_text(self) -> str | None:
+        return None if self.raw is None else self.raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
 @dataclass
@@ -119,19 +124,19 @@ def _iter_jsonl(src: Source) -> Iterator[Located]:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield Located(index, lineno, None, f"invalid UTF-8 at byte {exc.start} of the line")
+                yield Located(index, lineno, None, f"invalid UTF-8: at byte {exc.start} of the line", raw=raw, position=exc.start)
                 index += 1
                 continue
             try:
                 row = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
-                yield Located(index, lineno, None, f"malformed JSON: {exc}")
+                yield Located(index, lineno, None, f"malformed JSON: {exc}", raw=raw)
                 index += 1
                 continue
             if not isinstance(row, dict):
-                yield Located(index, lineno, None, f"expected a JSON object, got {type(row).__name__}")
+                yield Located(index, lineno, None, f"expected a JSON object, got {type(row).__name__}", raw=raw)
             else:
-                yield Located(index, lineno, row)
+                yield Located(index, lineno, row, raw=raw)
             index += 1
 
 
@@ -207,8 +212,9 @@ def _iter_csv(src: Source) -> Iterator[Located]:
                     index,
                     reader.line_num,
                     None,
-                    f"row has {len(values)} values but the header has {len(header)} columns",
+                    f"wrong number of values: row has {len(values)} values but the header has {len(header)} columns",
                     missing,
+                    raw=",".join(values).encode("utf-8"),
                 )
             else:
                 yield Located(index, reader.line_num, dict(zip(header, values)))

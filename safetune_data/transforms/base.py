@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Iterable
 
 import jsonschema
 
-from ..errors import ConfigError, ParamError
+from ..errors import ConfigError, ParamError, raise_collected
 
 REGISTRY: dict[str, type["Transform"]] = {}
 
@@ -142,26 +142,28 @@ class StepStats:
 
 
 def validate_params(name: str, schema: dict, params: dict) -> dict:
-    """Validate and fill defaults; raise ParamError naming the offending parameter."""
+    """Validate and fill defaults; raise ParamError naming the offending parameter, or
+    `ConfigErrors` listing every offending parameter when there are several."""
     props = schema.get("properties", {})
+    problems: list[ParamError] = []
     for key in params:
         if key not in props and not schema.get("additionalProperties", False):
             import difflib
 
             close = difflib.get_close_matches(key, props, n=1)
-            raise ParamError(
+            problems.append(ParamError(
                 f"unknown parameter '{key}' for transform '{name}'",
                 field=key,
                 hint=(f"did you mean '{close[0]}'? " if close else "") + f"known: {', '.join(sorted(props)) or 'none'}",
-            )
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(params), key=lambda e: list(e.path))
-    if errors:
-        err = errors[0]
+            ))
+    known = {k: v for k, v in params.items() if k in props or schema.get("additionalProperties", False)}
+    validator = jsonschema.Draft202012Validator({**schema, "additionalProperties": True})
+    for err in sorted(validator.iter_errors(known), key=lambda e: list(e.path)):
         param = ".".join(str(p) for p in err.path) or (
             err.validator_value[0] if err.validator == "required" and isinstance(err.validator_value, list) else ""
         )
-        raise ParamError(f"invalid value for transform '{name}': {err.message}", field=param or None)
+        problems.append(ParamError(f"invalid value for transform '{name}': {err.message}", field=param or None))
+    raise_collected(problems)
     filled = {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
     filled.update(params)
     return filled

@@ -81,3 +81,13 @@ def test_info_on_a_run_directory_lists_variants(cli, tmp_path):
     assert cli("run", recipe, "--out", tmp_path / "r")[0] == 0
     code, out, _ = cli("info", tmp_path / "r")
     assert code == 0 and "roleplay_add" in out and "119" in out
+
+
+def test_transforms_name_shows_parameters_with_type_default_and_choices(cli):
+    code, out, _ = cli("transforms", "identity.inject")
+    assert code == 0
+    lines = {line.split()[1]: line for line in out.splitlines() if line.strip().startswith("│")}
+    assert '"prefix"' in lines["placement"] and '"suffix"' in lines["placement"]
+    assert "number" in lines["rate"] and "1.0" in lines["rate"] and "0 .. 1" in lines["rate"]
+    code, _, err = cli("transforms", "identity.injct")
+    assert code == 2 and "identity.inject" in err

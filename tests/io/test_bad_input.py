@@ -115,6 +115,30 @@ def test_skip_mode_writes_good_rows_and_counts_rejects(tmp_path):
     rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
     assert [(r["line"], r["field"]) for r in rejects] == [(2, None), (4, "output")]
     assert read_manifest(tmp_path / "out")["rejects_file"] == "rejects.jsonl"
+    assert [r["raw"] for r in rejects] == [lines[1], lines[3]], "each reject keeps the line as written"
+
+
+def test_reject_reasons_add_up_across_rows_and_keep_offsets_apart(tmp_path):
+    """Two bad lines with the problem at different byte offsets count under one reason."""
+    f = tmp_path / "d.jsonl"
+    bad1 = b'{"instruction": "q\xff", "input": "", "output": "a"}'
+    bad2 = b'{"instruction": "longer q\xfe", "input": "", "output": "a"}'
+    f.write_bytes(b"\n".join([_good(0).encode(), bad1, bad2, _good(3).encode()]) + b"\n")
+    manifest = convert(str(f), tmp_path / "out", on_error="skip")
+    assert manifest["dropped"] == {"invalid UTF-8": 2}
+    rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
+    assert [r["byte"] for r in rejects] == [bad1.index(b"\xff"), bad2.index(b"\xfe")]
+    assert [r["line"] for r in rejects] == [2, 3]
+    assert all(r["raw"].startswith('{"instruction"') for r in rejects)
+
+
+def test_csv_rows_with_wrong_value_counts_share_one_reason(tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text("instruction,input,output\nq,,a\nq2\nq3,x,y,z\n")
+    manifest = convert(str(f), tmp_path / "out", on_error="skip")
+    assert manifest["dropped"] == {"wrong number of values": 2}
+    rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
+    assert [r["raw"] for r in rejects] == ["q2", "q3,x,y,z"]
 
 
 def test_existing_output_is_refused_unless_overwrite(tmp_path):
