@@ -18,6 +18,7 @@ from . import findings
 from .errors import InputError
 
 CARD_FILE = "README.md"
+CARD_MARKER = "written by safetune-data"  # in every card's summary: a README.md with it is ours to replace
 PLOT_FILE = "profile.png"
 
 
@@ -94,10 +95,15 @@ def write_card(
     license: str | None = None,
     title: str | None = None,
     profile_before: dict | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Write `out_dir/README.md` (and `out_dir/profile.png`) from `out_dir/manifest.json`."""
+    """Write `out_dir/README.md` (and `out_dir/profile.png`) from `out_dir/manifest.json`.
+
+    A README.md that safetune wrote is replaced; one it did not write (no CARD_MARKER) is
+    refused (ConfigError) unless `overwrite`. The card is written atomically."""
     out = Path(out_dir)
     manifest = _read_manifest(out)
+    _check_card_target(out / CARD_FILE, overwrite)
     shards = [s["file"] for s in manifest.get("output", {}).get("shards", [])]
     missing = [f for f in shards if not (out / f).is_file()]
     if missing:
@@ -138,8 +144,24 @@ def write_card(
     ]
     text = f"---\n{card_data.to_yaml()}\n---\n\n" + "\n\n".join(s.strip() for s in sections if s) + "\n"
     path = out / CARD_FILE
-    path.write_text(text, encoding="utf-8")
+    from .io.atomic import write_text_atomic
+
+    write_text_atomic(path, text, overwrite=True)  # checked above, before any work
     return path
+
+
+def _check_card_target(path: Path, overwrite: bool) -> None:
+    if overwrite or not path.exists():
+        return
+    try:
+        ours = CARD_MARKER in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        ours = False
+    if not ours:
+        from .errors import ConfigError
+
+        raise ConfigError("README.md exists and was not written by safetune", file=str(path),
+                          hint="pass --overwrite to replace it with the dataset card")
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -343,8 +365,6 @@ CARD_PROFILE_ROWS = 2000
 
 def _profile_shards(out: Path, shards: list[str], name: str) -> dict | None:
     """Profile of the written shards, or None when the detectors are not installed."""
-    import pyarrow as pa
-
     from .errors import ConfigError
     from .profile import load_detectors, profile_table
 
@@ -352,26 +372,53 @@ def _profile_shards(out: Path, shards: list[str], name: str) -> dict | None:
         detectors = load_detectors()
     except ConfigError:
         return None
-    tables = []
-    for f in shards:
-        with pa.memory_map(str(out / f)) as source:
-            tables.append(pa.ipc.open_stream(source).read_all())
-    if not tables:
+    table, total = _sample_shards(out, shards, CARD_PROFILE_ROWS)
+    if table is None:
         return None
-    table = pa.concat_tables(tables, promote_options="permissive")
-    total = table.num_rows
-    if total > CARD_PROFILE_ROWS:
-        # The detectors cost milliseconds per distinct answer: a card profiles a seeded sample
-        # (the same rows on every run), so a million-row output does not take an hour.
-        from .transforms.base import fraction_for
-
-        ids = table.column("id").to_pylist()
-        keep = sorted(sorted(range(total), key=lambda i: fraction_for(0, 0, ids[i], "card"))[:CARD_PROFILE_ROWS])
-        table = table.take(keep)
     profile = profile_table(table, name=name, detectors=detectors)
     if total > CARD_PROFILE_ROWS:
         profile["sampled_from"] = total
     return profile
+
+
+def _sample_shards(out: Path, shards: list[str], k: int) -> tuple[Any, int]:
+    """A seeded sample of at most `k` rows of the shards (the same rows on every run), and the
+    total row count. The detectors cost milliseconds per distinct answer, so a card profiles a
+    sample; the shards are streamed batch by batch twice (choose, then gather), so memory stays
+    flat in the row count instead of growing with a memory-mapped or concatenated table."""
+    import heapq
+
+    import pyarrow as pa
+
+    from .transforms.base import fraction_for
+
+    def batches():
+        for si, f in enumerate(shards):
+            with pa.OSFile(str(out / f)) as source:
+                for bi, batch in enumerate(pa.ipc.open_stream(source)):
+                    yield si, bi, batch
+
+    heap: list[tuple[float, int, int, int]] = []  # (-fraction, shard, batch, row): the k smallest fractions
+    total = 0
+    for si, bi, batch in batches():
+        for ri, rid in enumerate(batch.column(batch.schema.get_field_index("id")).to_pylist()):
+            item = (-fraction_for(0, 0, rid, "card"), si, bi, ri)
+            if len(heap) < k:
+                heapq.heappush(heap, item)
+            elif item > heap[0]:
+                heapq.heapreplace(heap, item)
+        total += batch.num_rows
+    if not total:
+        return None, 0
+    wanted: dict[tuple[int, int], list[int]] = {}
+    for _, si, bi, ri in heap:
+        wanted.setdefault((si, bi), []).append(ri)
+    parts = []
+    for si, bi, batch in batches():
+        rows = wanted.get((si, bi))
+        if rows:  # copied out of the batch, in the rows' original order
+            parts.append(pa.Table.from_batches([batch.take(pa.array(sorted(rows)))]))
+    return pa.concat_tables(parts, promote_options="permissive").combine_chunks(), total
 
 
 def _profile_section(out: Path, before: dict | None, after: dict | None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import heapq
 import multiprocessing as mp
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -95,6 +96,20 @@ def _run_record_steps(
 _WORK: dict[str, Any] = {}
 
 
+def _pool(ctx: Any, n: int) -> Any:
+    """A fork pool whose workers never see Ctrl-C: SIGINT is blocked while forking, so the
+    workers inherit it blocked (no traceback from each of them) and an interrupt arriving
+    during the fork waits for the parent, which stops the pool on its way out."""
+    blocked = hasattr(signal, "pthread_sigmask")
+    if blocked:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return ctx.Pool(n)
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _worker(bounds: tuple[int, int]) -> tuple[bytes, list[StepStats], Trace | None, list[float]]:
     start, length = bounds
     table = _WORK["table"].slice(start, length)
@@ -171,7 +186,7 @@ class Pipeline:
         if self.num_proc > 1 and len(bounds) > 1:
             _WORK.update(table=table, steps=steps, schema=schema, k=self.trace_k, seed=self.seed)
             ctx = mp.get_context("fork")
-            with ctx.Pool(self.num_proc) as pool:
+            with _pool(ctx, self.num_proc) as pool:
                 for data, stats, trace, secs in pool.imap(_worker, bounds, chunksize=1):
                     self._collect(steps, stats, trace, secs)
                     yield pa.ipc.open_stream(data).read_all()
@@ -203,7 +218,9 @@ class Pipeline:
 
     def _spill(self, tables: Iterator[pa.Table], schema: pa.Schema) -> Path:
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="safetune-pipe-")
+            from .io.tempdirs import scratch_object  # PID-named; swept if a killed run leaves it
+
+            self._tmp = scratch_object("pipe")
         path = Path(self._tmp.name) / f"spill-{len(list(Path(self._tmp.name).iterdir())):03d}.arrow"
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as w:
             for t in tables:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +19,9 @@ from typing import Any, Callable
 from .engines import check_engine, engine_session, engine_versions
 from .errors import ConfigError
 from .io.api import base_manifest, convert, finish_output
-from .io.writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter
+from .io.mapped import MappedShards
+from .io.tempdirs import scratch
+from .io.writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter, check_output_dir
 from .recipe import Recipe
 
 DEFAULT_TRACE = 5
@@ -35,6 +36,7 @@ def run_recipe(
     command: list[str] | None = None,
     on_variant: Callable[[str, int, int], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
+    on_read: Callable[[int], None] | None = None,
     engine: str | None = None,
     ray_address: str | None = None,
 ) -> dict[str, Any]:
@@ -43,6 +45,8 @@ def run_recipe(
     `engine` ("local" | "ray"; default: the recipe's `engine:`, else ray if `ray_address` is
     given, else local) decides where record transforms run; both write identical shards.
     `ray_address` names a running Ray cluster (default: start Ray here with `num_proc` CPUs).
+    Progress: `on_read(n)` as input rows are read, `on_variant(name, k, n)` as variant k of n
+    starts, `on_rows(n)` as its rows are written.
     """
     output = recipe.data.get("output") or {}
     out = out or output.get("dir")
@@ -53,16 +57,16 @@ def run_recipe(
     num_proc = int(num_proc or recipe.data.get("num_proc", 1))
     engine = check_engine(engine or recipe.data.get("engine") or ("ray" if ray_address else "local"))
     inp = recipe.data.get("input") or {}
+    check_output_dir(out, overwrite)  # before starting workers; OutputDir checks again
     with engine_session(engine, num_proc=num_proc, ray_address=ray_address) as make_pipeline, \
-            tempfile.TemporaryDirectory(prefix="safetune-run-") as tmp, OutputDir(out, overwrite=overwrite) as od:
+            scratch("run") as tmp, OutputDir(out, overwrite=overwrite) as od:
         t0 = time.perf_counter()
         input_manifest = convert(
             recipe.input_paths(), Path(tmp) / "input", format=inp.get("format"), mapping=inp.get("map") or None,
-            on_error=inp.get("on_error", "fail"), card=False, command=command,
+            on_error=inp.get("on_error", "fail"), card=False, command=command, on_rows=on_read,
         )
-        import datasets
-
-        table = datasets.load_from_disk(str(Path(tmp) / "input")).data.table
+        source = MappedShards(Path(tmp) / "input")
+        table = source.table
         read_seconds = time.perf_counter() - t0
         index: dict[str, Any] = {
             "recipe_file": recipe.path,
@@ -85,6 +89,7 @@ def run_recipe(
             t1 = time.perf_counter()
             for t in pipe.iter_tables(table):
                 writer.write_table(t)
+                source.release()  # keep the pass flat in the row count
                 if on_rows:
                     on_rows(t.num_rows)
             manifest = base_manifest(command)

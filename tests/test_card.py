@@ -158,6 +158,39 @@ def test_card_cli(tmp_path, monkeypatch, patch_card_detectors, capsys):
     assert exc.value.code == 2
 
 
+def test_card_replaces_its_own_readme_but_not_someone_elses(tmp_path, patch_card_detectors):
+    from safetune_data.errors import ConfigError
+
+    out = _output_dir(tmp_path, input_name="alpaca_en_demo.json")
+    write_card(out)
+    write_card(out, license="apache-2.0")  # a card safetune wrote is regenerated
+    assert _front_matter((out / "README.md").read_text())["license"] == "apache-2.0"
+    (out / "README.md").write_text("# My own notes\n")
+    with pytest.raises(ConfigError) as err:
+        write_card(out)
+    assert err.value.file == str(out / "README.md")
+    assert (out / "README.md").read_text() == "# My own notes\n"
+    write_card(out, overwrite=True)
+    assert (out / "README.md").read_text().startswith("---\n")
+    assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
+
+
+def test_card_cli_overwrite_flag(tmp_path, monkeypatch, patch_card_detectors):
+    from safetune_data.cli.main import main
+
+    out = _output_dir(tmp_path, input_name="alpaca_en_demo.json")
+    (out / "README.md").write_text("# My own notes\n")
+    codes = []
+    for extra in ([], ["--overwrite"]):
+        monkeypatch.setattr(sys, "argv", ["safetune", "card", str(out), *extra])
+        with pytest.raises(SystemExit) as exc:
+            main()
+            raise SystemExit(0)
+        codes.append(exc.value.code)
+    assert codes == [2, 0]
+    assert "My own notes" not in (out / "README.md").read_text()
+
+
 @pytest.fixture
 def patch_card_detectors(monkeypatch):
     """Simple stand-in detectors so card tests do not depend on the detectors' rules."""

@@ -26,7 +26,7 @@ def _need_extra() -> None:
 
 def run_command(
     config: Path = typer.Argument(..., help="Harness config (YAML); see `safetune harness config`."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: the config's output_dir)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: the config's output_dir): a new or empty folder, or an earlier harness run's to resume it."),
     device: Optional[str] = typer.Option(None, "--device", help="Override the config's device: auto | cpu | cuda."),
     fresh: bool = typer.Option(False, "--fresh", help="Recompute every row, ignoring finished ones."),
 ) -> None:
@@ -89,6 +89,11 @@ def tiny_command(
     _need_extra()
     from ..harness.tiny import build_tiny_model
 
+    from ..io.writer import protected_reason
+
+    reason = protected_reason(out) if out.exists() else None
+    if reason:
+        raise ConfigError(f"refusing to write the model here: {reason}", file=str(out), hint="name a new folder")
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"output directory is not empty: {out}")
     build_tiny_model(out, seed=seed)

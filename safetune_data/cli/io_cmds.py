@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from ..errors import ConfigError, InputError
 from .console import console, err_console, progress
@@ -28,7 +28,7 @@ def convert_cmd(
     map: Optional[List[str]] = typer.Option(None, "--map", "-m", help="ROLE=COLUMN for other layouts (user, assistant, system, context, id), or a ShareGPT role name: NAME=ROLE."),
     shard_size: str = typer.Option("500MB", "--shard-size", help="Rows per shard (e.g. 50000) or bytes (e.g. 256MB)."),
     on_error: str = typer.Option("fail", "--on-error", help="fail: stop at the first bad row, write nothing. skip: write good rows, count and keep bad ones in rejects.jsonl."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory, if it is empty or safetune wrote it (a folder with other files is refused)."),
     example: Optional[str] = typer.Option(None, "--example", help="Use a bundled example dataset instead of INPUTS (see `safetune info --examples`)."),
 ) -> None:
     """Read instruction data into canonical records and write Arrow shards + manifest + card.
@@ -95,6 +95,7 @@ def export_cmd(
     directory: str = typer.Argument(..., help="An output directory of convert/run (or any input convert reads)."),
     to: str = typer.Option(..., "--to", help="alpaca | sharegpt | messages | prompt-completion"),
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .jsonl (one row a line) or .json (an array)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists (refused otherwise)."),
 ) -> None:
     """Write records as the files LLaMA-Factory, Axolotl and TRL read.
 
@@ -103,8 +104,10 @@ def export_cmd(
       safetune export out/alpaca --to sharegpt --out alpaca_sharegpt.jsonl
     """
     from ..io.api import is_output_dir, iter_records, read
+    from ..io.atomic import check_file_target
     from ..io.export import export
 
+    check_file_target(out, overwrite)  # before reading anything
     if is_output_dir(directory):
         records = iter_records(directory)
     elif Path(directory).exists():
@@ -113,7 +116,7 @@ def export_cmd(
         raise InputError("no such file or directory", file=directory)
     with progress() as bar:
         task = bar.add_task("exporting", total=None)
-        result = export(records, to, out, on_rows=lambda n: bar.advance(task, n))
+        result = export(records, to, out, on_rows=lambda n: bar.advance(task, n), overwrite=overwrite)
     console.print(f"wrote {result['written']} rows as {to} to {out}")
     for reason, n in result["skipped"].items():
         console.print(f"  skipped {n}: {reason}")
@@ -145,7 +148,7 @@ def info_cmd(
         import json
 
         index = json.loads(index_file.read_text())
-        table = Table("variant", "rows", "steps", title=f"{directory} (recipe {index.get('recipe_file')}, seed {index.get('seed')})")
+        table = Table(Column("variant", overflow="fold"), "rows", "steps", title=f"{directory} (recipe {index.get('recipe_file')}, seed {index.get('seed')})")
         for v in index.get("variants", []):
             table.add_row(v["name"], str(v["rows"]), ", ".join(v.get("steps", [])))
         console.print(table)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -11,6 +9,7 @@ import typer
 import yaml
 
 from ..errors import ConfigError, InputError
+from ..harness.judges.base import judge_outcomes
 from .console import console, progress
 
 BATCH = 64
@@ -64,18 +63,13 @@ def _field(rows: list[dict], path: Path, field: str, option: str) -> None:
             )
 
 
-def _write_atomic(out: Path, rows: list[dict]) -> None:
+def _write_atomic(out: Path, rows: list[dict], overwrite: bool = False) -> None:
     """Write next to the target and rename, so a failed run leaves no partial file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from ..io.atomic import atomic_write
+
+    with atomic_write(out, overwrite=overwrite) as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def judge_rows(judge, rows: list[dict], prompt_field: str | None, response_field: str) -> list[dict]:
@@ -87,9 +81,11 @@ def judge_rows(judge, rows: list[dict], prompt_field: str | None, response_field
             chunk = rows[start : start + BATCH]
             prompts = [str(r.get(prompt_field, "") or "") if prompt_field else "" for r in chunk]
             responses = [str(r[response_field] or "") for r in chunk]
-            for row, v in zip(chunk, judge.judge_batch(prompts, responses)):
+            for row, v in zip(chunk, judge_outcomes(judge, prompts, responses)):
                 judged = dict(row)
                 judged["refused"] = v["refused"]
+                for key in ("outcome", "outcome_reason", "distinct_2", "repetition_share"):
+                    judged[key] = v.get(key)
                 if v.get("score") is not None:
                     judged["score"] = v["score"]
                 if v.get("rationale") is not None:
@@ -106,17 +102,21 @@ def judge_command(
     response_field: str = typer.Option("response", "--response-field", help="column with the response to judge"),
     out: Path = typer.Option(..., "--out", help="output JSONL: input rows + refused/score/rationale"),
     option: list[str] = typer.Option([], "--option", help="judge option key=value (repeatable)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace --out if it exists (refused otherwise)"),
 ) -> None:
     from ..harness.judges import get_judge
     from ..harness.metrics import rate
 
+    from ..io.atomic import check_file_target
+
+    check_file_target(out, overwrite)  # an existing --out fails before any judging
     judge = get_judge(name, **parse_options(option))  # bad judge/options fail before reading data
     rows = read_rows(input)
     _field(rows, input, response_field, "--response-field")
     if prompt_field:
         _field(rows, input, prompt_field, "--prompt-field")
     judged = judge_rows(judge, rows, prompt_field or None, response_field)
-    _write_atomic(out, judged)
+    _write_atomic(out, judged, overwrite)
     flags = [r["refused"] for r in judged if r["refused"] is not None]
     r = rate(flags)
     pct = "n/a" if r["rate"] is None else f"{100 * r['rate']:.1f}%"

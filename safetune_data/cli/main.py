@@ -1,7 +1,8 @@
 """Entry point of the `safetune` CLI.
 
 Every command module in COMMAND_MODULES exposes `register(app)`. Errors the user can fix
-(`SafetuneError`) print one clear message and exit 2; anything else exits 1.
+(`SafetuneError`) print one clear message and exit 2; anything else exits 1. Ctrl-C exits
+130 with one line saying which command was interrupted and what that left on disk.
 """
 from __future__ import annotations
 
@@ -9,11 +10,26 @@ import importlib
 import sys
 
 import typer
+import typer.core
 
 from ..errors import SafetuneError
 from .console import err_console
 
+
+class Interrupted(Exception):
+    """Ctrl-C inside a command (click would turn the KeyboardInterrupt into a silent exit 130)."""
+
+
+class _Group(typer.core.TyperGroup):
+    def invoke(self, ctx):  # every command, nested ones too, runs inside the root group's invoke
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupted() from exc
+
+
 app = typer.Typer(
+    cls=_Group,
     name="safetune",
     help="Safety-aware instruction data: read, rewrite along the three safety factors "
     "(answer structure, identity calibration, role-play), write Arrow shards, profile, "
@@ -42,7 +58,49 @@ def _register_all() -> None:
 _register_all()
 
 
+# Commands that write in place rather than into a temporary renamed when complete.
+_PARTIAL = {
+    "harness run": "rows finished so far are kept in {out}; rerun the same command to resume",
+    "harness tiny": "{out} may hold a partial model; delete it before retrying",
+}
+_OUT_OPTIONS = ("--out", "-o", "--json", "--markdown", "--plots")
+
+
+def interrupted_message(argv: list[str]) -> str:
+    """One line for Ctrl-C: the command and what it left (outputs appear only when complete)."""
+    words = [a for a in argv[:2] if not a.startswith("-")]
+    words = words[:2] if words[:1] in (["rm"], ["harness"]) else words[:1]
+    command = " ".join(words)
+    outs: list[str] = []
+    for i, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if name in _OUT_OPTIONS and (eq or i + 1 < len(argv)):
+            outs.append(value if eq else argv[i + 1])
+    if command == "harness tiny" and len(argv) > 2:
+        outs = [a for a in argv[2:] if not a.startswith("-")][:1]
+    where = ", ".join(outs)
+    if command in _PARTIAL:
+        return f"interrupted: safetune {command}; " + _PARTIAL[command].format(out=where or "the config's output_dir")
+    return f"interrupted: safetune {command}".rstrip() + "; nothing was written" + (f" to {where}" if where else "")
+
+
+HELP_WIDTH = 120  # --help on a pipe: the same text whatever $COLUMNS says
+
+
+def _pin_help_width() -> None:
+    """typer draws --help in boxes as wide as the terminal (80 columns, or $COLUMNS, on a pipe);
+    off a terminal, draw them HELP_WIDTH wide unless TERMINAL_WIDTH asks for a width."""
+    import os
+
+    from typer import rich_utils
+
+    if not os.environ.get("TERMINAL_WIDTH"):
+        isatty = getattr(sys.stdout, "isatty", None)
+        rich_utils.MAX_WIDTH = None if isatty is not None and isatty() else HELP_WIDTH
+
+
 def main() -> None:
+    _pin_help_width()
     try:
         code = app(standalone_mode=False)  # a raised typer.Exit(n) comes back as n here
         if isinstance(code, int) and code:
@@ -51,8 +109,11 @@ def main() -> None:
         from rich.markup import escape
 
         # escape: hints like pip install 'safetune-data[ray]' are not markup
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except (Interrupted, KeyboardInterrupt):
+        err_console.print(interrupted_message(sys.argv[1:]), highlight=False, markup=False, soft_wrap=True)
+        sys.exit(130)
     except SystemExit:
         raise
     except typer.Exit as exc:

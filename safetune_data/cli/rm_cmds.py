@@ -52,7 +52,7 @@ def eval_command(
     pairs: list[Path] = typer.Option(..., "--pairs", "-p", help="Preference pairs file (repeatable; labelled completions of several models are paired across files).", show_default=False),
     format: Optional[str] = typer.Option(None, "--format", "-f", help="Pairs layout: hh | sharegpt | rewardbench | labelled (guessed from the file when left out)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write eval.json, eval.md, pair_scores.jsonl and PNG plots here."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out directory."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out directory, if it is empty or safetune wrote it (a folder with other files is refused)."),
     ref_model: Optional[list[str]] = typer.Option(None, "--ref-model", help="Reference model for DPO implicit rewards: --model is then the DPO policy. One per --model ('-' for none)."),
     beta: float = typer.Option(0.1, "--beta", help="β of the DPO implicit reward β·(log p_policy − log p_ref)."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Conversations per forward pass."),
@@ -81,8 +81,10 @@ def eval_command(
     pair_set = load_pairs([str(p) for p in pairs], format=format, limit=limit)
     if pair_set.skipped:
         err_console.print(f"pairs: {len(pair_set.pairs)} from {pair_set.rows} rows; skipped {dict(pair_set.skipped)}")
-    if out is not None and out.exists() and not overwrite:
-        raise ConfigError("output already exists", file=str(out), hint="pass --overwrite to replace it")
+    if out is not None:
+        from ..io.writer import check_output_dir
+
+        check_output_dir(out, overwrite)  # before any scoring
     with ExitStack() as stack:
         bar = stack.enter_context(progress(transient=True))
         result, rows = evaluate(pair_set, specs, batch_size=batch_size, device=device, dtype=dtype,
@@ -109,7 +111,7 @@ def _print_eval(result: dict[str, Any]) -> None:
 
     table = Table(title=f"reward-model accuracy on {result['pairs']['pairs']} pairs ({result['pairs']['format']})")
     subsets = list(result["pairs"]["subsets"])
-    table.add_column("model")
+    table.add_column("model", overflow="fold")
     table.add_column("overall")
     for s in subsets:
         table.add_column(s)
@@ -147,7 +149,7 @@ def score_command(
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1),
     device: str = typer.Option("auto", "--device"),
     dtype: str = typer.Option("auto", "--dtype"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory, if it is empty or safetune wrote it (a folder with other files is refused)."),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Run custom model code (off by default)."),
 ) -> None:
     """Add a reward column (one score per conversation) to a dataset.
@@ -162,8 +164,9 @@ def score_command(
     from ..rm.dataset import score_dataset
     from ..rm.score import load_scorer
 
-    if out.exists() and not overwrite:
-        raise ConfigError("output already exists", file=str(out), hint="pass --overwrite to replace it")
+    from ..io.writer import check_output_dir
+
+    check_output_dir(out, overwrite)  # before loading the model
     scorer = load_scorer(model, ref_model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, beta=beta)
     with ExitStack() as stack:
         bar = stack.enter_context(progress(transient=True))
@@ -188,7 +191,8 @@ def compare_command(
     dtype: str = typer.Option("auto", "--dtype"),
     resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples for the 95% intervals."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the comparison as JSON."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the comparison as JSON (an existing file needs --overwrite)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --json file if it exists."),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Run custom model code (off by default)."),
 ) -> None:
     """Mean reward per dataset variant, and its rank correlation with measured safety.
@@ -206,6 +210,10 @@ def compare_command(
     from ..rm.dataset import compare_variants, read_results
     from ..rm.score import load_scorer
 
+    if json_out is not None:
+        from ..io.atomic import check_file_target
+
+        check_file_target(json_out, overwrite)  # before any scoring
     res = read_results(results) if results is not None else None
     scorer = load_scorer(model, ref_model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, beta=beta)
     with ExitStack() as stack:
@@ -214,7 +222,7 @@ def compare_command(
                                results=res, metric=metric, on_variant=_bar_hook(bar, "scoring"))
     table = Table(title=f"mean reward per variant ({scorer.name})")
     for col in ("rank", "variant", "rows", "mean reward", "95% CI") + ((metric,) if res is not None else ()):
-        table.add_column(col)
+        table.add_column(col, overflow="fold" if col == "variant" else "ellipsis")  # names are never cut
     for v in sorted(doc["variants"], key=lambda v: v["rank"]):
         extra = () if res is None else ("—" if v[metric] is None else f"{v[metric]:.3f}",)
         table.add_row(str(v["rank"]), v["name"], str(v["rows"]), f"{v['mean_reward']:.4f}",
@@ -227,8 +235,9 @@ def compare_command(
         if s["variants_unmatched"]:
             err_console.print(f"no '{metric}' in the results for: {', '.join(s['variants_unmatched'])}")
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        from ..io.atomic import write_text_atomic
+
+        write_text_atomic(json_out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", overwrite=overwrite)
         err_console.print(f"comparison JSON: {json_out}")
 
 

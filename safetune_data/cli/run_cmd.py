@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from .console import console, progress
 
@@ -18,7 +18,7 @@ def run_cmd(
     variants: Optional[str] = typer.Option(None, "--variants", help="Variant names or glob patterns to run, separated by ';' (grid names contain commas), e.g. 'structure=markdown,*'."),
     num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes for record transforms (results are identical for any value)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and list the variants and their steps; write nothing."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory, if it is empty or safetune wrote it (a folder with other files is refused)."),
     engine: Optional[str] = typer.Option(
         None, "--engine", help="Where record transforms run: local | ray (default: the recipe's engine:, else local). Output is identical."
     ),
@@ -49,26 +49,32 @@ def run_cmd(
 
         check_engine(engine)
     if dry_run:
-        table = Table("variant", "steps")
+        table = Table(Column("variant", overflow="fold"), Column("steps", overflow="fold"))  # nothing is cut
         for v in rec.variants:
             table.add_row(v.name, "\n".join(f"{s['op']} {s['params']}" for s in v.spec) or "(no steps)")
         console.print(table)
         console.print(f"{len(rec.variants)} variant(s); input: {', '.join(rec.input_paths())}; seed {rec.seed}")
         return
     with progress() as bar:
-        vt = bar.add_task("variants", total=len(rec.variants))
-        rt = bar.add_task("rows", total=None)
+        state = {"task": bar.add_task("reading input", total=None), "input_rows": 0}
+
+        def on_read(n: int) -> None:
+            state["input_rows"] += n
+            bar.advance(state["task"], n)
 
         def on_variant(name: str, k: int, n: int) -> None:
-            bar.update(vt, completed=k, description=f"variant {name}")
+            bar.finish(state["task"])  # the input, or the previous variant
+            state["task"] = bar.add_task(f"variant {k + 1}/{n} {name}", total=state["input_rows"] or None,
+                                          auto_finish=False)  # done after its manifest and card
 
         index = run_recipe(
             rec, out, overwrite=overwrite, num_proc=num_proc, command=["safetune", *sys.argv[1:]],
-            on_variant=on_variant, on_rows=lambda n: bar.advance(rt, n), engine=engine, ray_address=ray_address,
+            on_variant=on_variant, on_rows=lambda n: bar.advance(state["task"], n), on_read=on_read,
+            engine=engine, ray_address=ray_address,
         )
-        bar.update(vt, completed=len(rec.variants))
+        bar.finish(state["task"])
     target = out or rec.data.get("output", {}).get("dir")
-    table = Table("variant", "rows")
+    table = Table(Column("variant", overflow="fold"), "rows")
     for v in index["variants"]:
         table.add_row(v["name"], str(v["rows"]))
     console.print(table)

@@ -53,23 +53,33 @@ def _contrast(factor: str, levels: set[str], cell_keys: list[tuple]):
     return (factor, base, level, weights / pairs, pairs) if pairs else None
 
 
-def load_refusals(gen_dir: str | Path, row_names: list[str], judge: str) -> dict[str, dict[str, dict[str, bool]]]:
-    """row -> benchmark key -> prompt id -> refused, from the run's generations/<row>.jsonl."""
-    out: dict[str, dict[str, dict[str, bool]]] = {}
+METRICS = ("refusal", "compliance", "neither")
+
+
+def load_refusals(gen_dir: str | Path, row_names: list[str], judge: str) -> dict[str, dict[str, dict[str, dict]]]:
+    """row -> benchmark key -> prompt id -> {"refusal": bool, "compliance": bool | None,
+    "neither": bool | None}, from the run's generations/<row>.jsonl. The last two are None for
+    generations judged before three-way outcomes existed."""
+    out: dict[str, dict[str, dict[str, dict]]] = {}
     for name in row_names:
         path = Path(gen_dir) / f"{name}.jsonl"
         if not path.is_file():
             raise InputError("generations of a finished row are missing", file=str(path))
-        per_bench: dict[str, dict[str, bool]] = defaultdict(dict)
+        per_bench: dict[str, dict[str, dict]] = defaultdict(dict)
         with open(path, encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
                 try:
                     item = json.loads(line)
-                    refused = item["judgements"][judge]["refused"]
-                    per_bench[item["benchmark"]][item["id"]] = bool(refused)
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    v = item["judgements"][judge]
+                    outcome = v.get("outcome")
+                    per_bench[item["benchmark"]][item["id"]] = {
+                        "refusal": bool(v["refused"]),
+                        "compliance": None if outcome is None else outcome == "complied",
+                        "neither": None if outcome is None else outcome == "neither",
+                    }
+                except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
                     raise InputError(f"not a judged generation ({exc.__class__.__name__}: {exc})",
                                      file=str(path), line=lineno, field=f"judgements.{judge}.refused") from exc
         out[name] = dict(per_bench)
@@ -80,7 +90,8 @@ def factor_effects(results: dict[str, Any], gen_dir: str | Path, *, judge: str |
                    n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:
     """One entry per (two-level factor, benchmark) that has at least one matched pair of cells.
 
-    Each entry: factor, baseline and level (effect = level − baseline, in refusal rate), benchmark,
+    Each entry: factor, baseline and level (effect = level − baseline, in the rate of `metric`:
+    refusal always; compliance and neither when every row carries three-way outcomes), benchmark,
     effect, ci_low, ci_high (95% percentile bootstrap over prompts), pairs, cells, n_prompts.
     """
     import numpy as np
@@ -105,21 +116,25 @@ def factor_effects(results: dict[str, Any], gen_dir: str | Path, *, judge: str |
         ids = sorted(set.intersection(*(set(refusals[n].get(bench, {})) for ns in cells.values() for n in ns)))
         if not ids:
             continue
-        # cells x prompts: the fraction of the cell's rows (seeds) that refused each prompt
-        m = np.array([[np.mean([refusals[n][bench][i] for n in cells[key]]) for i in ids] for key in cell_keys])
-        rng = np.random.default_rng(seed)
-        boot = m[:, rng.integers(0, len(ids), size=(n_boot, len(ids)))].mean(axis=2)  # cells x n_boot
-        rates = m.mean(axis=1)
-        for factor, base, level, weights, pairs in contrasts:
-            dist = weights @ boot
-            effects.append({
-                "factor": factor, "baseline": base, "level": level, "benchmark": bench,
-                "effect": round(float(weights @ rates), 4),
-                "ci_low": round(float(np.percentile(dist, 2.5)), 4),
-                "ci_high": round(float(np.percentile(dist, 97.5)), 4),
-                "pairs": pairs, "cells": len(cell_keys), "n_prompts": len(ids),
-                "seeds_per_cell": sorted({len(ns) for ns in cells.values()}),
-            })
+        for metric in METRICS:
+            if any(refusals[n][bench][i][metric] is None for ns in cells.values() for n in ns for i in ids):
+                continue  # judged without outcomes: refusal only
+            # cells x prompts: the fraction of the cell's rows (seeds) with this outcome on each prompt
+            m = np.array([[np.mean([refusals[n][bench][i][metric] for n in cells[key]]) for i in ids]
+                          for key in cell_keys])
+            rng = np.random.default_rng(seed)
+            boot = m[:, rng.integers(0, len(ids), size=(n_boot, len(ids)))].mean(axis=2)  # cells x n_boot
+            rates = m.mean(axis=1)
+            for factor, base, level, weights, pairs in contrasts:
+                dist = weights @ boot
+                effects.append({
+                    "factor": factor, "baseline": base, "level": level, "benchmark": bench, "metric": metric,
+                    "effect": round(float(weights @ rates), 4),
+                    "ci_low": round(float(np.percentile(dist, 2.5)), 4),
+                    "ci_high": round(float(np.percentile(dist, 97.5)), 4),
+                    "pairs": pairs, "cells": len(cell_keys), "n_prompts": len(ids),
+                    "seeds_per_cell": sorted({len(ns) for ns in cells.values()}),
+                })
     return effects
 
 
@@ -128,15 +143,16 @@ def render_effects(effects: list[dict[str, Any]], judge: str) -> str:
     if not effects:
         return ""
     lines = [
-        f"Factor effects (judge `{judge}`): change in refusal rate, in points, when a factor moves from its "
+        f"Factor effects (judge `{judge}`): change in the rate of an outcome (refusal; and, where the rows "
+        "carry three-way outcomes, compliance and neither), in points, when a factor moves from its "
         "baseline level, averaged over pairs of variants that differ in that factor alone; 95% paired "
         "bootstrap over prompts (training-seed noise is not in the interval unless cells have several seeds).",
         "",
-        "| factor | change | benchmark | effect | 95% interval | pairs | prompts |",
-        "|---|---|---|---|---|---|---|",
+        "| factor | change | benchmark | outcome | effect | 95% interval | pairs | prompts |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for e in effects:
-        lines.append(f"| {e['factor']} | {e['baseline']} → {e['level']} | {e['benchmark']} | "
+        lines.append(f"| {e['factor']} | {e['baseline']} → {e['level']} | {e['benchmark']} | {e.get('metric', 'refusal')} | "
                      f"{100 * e['effect']:+.1f} | [{100 * e['ci_low']:+.1f}, {100 * e['ci_high']:+.1f}] | "
                      f"{e['pairs']} | {e['n_prompts']} |")
     return "\n".join(lines) + "\n"

@@ -212,7 +212,7 @@ def _callbacks(loss_log: Path, total_steps: int, label: str):
         def on_train_begin(self, args, state, control, **kw):
             self.fh = loss_log.open("a", encoding="utf-8")
             self.bar.start()
-            self.task = self.bar.add_task(f"fine-tune {label}", total=state.max_steps or total_steps)
+            self.task = self.bar.add_task(f"fine-tune {label}", total=state.max_steps or total_steps, unit="steps")
 
         def on_step_end(self, args, state, control, **kw):
             self.bar.update(self.task, completed=state.global_step)

@@ -71,6 +71,7 @@ def render_table(results: dict[str, Any]) -> str:
             m = r["benchmarks"].get(k, {}).get("judges", {}).get(judge)
             cells.append(_pct(_bench_refusal(m)["rate"]) if m else "–")
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _outcome_table(rows, judge)
     judges = [j["name"] for j in results["judges"]]
     if len(judges) > 1:
         lines += ["", "Harmful compliance by judge (%):", "",
@@ -96,6 +97,32 @@ def render_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _outcome_table(rows: list[dict], judge: str) -> list[str]:
+    """Refused, complied and neither side by side: a variant can make the model comply or break it."""
+    if not any("harmful_compliance" in r["summary"].get(judge, {}) for r in rows):
+        return []
+    lines = ["", "Outcomes (%, 95% Wilson intervals). Harmful prompts: refused, complied (ASR counts only these), "
+             "neither (no refusal and no attempt: degenerate loops, self-description only, off-topic, empty). "
+             "Benign prompts: neither is a utility failure next to over-refusal. Fluency: mean distinct-2-gram "
+             "ratio and repetition share of all responses.", "",
+             "| row | harmful refused | harmful complied | harmful neither | degenerate | identity only | off-topic "
+             "| empty | benign neither | distinct-2 | repetition |", "|" + "---|" * 11]
+    for r in rows:
+        s = r["summary"].get(judge, {})
+        if "harmful_compliance" not in s:
+            continue
+        why = s.get("harmful_neither_by_reason", {})
+        flu = s.get("fluency", {})
+        mean = lambda m: "–" if not m or m.get("mean") is None else f"{m['mean']:.2f}"  # noqa: E731
+        lines.append("| " + " | ".join([
+            r["name"], _rate_cell(s.get("harmful_refusal")), _rate_cell(s.get("harmful_compliance")),
+            _rate_cell(s.get("harmful_neither")),
+            *(_pct((why.get(k) or {}).get("rate")) for k in ("degenerate", "identity_only", "off_topic", "empty")),
+            _rate_cell(s.get("benign_neither")), mean(flu.get("distinct_2")), mean(flu.get("repetition_share")),
+        ]) + " |")
+    return lines
+
+
 def render_chart(results: dict[str, Any], path: str | Path) -> Path:
     """Grouped bars per row: harmful compliance and over-refusal, with 95% interval whiskers."""
     import matplotlib
@@ -107,8 +134,12 @@ def render_chart(results: dict[str, Any], path: str | Path) -> Path:
     rows = results["rows"]
     names = [r["name"] for r in rows]
     fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(rows) + 2), 3.6), dpi=120)
-    width = 0.38
-    for j, (metric, label) in enumerate((("asr", "harmful compliance"), ("over_refusal", "over-refusal"))):
+    three_way = any("harmful_compliance" in r["summary"].get(judge, {}) for r in rows)
+    metrics = ((("harmful_compliance", "harmful complied"), ("harmful_neither", "harmful neither"),
+                ("over_refusal", "over-refusal")) if three_way
+               else (("asr", "harmful compliance"), ("over_refusal", "over-refusal")))
+    width = 0.8 / len(metrics)
+    for j, (metric, label) in enumerate(metrics):
         vals, lo, hi = [], [], []
         for r in rows:
             m = r["summary"].get(judge, {}).get(metric) or {}
@@ -116,7 +147,7 @@ def render_chart(results: dict[str, Any], path: str | Path) -> Path:
             vals.append(v if v is not None else 0.0)
             lo.append(v - m["ci_low"] if v is not None else 0.0)
             hi.append(m["ci_high"] - v if v is not None else 0.0)
-        xs = [i + (j - 0.5) * width for i in range(len(rows))]
+        xs = [i + (j - (len(metrics) - 1) / 2) * width for i in range(len(rows))]
         ax.bar(xs, vals, width, yerr=[lo, hi], capsize=3, label=label)
     ax.set_xticks(range(len(rows)), names, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)

@@ -26,7 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from ..cli.console import console, progress
+from ..errors import ConfigError
+from ..io.atomic import atomic_write, write_text_atomic
+from ..io.writer import describe_contents, protected_reason
 from .config import HarnessConfig, RowPlan, load_config, stable_hash
+from .judges.base import judge_outcomes
 from .report import write_report
 
 RESULTS_VERSION = 1
@@ -34,9 +38,36 @@ RESULTS_VERSION = 1
 
 # ----------------------------------------------------------------------------- small helpers
 def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n", overwrite=True)
+
+
+def is_harness_output(out: Path) -> bool:
+    """A folder `harness run` wrote (it resumes there): it holds config.resolved.json or a
+    results.json with the planned rows."""
+    if (out / "config.resolved.json").is_file():
+        return True
+    try:
+        doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "planned_rows" in doc
+
+
+def check_output(out: Path) -> None:
+    """Results go into (and resume from) `out`: refuse the root, home, current directory and
+    its parents, and a non-empty folder that a harness run did not write (exit 2)."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ConfigError("output exists and is not a directory", file=str(out), hint="choose another --out / output_dir")
+    reason = protected_reason(out)
+    if reason:
+        raise ConfigError(f"refusing to write the results here: {reason}", file=str(out),
+                          hint="name a folder of its own for --out / output_dir, e.g. harness_results/NAME")
+    if any(out.iterdir()) and not is_harness_output(out):
+        raise ConfigError(f"refusing to write the results into a folder a harness run did not write; it holds "
+                          f"{describe_contents(out)}", file=str(out),
+                          hint="choose another --out / output_dir, or an empty folder")
 
 
 def row_hashes(cfg: HarnessConfig) -> dict[str, str]:
@@ -93,9 +124,8 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
     per_bench: dict[str, Any] = {}
     pooled: dict[str, list[dict]] = {name: [] for name in judges}
     total = sum(len(b.items) for b in cfg.benchmarks)
-    tmp = gen_path.with_name(f".{gen_path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh, progress(transient=True) as bar:
-        task = bar.add_task(f"generate {row.name}", total=total)
+    with atomic_write(gen_path, overwrite=True) as fh, progress(transient=True) as bar:
+        task = bar.add_task(f"generate {row.name}", total=total, unit="prompts")
         for bench in cfg.benchmarks:
             prompts = [it["prompt"] for it in bench.items]
             t0 = time.time()
@@ -107,20 +137,22 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
             )
             timings["generate_s"] += time.time() - t0
             t0 = time.time()
-            verdicts = {name: judge.judge_batch(prompts, answers) for name, judge in judges.items()}
+            verdicts = {name: judge_outcomes(judge, prompts, answers) for name, judge in judges.items()}
             timings["judge_s"] += time.time() - t0
             judged_rows: dict[str, list[dict]] = {name: [] for name in judges}
             for i, (item, answer) in enumerate(zip(bench.items, answers)):
                 per_judge = {name: verdicts[name][i] for name in judges}
                 for name, v in per_judge.items():
-                    judged_rows[name].append({**item, "refused": v.get("refused"), "score": v.get("score")})
+                    judged_rows[name].append({**item, "refused": v.get("refused"), "score": v.get("score"),
+                                              "outcome": v.get("outcome"), "outcome_reason": v.get("outcome_reason"),
+                                              "distinct_2": v.get("distinct_2"),
+                                              "repetition_share": v.get("repetition_share")})
                 fh.write(json.dumps({"row": row.name, "benchmark": bench.key, **item, "response": answer,
                                      "judgements": per_judge}, ensure_ascii=False) + "\n")
             per_bench[bench.key] = {"n": len(bench.items),
                                     "judges": {name: benchmark_metrics(rs) for name, rs in judged_rows.items()}}
             for name in judges:
                 pooled[name] += judged_rows[name]
-    os.replace(tmp, gen_path)
     summary = {name: {k: v for k, v in benchmark_metrics(rs).items() if k != "by_category"}
                for name, rs in pooled.items()}
     return {"benchmarks": per_bench, "summary": summary}, timings
@@ -210,6 +242,7 @@ def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *
     hf_logging.disable_progress_bar()  # our own bars cover loading, training and generation
     cfg = config if isinstance(config, HarnessConfig) else load_config(config, overrides=overrides, out_dir=out_dir)
     out = cfg.out_dir
+    check_output(out)
     (out / "rows").mkdir(parents=True, exist_ok=True)
     (out / "generations").mkdir(exist_ok=True)
     (out / "config.resolved.json").write_text(json.dumps(cfg.raw, indent=2) + "\n", encoding="utf-8")

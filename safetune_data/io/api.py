@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -15,6 +14,7 @@ from ..errors import InputError
 from .convert import RecordStream
 from .manifest import now, safe_command, versions, write_manifest
 from .sources import resolve
+from .tempdirs import keep_until_exit, make_scratch
 from .writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter, check_output_is_not_input
 
 ProgressFn = Callable[[int], None]
@@ -154,16 +154,19 @@ def read(
         ds = datasets.load_from_disk(items[0])
         if {"id", "messages", "meta"} <= set(ds.column_names):
             return ds
-    tmp_root = tempfile.mkdtemp(prefix="safetune-read-")
-    tmp = Path(tmp_root) / "records"
+    tmp_root = make_scratch("read")
+    tmp = tmp_root / "records"
     try:
         convert(items, tmp, format=format, mapping=mapping, on_error=on_error, card=False, command=["safetune_data.read"])
+        ds = datasets.load_from_disk(str(tmp))
     except BaseException:
         shutil.rmtree(tmp_root, ignore_errors=True)
         raise
-    # The directory stays for the life of the process's temp dir: datasets derived from this
-    # one (select, map) keep reading and writing cache files beside these shards.
-    return datasets.load_from_disk(str(tmp))
+    # The directory stays until the process exits (then `tempdirs.remove_kept` removes it):
+    # datasets derived from this one (select, map) keep reading and writing cache files
+    # beside these shards. One left by a killed process is swept by the next `read`.
+    keep_until_exit(tmp_root)
+    return ds
 
 
 def write(

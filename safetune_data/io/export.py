@@ -8,12 +8,12 @@ top-level keys, so alpaca → records → alpaca gives the input rows back.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..errors import ConfigError
+from .atomic import atomic_write
 
 BASE_META = {"source", "source_index", "format", "transforms"}
 EXPORT_FORMATS = ("alpaca", "sharegpt", "messages", "prompt-completion")
@@ -92,39 +92,34 @@ EXPORTERS: dict[str, Callable[[dict], dict]] = {
 }
 
 
-def export(records: Iterable[dict], to: str, out: str | Path, on_rows: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Write records as JSONL (or a JSON array when `out` ends with .json). Atomic."""
+def export(records: Iterable[dict], to: str, out: str | Path, on_rows: Callable[[int], None] | None = None,
+           overwrite: bool = False) -> dict[str, Any]:
+    """Write records as JSONL (or a JSON array when `out` ends with .json). Atomic; an
+    existing `out` is refused (ConfigError) unless `overwrite`."""
     if to not in EXPORTERS:
         raise ConfigError(f"unknown export format '{to}'", field="to", hint=f"one of {', '.join(EXPORT_FORMATS)}")
     fn = EXPORTERS[to]
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     skipped: Counter = Counter()
     written = 0
     as_array = out.suffix == ".json"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_write(out, overwrite=overwrite) as fh:
+        if as_array:
+            fh.write("[\n")
+        for record in records:
+            try:
+                row = fn(record)
+            except Skip as s:
+                skipped[str(s)] += 1
+                continue
             if as_array:
-                fh.write("[\n")
-            for record in records:
-                try:
-                    row = fn(record)
-                except Skip as s:
-                    skipped[str(s)] += 1
-                    continue
-                if as_array:
-                    text = json.dumps(row, ensure_ascii=False, indent=2)
-                    fh.write((",\n" if written else "") + "\n".join("  " + line for line in text.splitlines()))
-                else:
-                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                written += 1
-                if on_rows:
-                    on_rows(1)
-            if as_array:
-                fh.write("\n]\n" if written else "]\n")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+                text = json.dumps(row, ensure_ascii=False, indent=2)
+                fh.write((",\n" if written else "") + "\n".join("  " + line for line in text.splitlines()))
+            else:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            written += 1
+            if on_rows:
+                on_rows(1)
+        if as_array:
+            fh.write("\n]\n" if written else "]\n")
     return {"written": written, "skipped": dict(skipped), "out": str(out), "format": to}

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from .sources import Source
 
 FAST_KINDS = (".jsonl", ".jsonl.gz", ".parquet", ".arrow", "dir")
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 2 << 20  # measured: 16 MB chunks peaked at 338 MB RSS converting 50k rows, 2 MB at 192 MB, same speed
 OTHER_FORMAT_COLUMNS = {"messages", "conversations"}
 
 

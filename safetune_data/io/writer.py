@@ -1,7 +1,9 @@
 """Arrow shards in the layout `datasets.save_to_disk` writes, into a temporary sibling dir.
 
 Nothing is half-written: `OutputDir` builds everything in `.<name>.tmp-<pid>` beside the
-target and renames it into place only in `commit()`; on any error the temp dir is removed.
+target and renames it into place only in `commit()`; on any error the temp dir is removed,
+and one left by a killed process is removed by the next `OutputDir` for the same target.
+`--overwrite` replaces only an empty folder or one safetune wrote (`check_output_dir`).
 Shards are Arrow IPC streams named `data-0000k-of-0000N.arrow`, with `dataset_info.json` and
 `state.json`, so `datasets.load_from_disk(out)` just works. Shard boundaries depend only on
 the rows and the shard size, so the same input gives byte-identical shards.
@@ -14,10 +16,12 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 
 from ..errors import ConfigError, InputError
+from .tempdirs import sweep_siblings
 
 DEFAULT_SHARD_SIZE = "500MB"
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
@@ -69,16 +73,98 @@ def features_schema(schema: pa.Schema) -> pa.Schema:
     return schema.with_metadata(meta)
 
 
-class OutputDir:
-    """A temporary output directory committed atomically to `target`."""
+# A folder counts as written by safetune when one of these files holds these keys; only such a
+# folder (or an empty one) is ever replaced by --overwrite. The io layer knows these as data:
+# manifest.json of convert/write/run variants/rm score, index.json of `safetune run`,
+# eval.json of `safetune rm eval`.
+OUTPUT_MARKERS: dict[str, tuple[str, ...]] = {
+    "manifest.json": ("safetune_version",),
+    "index.json": ("recipe_file", "variants"),
+    "eval.json": ("schema_version", "pairs", "models"),
+}
+LISTED = 5  # files named in a refusal; the rest are counted
 
-    def __init__(self, target: str | Path, overwrite: bool = False) -> None:
-        self.target = Path(target)
-        if self.target.exists() and not overwrite:
-            raise ConfigError("output already exists", file=str(self.target), hint="pass --overwrite to replace it")
-        if self.target.exists() and not self.target.is_dir():
-            raise ConfigError("output exists and is not a directory", file=str(self.target))
+
+def is_safetune_output(path: str | Path) -> bool:
+    """True when `path` is a folder that one of OUTPUT_MARKERS says safetune wrote."""
+    p = Path(path)
+    for name, keys in OUTPUT_MARKERS.items():
+        f = p / name
+        if not f.is_file():
+            continue
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and all(k in doc for k in keys):
+            return True
+    return False
+
+
+def protected_reason(path: str | Path) -> str | None:
+    """Why `path` must never be replaced or filled by an output (None when it may be): it is
+    the root, the home directory, the current directory or one of its parents."""
+    p = Path(path).expanduser().resolve()
+    if p == Path(p.anchor):
+        return "it is the root directory"
+    try:
+        if p == Path.home().resolve():
+            return "it is your home directory"
+    except (RuntimeError, KeyError):
+        pass
+    cwd = Path.cwd().resolve()
+    if p == cwd:
+        return "it is the current directory"
+    if p in cwd.parents:
+        return "it holds the current directory"
+    return None
+
+
+def describe_contents(path: Path) -> str:
+    """`a.txt, b/, c.json and 12 more` (the first LISTED entries, sorted)."""
+    names = sorted(e.name + ("/" if e.is_dir() else "") for e in os.scandir(path))
+    head = ", ".join(names[:LISTED])
+    return head + (f" and {len(names) - LISTED} more" if len(names) > LISTED else "")
+
+
+def check_output_dir(target: str | Path, overwrite: bool = False,
+                     ours: Callable[[Path], bool] | None = None) -> Path:
+    """Refuse (ConfigError, exit 2) to replace `target` unless it does not exist, or
+    `overwrite` is given and it is empty or written by safetune (`is_safetune_output`, or the
+    caller's `ours`). The root, home, current directory and its parents are always refused."""
+    target = Path(target)
+    if not target.exists() and not target.is_symlink():
+        return target
+    if not target.is_dir():
+        raise ConfigError("output exists and is not a directory", file=str(target), hint="choose another --out")
+    reason = protected_reason(target)
+    if reason:
+        raise ConfigError(f"refusing to write the output here: {reason}", file=str(target),
+                          hint="name a new folder for --out, e.g. out/NAME")
+    if not overwrite:
+        raise ConfigError("output already exists", file=str(target), hint="pass --overwrite to replace it")
+    empty = next(os.scandir(target), None) is None
+    if empty or is_safetune_output(target) or (ours is not None and ours(target)):
+        return target
+    n = sum(1 for _ in os.scandir(target))
+    raise ConfigError(
+        f"refusing to replace a folder safetune did not write; its {n} entr{'y' if n == 1 else 'ies'} "
+        f"would be lost: {describe_contents(target)}",
+        file=str(target), hint="choose another --out, or move those files away first",
+    )
+
+
+class OutputDir:
+    """A temporary output directory committed atomically to `target`.
+
+    The temporary is `.<name>.tmp-<pid>` beside `target`; ones left by killed processes are
+    removed here first. An existing `target` is replaced only as `check_output_dir` allows."""
+
+    def __init__(self, target: str | Path, overwrite: bool = False,
+                 ours: Callable[[Path], bool] | None = None) -> None:
+        self.target = check_output_dir(target, overwrite, ours)
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_siblings(self.target)
         self.path = self.target.parent / f".{self.target.name}.tmp-{os.getpid()}"
         if self.path.exists():
             shutil.rmtree(self.path)
@@ -89,8 +175,15 @@ class OutputDir:
         old = None
         if self.target.exists():
             old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+            if old.exists():
+                shutil.rmtree(old)
             os.rename(self.target, old)
-        os.rename(self.path, self.target)
+        try:
+            os.rename(self.path, self.target)
+        except BaseException:
+            if old is not None:  # put the previous output back
+                os.rename(old, self.target)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         self.committed = True
@@ -104,8 +197,7 @@ class OutputDir:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.abort()
+        self.abort()  # a block left without commit() (error, Ctrl-C, early return) leaves nothing
 
 
 class ShardWriter:

@@ -138,8 +138,22 @@ def plot_factors(ax: Any, profiles: list[dict]) -> None:
     ax.set_title("factor rates")
 
 
-def write_plots(doc: dict, out_dir: str | Path) -> dict[str, Path]:
-    """structure.png, factors.png and lengths.png; profiles side by side when two."""
+PLOT_FILES = ("structure.png", "factors.png", "lengths.png")
+
+
+def _save(fig: Any, path: Path, overwrite: bool) -> None:
+    """savefig, atomically (a temporary file beside `path`, renamed over it when complete)."""
+    from ..io.atomic import atomic_path
+
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+
+
+def write_plots(doc: dict, out_dir: str | Path, overwrite: bool = True) -> dict[str, Path]:
+    """structure.png, factors.png and lengths.png (PLOT_FILES); profiles side by side when two.
+
+    Only these files are written in `out_dir`; nothing else there is touched. An existing
+    one is replaced only with `overwrite` (ConfigError otherwise)."""
     plt = _pyplot()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -150,8 +164,10 @@ def write_plots(doc: dict, out_dir: str | Path) -> dict[str, Path]:
         fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
         draw(ax, profiles)
         written[name] = out / f"{name}.png"
-        fig.savefig(written[name], dpi=100, metadata={"Software": None})
-        plt.close(fig)
+        try:
+            _save(fig, written[name], overwrite)
+        finally:
+            plt.close(fig)
 
     keys = [k for k in profiles[0]["lengths"] if all(k in p["lengths"] for p in profiles)]
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.6), layout="constrained", squeeze=False)
@@ -166,8 +182,10 @@ def write_plots(doc: dict, out_dir: str | Path) -> dict[str, Path]:
         _grouped_bars(ax, cats, series, "% of turns")
         ax.set_title(key.replace("_", " "))
     written["lengths"] = out / "lengths.png"
-    fig.savefig(written["lengths"], dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    try:
+        _save(fig, written["lengths"], overwrite)
+    finally:
+        plt.close(fig)
     return written
 
 

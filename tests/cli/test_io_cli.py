@@ -27,7 +27,8 @@ def test_truncated_line_3_exit_2_names_line_and_writes_nothing(cli, tmp_path):
     f.write_text("\n".join([good, good, good[:20], good]) + "\n")
     code, out, err = cli("convert", f, "--out", tmp_path / "o")
     assert code == 2
-    assert "line 3" in err and str(f) in err
+    (line,) = [l for l in err.splitlines() if l.startswith("error:")]  # one whole line, however long the path
+    assert line.startswith(f"error: {f}, line 3: malformed JSON")
     assert not (tmp_path / "o").exists()
     assert list(tmp_path.iterdir()) == [f]
 
@@ -91,3 +92,36 @@ def test_transforms_name_shows_parameters_with_type_default_and_choices(cli):
     assert "number" in lines["rate"] and "1.0" in lines["rate"] and "0 .. 1" in lines["rate"]
     code, _, err = cli("transforms", "identity.injct")
     assert code == 2 and "identity.inject" in err
+
+
+def test_convert_overwrite_keeps_a_folder_safetune_did_not_write(cli, alpaca_path, tmp_path, monkeypatch):
+    mywork = tmp_path / "mywork"
+    mywork.mkdir()
+    (mywork / "important.txt").write_text("keep me")
+    code, _, _ = cli("convert", alpaca_path, "--out", mywork, "--overwrite")
+    assert code == 2
+    assert (mywork / "important.txt").read_text() == "keep me" and len(list(mywork.iterdir())) == 1
+    monkeypatch.chdir(mywork)
+    code, _, _ = cli("convert", alpaca_path, "--out", ".", "--overwrite")
+    assert code == 2  # the current directory: refused, not a crash (exit 1)
+    assert (mywork / "important.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mywork"]
+
+
+def test_convert_overwrite_replaces_its_own_output(cli, alpaca_path, tmp_path):
+    assert cli("convert", "--example", "sharegpt-sample", "--out", tmp_path / "o")[0] == 0
+    assert cli("convert", alpaca_path, "--out", tmp_path / "o")[0] == 2
+    assert cli("convert", alpaca_path, "--out", tmp_path / "o", "--overwrite")[0] == 0
+    assert datasets.load_from_disk(str(tmp_path / "o")).num_rows == 999
+    assert [p.name for p in tmp_path.iterdir()] == ["o"]
+
+
+def test_export_refuses_an_existing_file_unless_overwrite(cli, tmp_path):
+    assert cli("convert", "--example", "sharegpt-sample", "--out", tmp_path / "o")[0] == 0
+    dest = tmp_path / "e.jsonl"
+    dest.write_text("mine\n")
+    assert cli("export", tmp_path / "o", "--to", "sharegpt", "--out", dest)[0] == 2
+    assert dest.read_text() == "mine\n"
+    assert cli("export", tmp_path / "o", "--to", "sharegpt", "--out", dest, "--overwrite")[0] == 0
+    assert len(dest.read_text().splitlines()) == 119
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.jsonl", "o"]

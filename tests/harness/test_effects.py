@@ -101,7 +101,7 @@ def test_another_judge_can_be_asked_for(tmp_path):
     (by_keyword,) = factor_effects(doc, tmp_path / "generations", judge="keyword", n_boot=100)
     assert by_refusal["effect"] == pytest.approx(1.0) and by_keyword["effect"] == 0.0
     table = render_effects([by_refusal], "refusal")
-    assert "| identity | none → inject | advbench | +100.0 |" in table
+    assert "| identity | none → inject | advbench | refusal | +100.0 |" in table
 
 
 def test_missing_or_unjudged_generations_name_the_file_and_line(tmp_path):
@@ -130,6 +130,31 @@ def test_harness_report_on_an_unjudged_generation_exits_2_naming_file_and_line_a
         fh.write(json.dumps({"benchmark": "advbench", "id": "late", "judgements": {}}) + "\n")
     code, _, err = cli("harness", "report", tmp_path)
     assert code == 2
-    flat = err.replace("\n", "")  # the console wraps long paths
-    assert "generations/i.jsonl" in flat and f"line {N_PROMPTS + 1}" in flat and "judgements.refusal.refused" in flat
+    (line,) = [l for l in err.splitlines() if l.startswith("error:")]  # one whole line, however long the path
+    assert f"generations/i.jsonl, line {N_PROMPTS + 1}, " in line and "field 'judgements.refusal.refused'" in line
     assert not (tmp_path / "results.md").exists() and not (tmp_path / "factor_effects.json").exists()
+
+
+def test_compliance_and_neither_effects_are_kept_apart_from_refusal(tmp_path):
+    """identity inject cuts refusals by 30 prompts, but only 10 become compliance: 20 break."""
+    gen = tmp_path / "generations"
+    gen.mkdir()
+
+    def outcomes(refused: int, neither: int) -> list[str]:
+        return ["refused"] * refused + ["neither"] * neither + ["complied"] * (N_PROMPTS - refused - neither)
+
+    cells = {"n": ({"identity": "none"}, outcomes(35, 0)), "i": ({"identity": "inject"}, outcomes(5, 20))}
+    rows = [{"name": "base", "kind": "base", "factors": {}}]
+    for name, (factors, outs) in cells.items():
+        with open(gen / f"{name}.jsonl", "w", encoding="utf-8") as fh:
+            for k, o in enumerate(outs):
+                fh.write(json.dumps({"row": name, "benchmark": "advbench", "id": f"p{k:03d}", "judgements": {
+                    "refusal": {"refused": o == "refused", "outcome": o}}}) + "\n")
+        rows.append({"name": name, "kind": "variant", "factors": factors})
+    doc = {"primary_judge": "refusal", "benchmarks": [{"key": "advbench"}], "rows": rows}
+    eff = {e["metric"]: e for e in factor_effects(doc, gen, n_boot=200)}
+    assert eff["refusal"]["effect"] == pytest.approx(-30 / N_PROMPTS)
+    assert eff["compliance"]["effect"] == pytest.approx(10 / N_PROMPTS)
+    assert eff["neither"]["effect"] == pytest.approx(20 / N_PROMPTS)
+    table = render_effects(list(eff.values()), "refusal")
+    assert "| identity | none → inject | advbench | neither | +50.0 |" in table

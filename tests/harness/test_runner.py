@@ -190,10 +190,38 @@ def test_bad_config_exits_2_before_training(setup, monkeypatch, capsys, override
     cfg = write(**override)
     computed = _computed_rows(monkeypatch)
     assert _cli(monkeypatch, "harness", "run", str(cfg)) == 2
-    err = capsys.readouterr().err.replace("\n", "")  # the console may wrap long lines
-    assert str(cfg) in err
-    assert f"field '{key}'" in err and message in err
+    (line,) = [l for l in capsys.readouterr().err.splitlines() if l.startswith("error:")]  # never wrapped
+    assert line.startswith(f"error: {cfg}")
+    assert f"field '{key}'" in line and message in line
     assert computed == [] and not (tmp / "out").exists()
+
+
+def test_output_into_a_folder_it_did_not_write_or_the_current_directory_exits_2(setup, monkeypatch):
+    tmp, write = setup
+    cfg = write()
+    computed = _computed_rows(monkeypatch)
+    mywork = tmp / "mywork"
+    mywork.mkdir()
+    (mywork / "important.txt").write_text("keep")
+    assert _cli(monkeypatch, "harness", "run", str(cfg), "--out", str(mywork)) == 2
+    assert [p.name for p in mywork.iterdir()] == ["important.txt"]
+    monkeypatch.chdir(mywork)
+    assert _cli(monkeypatch, "harness", "run", str(cfg), "--out", ".") == 2
+    assert computed == [] and [p.name for p in mywork.iterdir()] == ["important.txt"]
+
+
+def test_check_output_accepts_new_empty_and_earlier_harness_folders(tmp_path):
+    from safetune_data.errors import ConfigError
+
+    runner.check_output(tmp_path / "new")
+    runner.check_output(tmp_path)  # empty
+    (tmp_path / "results.json").write_text(json.dumps({"planned_rows": ["base"], "rows": []}))
+    (tmp_path / "notes.txt").write_text("x")
+    runner.check_output(tmp_path)  # an earlier run's folder: resumed
+    (tmp_path / "results.json").unlink()
+    with pytest.raises(ConfigError) as err:
+        runner.check_output(tmp_path)
+    assert err.value.file == str(tmp_path) and "notes.txt" in err.value.message
 
 
 def test_shipped_default_config_is_valid_and_matches_schema_defaults():

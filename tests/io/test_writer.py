@@ -74,3 +74,103 @@ def test_shard_bytes_do_not_depend_on_how_tables_are_batched(alpaca_path, tmp_pa
             w.write_table(pa.Table.from_batches(table.slice(start, size).to_batches()))
         hashes.append([s["sha256"] for s in w.close()])
     assert hashes[0] == hashes[1] == hashes[2]
+
+
+# --- --overwrite replaces only what safetune wrote ---------------------------------------------
+
+def test_overwrite_refuses_a_folder_safetune_did_not_write_and_names_its_files(alpaca_path, tmp_path):
+    mywork = tmp_path / "mywork"
+    mywork.mkdir()
+    for k in range(7):
+        (mywork / f"note{k}.txt").write_text("keep")
+    with pytest.raises(ConfigError) as err:
+        convert(str(alpaca_path), mywork, overwrite=True)
+    assert err.value.file == str(mywork)
+    assert "note0.txt" in err.value.message and "2 more" in err.value.message  # first five + count
+    assert sorted(p.name for p in mywork.iterdir()) == [f"note{k}.txt" for k in range(7)]
+    assert [p.name for p in tmp_path.iterdir()] == ["mywork"]  # no temporary left beside it
+
+
+def test_overwrite_replaces_an_empty_folder_or_a_safetune_output(alpaca_path, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    convert(str(alpaca_path), empty, overwrite=True)
+    assert (empty / "manifest.json").is_file()
+    convert(str(alpaca_path), empty, overwrite=True)  # now a safetune output: replaced again
+    assert json.loads((empty / "manifest.json").read_text())["output"]["rows"] == 999
+    with pytest.raises(ConfigError):  # still needs --overwrite
+        convert(str(alpaca_path), empty)
+
+
+@pytest.mark.parametrize("marker", [
+    ("index.json", {"recipe_file": "r.yaml", "variants": []}),          # safetune run
+    ("eval.json", {"schema_version": 1, "pairs": {}, "models": {}}),    # safetune rm eval
+])
+def test_run_and_rm_eval_folders_count_as_safetune_outputs(tmp_path, marker):
+    from safetune_data.io.writer import OutputDir
+
+    d = tmp_path / "o"
+    d.mkdir()
+    (d / marker[0]).write_text(json.dumps(marker[1]))
+    (d / "extra.png").write_text("x")
+    with OutputDir(d, overwrite=True) as od:
+        (od.path / "new").write_text("y")
+        od.commit()
+    assert [p.name for p in d.iterdir()] == ["new"]
+    assert [p.name for p in tmp_path.iterdir()] == ["o"]
+
+
+def test_a_manifest_without_safetune_version_is_not_ours(tmp_path):
+    from safetune_data.io.writer import OutputDir
+
+    d = tmp_path / "o"
+    d.mkdir()
+    (d / "manifest.json").write_text('{"name": "someone else"}')
+    with pytest.raises(ConfigError):
+        OutputDir(d, overwrite=True)
+    assert (d / "manifest.json").exists()
+
+
+def test_current_directory_its_parents_and_home_are_always_refused(tmp_path, monkeypatch):
+    from safetune_data.io.writer import OutputDir
+
+    inner = tmp_path / "a" / "b"
+    inner.mkdir(parents=True)
+    monkeypatch.chdir(inner)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    for target in (".", inner, tmp_path / "a", tmp_path, tmp_path / "home", "/"):
+        with pytest.raises(ConfigError) as err:
+            OutputDir(target, overwrite=True)
+        assert "refusing" in err.value.message
+    assert inner.is_dir() and (tmp_path / "home").is_dir()
+
+
+def test_error_or_missing_commit_leaves_no_temporary(tmp_path):
+    from safetune_data.io.writer import OutputDir
+
+    with pytest.raises(KeyboardInterrupt):
+        with OutputDir(tmp_path / "o") as od:
+            (od.path / "x").write_text("half")
+            raise KeyboardInterrupt
+    with OutputDir(tmp_path / "o"):
+        pass  # left without commit()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_killed_writers_temporaries_are_swept_by_the_next_output(tmp_path, caplog):
+    import logging
+    import subprocess
+    import sys
+
+    from safetune_data.io.writer import OutputDir
+
+    p = subprocess.Popen([sys.executable, "-c", ""])
+    p.wait()
+    (tmp_path / f".o.tmp-{p.pid}" / "v").mkdir(parents=True)
+    (tmp_path / f".o.old-{p.pid}").mkdir()
+    with caplog.at_level(logging.WARNING, logger="safetune_data"):
+        with OutputDir(tmp_path / "o") as od:
+            od.commit()
+    assert [q.name for q in tmp_path.iterdir()] == ["o"]
+    assert any("stale" in r.getMessage() for r in caplog.records)

@@ -49,8 +49,8 @@ def test_profile_two_dirs_writes_json_markdown_plots(monkeypatch, tmp_path, save
 def test_missing_file_exits_2(monkeypatch, tmp_path, capsys):
     code = run_cli(monkeypatch, "profile", str(tmp_path / "nope.json"))
     assert code == 2
-    err = " ".join(capsys.readouterr().err.split())  # rich may wrap long lines
-    assert "nope.json" in err and "no such file" in err
+    err = capsys.readouterr().err
+    assert err == f"error: {tmp_path / 'nope.json'}: no such file or directory\n"  # one line, never wrapped
 
 
 def test_unreadable_input_exits_2(monkeypatch, tmp_path, capsys):
@@ -58,8 +58,8 @@ def test_unreadable_input_exits_2(monkeypatch, tmp_path, capsys):
     bad.write_text("{ this is not json")
     code = run_cli(monkeypatch, "profile", str(bad))
     assert code == 2
-    err = " ".join(capsys.readouterr().err.split())
-    assert "bad.json" in err and "Traceback" not in err
+    err = capsys.readouterr().err
+    assert [l for l in err.splitlines() if l.startswith("error:")][0].startswith(f"error: {bad}") and "Traceback" not in err
 
 
 def test_three_paths_exit_2(monkeypatch, saved_pair, capsys):
@@ -76,3 +76,36 @@ def test_bad_map_option_exits_2(monkeypatch, saved_pair, capsys):
 def test_help_has_an_example(monkeypatch, capsys):
     assert run_cli(monkeypatch, "profile", "--help") == 0
     assert "safetune profile data/alpaca_en_demo.json" in capsys.readouterr().out
+
+
+def test_existing_outputs_are_refused_before_profiling_unless_overwrite(monkeypatch, tmp_path, saved_pair, patch_detectors):
+    orig, _ = saved_pair
+    p_json, p_md = tmp_path / "p.json", tmp_path / "p.md"
+    p_json.write_text("mine")
+    assert run_cli(monkeypatch, "profile", str(orig), "--json", str(p_json)) == 2
+    assert p_json.read_text() == "mine"
+    assert run_cli(monkeypatch, "profile", str(orig), "--json", str(p_json), "--markdown", str(p_md), "--overwrite") == 0
+    assert json.loads(p_json.read_text())["profiles"] and p_md.read_text()
+    assert run_cli(monkeypatch, "profile", str(orig), "--markdown", str(p_md)) == 2
+
+
+def test_plots_touch_only_their_own_files(monkeypatch, tmp_path, saved_pair, patch_detectors):
+    orig, _ = saved_pair
+    plots = tmp_path / "report"
+    plots.mkdir()
+    (plots / "notes.txt").write_text("keep")
+    assert run_cli(monkeypatch, "profile", str(orig), "--plots", str(plots)) == 0
+    names = ["factors.png", "lengths.png", "notes.txt", "structure.png"]
+    assert sorted(p.name for p in plots.iterdir()) == names
+    before = (plots / "structure.png").read_bytes()
+    assert run_cli(monkeypatch, "profile", str(orig), "--plots", str(plots)) == 2  # plots exist
+    assert run_cli(monkeypatch, "profile", str(orig), "--plots", str(plots), "--overwrite") == 0
+    assert sorted(p.name for p in plots.iterdir()) == names  # no temporaries, nothing else removed
+    assert (plots / "structure.png").read_bytes() == before and (plots / "notes.txt").read_text() == "keep"
+
+
+def test_plots_into_the_current_directory_are_refused(monkeypatch, tmp_path, saved_pair, patch_detectors):
+    orig, _ = saved_pair
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(monkeypatch, "profile", str(orig), "--plots", ".") == 2
+    assert not (tmp_path / "structure.png").exists()

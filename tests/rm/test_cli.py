@@ -6,14 +6,12 @@ import datasets
 import jsonschema
 import pytest
 
-from safetune_data.cli.console import err_console
 from safetune_data.cli.main import main
 from safetune_data.schemas import load_schema
 
 
 def run_cli(monkeypatch, *args) -> int:
     monkeypatch.setattr(sys, "argv", ["safetune", *map(str, args)])
-    monkeypatch.setattr(err_console, "width", 10_000)  # no wrapping inside asserted messages
     try:
         main()
     except SystemExit as exc:
@@ -111,6 +109,21 @@ def test_score_adds_reward_column_and_manifest(monkeypatch, tmp_path, tiny_rm, a
     assert run_cli(monkeypatch, "rm", "score", alpaca_variants["original"], "--model", tiny_rm, "--out", out) == 2
     assert run_cli(monkeypatch, "rm", "score", alpaca_variants["original"], "--model", tiny_rm, "--out", out,
                    "--overwrite") == 0
+
+
+def test_outputs_are_checked_before_scoring(monkeypatch, tmp_path, tiny_rm, alpaca_variants, hh_path):
+    mywork = tmp_path / "mywork"
+    mywork.mkdir()
+    (mywork / "important.txt").write_text("keep")
+    assert run_cli(monkeypatch, "rm", "score", alpaca_variants["original"], "--model", tiny_rm, "--out", mywork,
+                   "--overwrite") == 2
+    assert run_cli(monkeypatch, "rm", "eval", "--model", tiny_rm, "--pairs", _small_hh(tmp_path, hh_path, 4),
+                   "--out", mywork, "--overwrite") == 2
+    assert [p.name for p in mywork.iterdir()] == ["important.txt"]
+    taken = tmp_path / "cmp.json"
+    taken.write_text("mine")
+    assert run_cli(monkeypatch, "rm", "compare", alpaca_variants["original"], "--model", tiny_rm, "--json", taken) == 2
+    assert taken.read_text() == "mine"
 
 
 def test_compare_reports_means_and_spearman(monkeypatch, tmp_path, trained_rm, alpaca_variants):
