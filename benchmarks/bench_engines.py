@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-ALPACA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO.parent / "shared" / "data")) / "benign" / "alpaca_en_demo.json"
+ALPACA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO / "data")) / "benign" / "alpaca_en_demo.json"
 FACTORIAL = REPO / "transforms" / "paper_factorial.yaml"
 DEFAULT_VARIANT = "structure=markdown,identity=inject,roleplay=add"
 

@@ -7,7 +7,7 @@ Builds an N-row JSONL (default 1,000,000) by replicating alpaca_en_demo with a d
   datasets datasets.load_dataset("json") + save_to_disk
 and prints rows/s, peak RSS and our time relative to each.
 
-    python benchmarks/bench_io.py [--rows 1000000] [--data ../shared/data/benign/alpaca_en_demo.json]
+    python benchmarks/bench_io.py [--rows 1000000] [--data data/benign/alpaca_en_demo.json]
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "benign" / "alpaca_en_demo.json"
+DEFAULT_DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", HERE.parent / "data")) / "benign" / "alpaca_en_demo.json"
 
 JOBS = {
     "ours": """

@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 
 REPO = Path(__file__).resolve().parents[1]
-ALPACA = REPO.parent / "shared" / "data" / "benign" / "alpaca_en_demo.json"
+ALPACA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO / "data")) / "benign" / "alpaca_en_demo.json"
 
 
 def records(tag: str = "", start: int = 0, n: int | None = None) -> list[dict]:

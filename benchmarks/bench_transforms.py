@@ -29,7 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO.parent / "shared" / "data")) / "benign" / "alpaca_en_demo.json"
+DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO / "data")) / "benign" / "alpaca_en_demo.json"
 PERSONA = "You are Captain Morgan, a seasoned pirate captain who speaks in nautical slang."
 IDENTITY = "As an AI assistant, I am happy to help."
 

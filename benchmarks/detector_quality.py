@@ -1,7 +1,7 @@
 """Precision / recall of the shared factor detectors against hand labels.
 
     python benchmarks/detector_quality.py [--labels tests/fixtures/detector_labels.jsonl]
-                                          [--xstest-dir ../shared/data/judge_dev] [--json out.json]
+                                          [--xstest-dir data/judge_dev] [--json out.json]
 
 Structure, identity and role-play are scored on tests/fixtures/detector_labels.jsonl
 (labelling rules in its first line and in docs/profile.md); refusal on the XSTest
@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LABELS = REPO / "tests" / "fixtures" / "detector_labels.jsonl"
-DEFAULT_XSTEST = REPO.parent / "shared" / "data" / "judge_dev"
+DEFAULT_XSTEST = REPO / "data" / "judge_dev"
 STRUCTURE_CLASSES = ("plain", "list", "headed", "code", "mixed")
 IDENTITY_KINDS = ("ai_self_reference", "named_identity", "developer_attribution")
 

@@ -6,7 +6,7 @@ labelled 1_full_compliance / 2_full_refusal / 3_partial_refusal; 2 and 3 count a
 Cross-file check: the refusal judge's only fitted number is its threshold, so each
 direction picks the best threshold on one file and reports accuracy on the other.
 
-    python benchmarks/judge_accuracy.py [--data ../shared/data/judge_dev]
+    python benchmarks/judge_accuracy.py [--data data/judge_dev]
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from safetune_data.harness.judges import get_judge
 
 FILES = ("xstest_completions_gpt4.csv", "xstest_completions_llama2new.csv")
-DEFAULT_DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "judge_dev"
+DEFAULT_DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", Path(__file__).resolve().parents[1] / "data")) / "judge_dev"
 
 
 def load(path: Path) -> list[dict]:

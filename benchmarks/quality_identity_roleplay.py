@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from safetune_data import transforms as T  # noqa: E402
 
-DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO.parent / "shared" / "data"))
+DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO / "data"))
 DOC = REPO / "docs" / "identity_roleplay.md"
 COMMAND = "python benchmarks/quality_identity_roleplay.py --write"
 

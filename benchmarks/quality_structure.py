@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO.parent / "shared" / "data")) / "benign" / "alpaca_en_demo.json"
+DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO / "data")) / "benign" / "alpaca_en_demo.json"
 DOC = REPO / "docs" / "structure.md"
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 PAIRS = 5

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The CLI flow on real data: read -> profile -> rewrite along the three factors -> compare -> export.
-# Run from the repository root with ../shared/data beside it:  bash examples/cli_flow.sh [OUT]
+# Run from the repository root (reads data/; set SAFETUNE_SHARED_DATA for another copy):  bash examples/cli_flow.sh [OUT]
 set -euo pipefail
-DATA=${SAFETUNE_SHARED_DATA:-../shared/data}
+DATA=${SAFETUNE_SHARED_DATA:-data}
 OUT=${1:-out/cli_flow}
 rm -rf "$OUT"
 

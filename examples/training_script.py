@@ -17,7 +17,7 @@ import safetune_data as st
 from safetune_data import transforms as T
 from safetune_data.profile import profile_table
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "benign" / "alpaca_en_demo.json"
+DATA = Path(__file__).resolve().parents[1] / "data" / "benign" / "alpaca_en_demo.json"
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Shared fixtures: real data from ../shared/data (never copied into the repo)."""
+"""Shared fixtures: real public data from the repository's data/ folder (see data/SOURCES.md)."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO.parent / "shared" / "data"))
+# SAFETUNE_SHARED_DATA points the tests at another copy of the same files.
+SHARED_DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO / "data"))
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ Rule: keep conversations of at most 5 turns whose preferred answer is at most 3,
 characters, then every second one in file order, up to 150; the preferred (`chosen`) answer
 becomes the final assistant turn. Run from the repository root:
 
-    python tools/make_example_sample.py ../shared/data/preferences/dpo_en_demo.json
+    python tools/make_example_sample.py data/preferences/dpo_en_demo.json
 """
 from __future__ import annotations
 
@@ -29,4 +29,4 @@ def main(src: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/preferences/dpo_en_demo.json")
+    main(sys.argv[1] if len(sys.argv) > 1 else "data/preferences/dpo_en_demo.json")

@@ -7,7 +7,7 @@
 
 Four stages, each resumable (rerun the same command after an interruption):
 
-1. prepare   the model (prepare_model.py) and WORKDIR/inputs/ (links to the shared data, the
+1. prepare   the model (prepare_model.py) and WORKDIR/inputs/ (links to the data files, the
              example's refusal templates and look-alikes, AdvBench's training half as prompts);
 2. recipes   `safetune run` on recipes/{pool,study,refusals,align,heldout}.yaml from WORKDIR
              (skipped when the recipe and its inputs are unchanged);
@@ -47,7 +47,7 @@ EXTREMES = ("markdown_inject_none", "plain_none_add")
 # Smoke runs take the held-out loss on 40 of the 100 held-out rows, to stay well under a minute.
 # (--quick keeps all 100, the setting its committed numbers were measured with.)
 SMOKE_HELDOUT = "out/heldout_smoke/heldout_smoke"
-SHARED_FILES = {  # name in WORKDIR/inputs -> path under the shared data directory
+SHARED_FILES = {  # name in WORKDIR/inputs -> path under the data directory (the repository's data/)
     "alpaca_en_demo.json": "benign/alpaca_en_demo.json",
     "advbench_harmful_behaviors.csv": "harmful/advbench_harmful_behaviors.csv",
     "xstest_prompts.csv": "overrefusal/xstest_prompts.csv",
@@ -65,11 +65,11 @@ def log(msg: str) -> None:
 # ----------------------------------------------------------------------------- 1. prepare
 def default_data_dir() -> Path:
     env = os.environ.get("SAFETUNE_SHARED_DATA")
-    return Path(env) if env else (REPO.parent / "shared" / "data")
+    return Path(env) if env else (REPO / "data")
 
 
 def prepare_inputs(work: Path, data_dir: Path) -> None:
-    """WORKDIR/inputs: links to the shared files, copies of the example files, AdvBench's training half."""
+    """WORKDIR/inputs: links to the data files, copies of the example files, AdvBench's training half."""
     from safetune_data.harness.benchmarks import load_benchmark
 
     inputs = work / "inputs"
@@ -77,7 +77,7 @@ def prepare_inputs(work: Path, data_dir: Path) -> None:
     for name, rel in SHARED_FILES.items():
         src, dst = (data_dir / rel).resolve(), inputs / name
         if not src.is_file():
-            raise SystemExit(f"shared data file not found: {src} (set SAFETUNE_SHARED_DATA or --data)")
+            raise SystemExit(f"data file not found: {src} (set SAFETUNE_SHARED_DATA or --data)")
         if dst.is_symlink() or dst.exists():
             dst.unlink()
         dst.symlink_to(src)
@@ -376,7 +376,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--summary-only", action="store_true",
                     help="only re-write the summary from the run's results.json (e.g. of a run still in progress)")
     ap.add_argument("--model", default=None, help="an HF checkpoint directory to use instead of preparing SmolLM2")
-    ap.add_argument("--data", default=None, help="the shared data directory (default: $SAFETUNE_SHARED_DATA or ../shared/data)")
+    ap.add_argument("--data", default=None, help="the data directory (default: $SAFETUNE_SHARED_DATA or the repository's data/)")
     ap.add_argument("--results", default=None, help="where summary.json/.md/.png go (default: examples/mini_study/results/<mode>)")
     args = ap.parse_args(argv)
     if args.smoke and not args.model:

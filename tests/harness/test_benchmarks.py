@@ -1,4 +1,4 @@
-"""Benchmark loaders: real files from shared data, small fixtures written here for the rest."""
+"""Benchmark loaders: real files from data/, small fixtures written here for the rest."""
 from __future__ import annotations
 
 import csv
