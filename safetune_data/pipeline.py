@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import heapq
 import multiprocessing as mp
+import multiprocessing.pool
 import signal
 import tempfile
 import time
@@ -96,6 +97,28 @@ def _run_record_steps(
 _WORK: dict[str, Any] = {}
 
 
+class _Pool(mp.pool.Pool):
+    """A pool that, abandoned with work pending (an error or Ctrl-C in the consumer), kills its
+    workers at once. The stock terminate() can wait for ever: a worker killed while writing a
+    result no one reads any more dies holding the result queue's lock, which the pool's task
+    handler then needs to finish. A pool whose results were all taken ends as usual."""
+
+    @classmethod
+    def _terminate_pool(cls, taskqueue, inqueue, outqueue, pool, change_notifier, worker_handler,
+                        task_handler, result_handler, cache):
+        if not cache:
+            return super()._terminate_pool(taskqueue, inqueue, outqueue, pool, change_notifier, worker_handler,
+                                           task_handler, result_handler, cache)
+        for handler in (worker_handler, task_handler, result_handler):  # no respawn, no more tasks
+            handler._state = mp.pool.TERMINATE
+        for p in pool:
+            if p.exitcode is None:
+                p.kill()
+        for p in pool:
+            p.join(timeout=10)
+        # the handler threads (daemons) may stay blocked on the queues; the process is unwinding
+
+
 def _pool(ctx: Any, n: int) -> Any:
     """A fork pool whose workers never see Ctrl-C: SIGINT is blocked while forking, so the
     workers inherit it blocked (no traceback from each of them) and an interrupt arriving
@@ -104,7 +127,7 @@ def _pool(ctx: Any, n: int) -> Any:
     if blocked:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        return ctx.Pool(n)
+        return _Pool(n, context=ctx)
     finally:
         if blocked:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)

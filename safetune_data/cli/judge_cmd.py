@@ -21,6 +21,10 @@ Judges: keyword (the GCG/AdvBench prefix list), refusal (rule-based, CPU, no dow
 Example: safetune judge refusal completions.csv --prompt-field prompt --response-field completion --out judged.jsonl
 
 Example: safetune judge llm answers.jsonl --response-field answer --out judged.jsonl --option url=http://127.0.0.1:8000/v1 --option model_name=qwen2.5-7b-instruct
+
+Before trusting any judge on your model, hand-label about 50 of its responses and measure the judge on them: agree prints accuracy, precision/recall, Cohen's kappa and the confusion table, and writes the disagreeing rows to --out for reading.
+
+Example: safetune judge agree judged.jsonl labels.csv --label-field final_label --out disagreements.jsonl
 """
 
 
@@ -96,19 +100,30 @@ def judge_rows(judge, rows: list[dict], prompt_field: str | None, response_field
 
 
 def judge_command(
-    name: str = typer.Argument(..., help="keyword | refusal | llm | classifier"),
-    input: Path = typer.Argument(..., help="CSV, JSON (array of objects) or JSONL file"),
+    name: str = typer.Argument(..., help="keyword | refusal | llm | classifier, or agree (compare two files)"),
+    input: Path = typer.Argument(..., help="CSV, JSON (array of objects) or JSONL file (agree: the judgement file)"),
+    reference: Optional[Path] = typer.Argument(None, help="agree only: the file with the reference labels (human labels, or another judge's output)", show_default=False),
     prompt_field: Optional[str] = typer.Option("prompt", "--prompt-field", help="column with the prompt ('' for none)"),
     response_field: str = typer.Option("response", "--response-field", help="column with the response to judge"),
-    out: Path = typer.Option(..., "--out", help="output JSONL: input rows + refused/score/rationale"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output JSONL: input rows + refused/outcome/score/rationale (agree: the disagreeing rows)", show_default=False),
     option: list[str] = typer.Option([], "--option", help="judge option key=value (repeatable)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace --out if it exists (refused otherwise)"),
+    field: str = typer.Option("refused", "--field", help="agree: the verdict column of the judgement file"),
+    label_field: str = typer.Option("refused", "--label-field", help="agree: the label column of the reference file"),
+    key: Optional[str] = typer.Option(None, "--key", help="agree: match rows by this column (default: by row order)", show_default=False),
 ) -> None:
     from ..harness.judges import get_judge
     from ..harness.metrics import rate
-
     from ..io.atomic import check_file_target
 
+    if name == "agree":
+        _agree(input, reference, field, label_field, key, out, overwrite)
+        return
+    if reference is not None:
+        raise ConfigError(f"unexpected extra argument '{reference}'", field="judge",
+                          hint="only `safetune judge agree JUDGED REFERENCE` takes two files")
+    if out is None:
+        raise ConfigError("--out is required", field="out", hint="e.g. --out judged.jsonl")
     check_file_target(out, overwrite)  # an existing --out fails before any judging
     judge = get_judge(name, **parse_options(option))  # bad judge/options fail before reading data
     rows = read_rows(input)
@@ -127,6 +142,42 @@ def judge_command(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _agree(judged_path: Path, reference: Path | None, field: str, label_field: str, key: str | None,
+           out: Path | None, overwrite: bool) -> None:
+    """`safetune judge agree`: agreement of a judgement file with reference labels."""
+    from ..harness.judges.agreement import agreement, render_agreement
+    from ..io.atomic import check_file_target
+
+    if reference is None:
+        raise ConfigError("agree needs two files: JUDGED REFERENCE", field="reference",
+                          hint="safetune judge agree judged.jsonl labels.csv --label-field final_label")
+    if out is not None:
+        check_file_target(out, overwrite)
+    predicted_rows, reference_rows = read_rows(judged_path), read_rows(reference)
+    _field(predicted_rows, judged_path, field, "--field")
+    _field(reference_rows, reference, label_field, "--label-field")
+    if key:
+        _field(predicted_rows, judged_path, key, "--key")
+        _field(reference_rows, reference, key, "--key")
+        by_key = {str(r[key]): r for r in reference_rows}
+        missing = [i for i, r in enumerate(predicted_rows) if str(r[key]) not in by_key]
+        if missing:
+            raise InputError(f"no reference row with {key} = {predicted_rows[missing[0]][key]!r} "
+                             f"({len(missing)} such rows)", file=str(judged_path), row=missing[0], field=key)
+        reference_rows = [by_key[str(r[key])] for r in predicted_rows]
+    elif len(predicted_rows) != len(reference_rows):
+        raise InputError(f"{len(predicted_rows)} rows here but {len(reference_rows)} in {reference}",
+                         file=str(judged_path), hint="pass --key COLUMN to match rows by an id")
+    result = agreement([r[field] for r in predicted_rows], [r[label_field] for r in reference_rows])
+    console.print(render_agreement(result, f"{judged_path.name}:{field}", f"{reference.name}:{label_field}"),
+                  highlight=False, markup=False, soft_wrap=True)
+    if out is not None:
+        disagreeing = [{"row": i, **predicted_rows[i], "reference_label": reference_rows[i][label_field]}
+                       for i in result.disagreements]
+        _write_atomic(out, disagreeing, overwrite)
+        console.print(f"{len(disagreeing)} disagreeing rows -> {out}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

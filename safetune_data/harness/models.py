@@ -7,6 +7,7 @@ during training, where it is a speed/accuracy trade-off the user opts into.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,95 @@ def dtype_name(dtype: Any) -> str:
     return {"torch.bfloat16": "bf16", "torch.float16": "fp16", "torch.float32": "fp32"}.get(str(dtype), str(dtype))
 
 
+# ----------------------------------------------------------------------------- offline check
+OFFLINE_HINT = ("give a local model directory (`safetune harness tiny DIR` builds a tiny one; "
+                "`safetune harness config --tiny` writes a config that runs offline), or download the model "
+                "once while online so that it is in the Hugging Face cache")
+PROBE_TIMEOUT_S = 3.0
+_hub_reachable: bool | None = None  # probed once per process
+
+
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is set, now or when huggingface_hub was imported."""
+    if os.environ.get("HF_HUB_OFFLINE", os.environ.get("TRANSFORMERS_OFFLINE", "")).strip().lower() in {"1", "on", "yes", "true"}:
+        return True
+    try:
+        from huggingface_hub import constants
+    except ModuleNotFoundError:  # pragma: no cover - a transformers dependency
+        return False
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """One HEAD request to the Hub endpoint (proxies honoured), given at most `timeout` seconds.
+
+    Any HTTP answer counts as reachable; the result is kept for the rest of the process.
+    """
+    global _hub_reachable
+    if _hub_reachable is None:
+        import threading
+
+        from huggingface_hub import constants, get_session
+
+        answer: list[bool] = []
+
+        def probe() -> None:
+            try:
+                get_session().head(constants.ENDPOINT, timeout=timeout)
+                answer.append(True)
+            except Exception:  # DNS, refused, TLS, timeout: all mean "not here"
+                answer.append(False)
+
+        t = threading.Thread(target=probe, daemon=True)
+        t.start()
+        t.join(timeout)
+        _hub_reachable = bool(answer and answer[0])
+    return _hub_reachable
+
+
+def in_hub_cache(model_id: str) -> bool:
+    """The model's config.json is in the local Hugging Face cache."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
+    except Exception:  # an id that is not a valid repo id, an unreadable cache
+        return False
+
+
+def check_model_source(path_or_id: str | Path, *, field: str = "model.path", hint: str = OFFLINE_HINT) -> None:
+    """Fail fast (ConfigError, exit 2) on a model that cannot be loaded here, before any loading.
+
+    A local directory or file passes. A Hub id passes when it is in the Hugging Face cache
+    or the Hub answers; with HF_HUB_OFFLINE set, or the Hub unreachable (probed once, at
+    most PROBE_TIMEOUT_S seconds), an id that is not cached is refused at once instead of
+    after the tens of seconds of retries that loading would spend. A cached id with the Hub
+    unreachable switches huggingface_hub to offline mode so it loads from the cache at once.
+    """
+    text = str(path_or_id)
+    if Path(text).expanduser().exists():
+        return
+    if text.startswith((".", "/", "~")) or text.count("/") > 1 or not text.strip():
+        raise ConfigError(f"cannot load model '{text}': the path does not exist", field=field,
+                          hint="give an existing local model directory")
+    if hub_offline():
+        if in_hub_cache(text):
+            return
+        raise ConfigError(f"cannot load model '{text}': not a local path, not in the Hugging Face cache, "
+                          "and the Hub is off (HF_HUB_OFFLINE is set)", field=field, hint=hint)
+    if hub_reachable():
+        return
+    if in_hub_cache(text):
+        from huggingface_hub import constants
+
+        constants.HF_HUB_OFFLINE = True  # load from the cache without retrying the Hub
+        return
+    from huggingface_hub import constants
+
+    raise ConfigError(f"cannot load model '{text}': not a local path, not in the Hugging Face cache, "
+                      f"and the Hub ({constants.ENDPOINT}) cannot be reached", field=field, hint=hint)
+
+
 def _not_found(path_or_id: str, exc: Exception) -> ConfigError:
     local = Path(path_or_id).expanduser()
     hint = ("the path does not exist" if path_or_id.startswith((".", "/", "~")) and not local.exists()
@@ -69,6 +159,7 @@ def load_tokenizer(path_or_id: str, trust_remote_code: bool = False, chat_templa
     """
     from transformers import AutoTokenizer
 
+    check_model_source(path_or_id)
     try:
         tok = AutoTokenizer.from_pretrained(str(path_or_id), trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
@@ -87,6 +178,7 @@ def load_causal_lm(path_or_id: str, device: str = "auto", dtype: str = "auto", t
     """A causal LM on `device` in the resolved dtype, in eval mode."""
     from transformers import AutoModelForCausalLM
 
+    check_model_source(path_or_id)
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, dev)
     try:

@@ -116,3 +116,37 @@ def test_missing_file_and_unknown_judge_exit_2(monkeypatch, capsys, tmp_path):
 def test_help_has_example(monkeypatch, capsys):
     assert run(monkeypatch, "judge", "--help") == 0
     assert "Example: safetune judge" in capsys.readouterr().out
+
+
+def test_agree_compares_a_judgement_file_with_human_labels(monkeypatch, capsys, shared_data, tmp_path):
+    labels = shared_data / "judge_dev" / "xstest_completions_gpt4.csv"
+    judged = tmp_path / "judged.jsonl"
+    assert run(monkeypatch, "judge", "refusal", labels, "--response-field", "completion", "--out", judged) == 0
+    capsys.readouterr()
+    dis = tmp_path / "dis.jsonl"
+    code = run(monkeypatch, "judge", "agree", judged, labels, "--label-field", "final_label", "--key", "id", "--out", dis)
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "450 rows compared" in printed and "Cohen's kappa" in printed and "confusion" in printed
+    rows = [json.loads(line) for line in dis.read_text().splitlines()]
+    human = {r["id"]: r["final_label"] for r in csv.DictReader(open(labels, encoding="utf-8"))}
+    refused_labels = {"2_full_refusal", "3_partial_refusal"}
+    assert rows and all(r["refused"] != (human[r["id"]] in refused_labels) for r in rows)
+    accuracy = float(printed.split("accuracy ")[1].split()[0])
+    assert accuracy == round(1 - len(rows) / 450, 3)
+
+
+def test_agree_kappa_and_row_matching_errors(monkeypatch, capsys, tmp_path):
+    from safetune_data.harness.judges.agreement import agreement
+
+    a = agreement([True, True, False, False], ["refused", "complied", "complied", "complied"])
+    assert a.accuracy == 0.75 and a.precision == 0.5 and a.recall == 1.0
+    assert a.kappa == pytest.approx(0.5)  # chance agreement 0.5
+    one = tmp_path / "a.jsonl"
+    one.write_text('{"id": 1, "refused": true}\n')
+    two = tmp_path / "b.jsonl"
+    two.write_text('{"id": 2, "refused": true}\n{"id": 3, "refused": false}\n')
+    assert run(monkeypatch, "judge", "agree", one, two) == 2  # row counts differ, no key
+    assert run(monkeypatch, "judge", "agree", one, two, "--key", "id") == 2
+    err = capsys.readouterr().err
+    assert "a.jsonl" in err and "'id'" in err

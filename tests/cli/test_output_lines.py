@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -113,20 +114,28 @@ def test_ctrl_c_exits_130_with_one_line_and_leaves_nothing(tmp_path, alpaca_path
          "--num-proc", "2", "--out", str(out)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
-    seen: list[str] = []
-    try:
-        for line in proc.stderr:  # wait until the first variant is under way
-            seen.append(line)
+    lines: list[str] = []
+    started = threading.Event()
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            lines.append(line.rstrip("\n"))
             if line.startswith("variant 1/8 ") and ": started" in line:
-                break
+                started.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    try:
+        assert started.wait(timeout=180), lines  # the first variant is under way
         time.sleep(0.3)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C on a terminal does: the whole process group
-        rest, stdout = proc.stderr.read(), proc.stdout.read()
         code = proc.wait(timeout=120)
+        stdout = proc.stdout.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    lines = "".join(seen + [rest]).splitlines()
+        if proc.poll() is None:  # hung: fail rather than wait for ever
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    reader.join(timeout=10)
     assert code == 130, lines
     assert lines[-1] == f"interrupted: safetune run; nothing was written to {out}"
     assert all(PROGRESS_LINE.match(line) for line in lines[:-1]), lines  # no traceback, no blank line
@@ -187,3 +196,24 @@ def test_interrupted_message_names_the_command_and_what_it_left(argv, line):
     from safetune_data.cli.main import interrupted_message
 
     assert interrupted_message(argv) == line
+
+
+def test_a_pool_abandoned_with_work_pending_kills_its_workers_at_once():
+    """Ctrl-C while workers still send results: the pool stops at once instead of waiting on a
+    queue lock that a killed worker may hold (multiprocessing's terminate() can hang there)."""
+    import multiprocessing as mp
+
+    from safetune_data.pipeline import _pool
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with _pool(mp.get_context("fork"), 2) as pool:
+            for k, _ in enumerate(pool.imap(_megabyte, range(2000), chunksize=1)):
+                if k == 3:
+                    raise KeyboardInterrupt
+    assert time.monotonic() - t0 < 30
+    assert mp.active_children() == []
+
+
+def _megabyte(_: int) -> bytes:
+    return b"x" * (1 << 20)
