@@ -10,6 +10,7 @@ order, so results do not depend on sharding or worker count.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -48,6 +49,19 @@ def extra_meta_fields(schema: pa.Schema) -> list[str]:
 
 def make_id(source_stem: str, index: int) -> str:
     return f"{source_stem}-{index:06d}"
+
+
+def content_id(messages: list[dict] | None) -> str:
+    """The id of a row that has none (a plain `messages` dataset, as TRL uses).
+
+    ``"msg-"`` + the first 16 hex digits of the SHA-256 of the conversation's canonical JSON:
+    the list of ``[role, content]`` pairs written by ``json.dumps(pairs, ensure_ascii=False,
+    separators=(",", ":"))`` and encoded as UTF-8. It depends only on the row's messages, never
+    on batch boundaries or processing order; identical conversations get the same id.
+    """
+    pairs = [[m.get("role"), m.get("content")] for m in (messages or [])]
+    text = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+    return "msg-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def meta_value(value: Any) -> str | None:

@@ -22,6 +22,8 @@ Example: safetune judge refusal completions.csv --prompt-field prompt --response
 
 Example: safetune judge llm answers.jsonl --response-field answer --out judged.jsonl --option url=http://127.0.0.1:8000/v1 --option model_name=qwen2.5-7b-instruct
 
+The refusal judge marks rows whose score lies near its cut-off as uncertain (their verdict is its best guess); --escalate llm --escalate-option url=URL (or classifier --escalate-option model=ID) sends only those rows to a second judge and records which judge decided each row in decided_by.
+
 Before trusting any judge on your model, hand-label about 50 of its responses and measure the judge on them: agree prints accuracy, precision/recall, Cohen's kappa and the confusion table, and writes the disagreeing rows to --out for reading.
 
 Example: safetune judge agree judged.jsonl labels.csv --label-field final_label --out disagreements.jsonl
@@ -76,8 +78,13 @@ def _write_atomic(out: Path, rows: list[dict], overwrite: bool = False) -> None:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def judge_rows(judge, rows: list[dict], prompt_field: str | None, response_field: str) -> list[dict]:
-    """Every row plus `refused`, and `score` / `rationale` when the judge gives them."""
+VERDICT_KEYS = ("outcome", "outcome_reason", "distinct_2", "repetition_share")
+
+
+def judge_rows(judge, rows: list[dict], prompt_field: str | None, response_field: str, escalate=None) -> list[dict]:
+    """Every row plus `refused` and its three-way outcome, and `score` / `rationale` /
+    `refusal_score` / `uncertain` when the judge gives them. With `escalate` (a second judge),
+    rows the first judge marks uncertain are decided by the second; `decided_by` says which."""
     out: list[dict] = []
     with progress() as bar:
         task = bar.add_task(f"judge {judge.name}", total=len(rows))
@@ -85,15 +92,25 @@ def judge_rows(judge, rows: list[dict], prompt_field: str | None, response_field
             chunk = rows[start : start + BATCH]
             prompts = [str(r.get(prompt_field, "") or "") if prompt_field else "" for r in chunk]
             responses = [str(r[response_field] or "") for r in chunk]
-            for row, v in zip(chunk, judge_outcomes(judge, prompts, responses)):
+            verdicts = judge_outcomes(judge, prompts, responses)
+            decided = [judge.name] * len(chunk)
+            unsure = [i for i, v in enumerate(verdicts) if v.get("uncertain")]
+            if escalate is not None and unsure:
+                second = judge_outcomes(escalate, [prompts[i] for i in unsure], [responses[i] for i in unsure])
+                for i, v in zip(unsure, second):
+                    if v.get("refused") is not None:  # an unreadable second verdict keeps the first
+                        verdicts[i] = {**v, "uncertain": True}
+                        decided[i] = escalate.name
+            for row, v, by in zip(chunk, verdicts, decided):
                 judged = dict(row)
                 judged["refused"] = v["refused"]
-                for key in ("outcome", "outcome_reason", "distinct_2", "repetition_share"):
+                for key in VERDICT_KEYS:
                     judged[key] = v.get(key)
-                if v.get("score") is not None:
-                    judged["score"] = v["score"]
-                if v.get("rationale") is not None:
-                    judged["rationale"] = v["rationale"]
+                for key in ("score", "rationale", "refusal_score", "uncertain"):
+                    if v.get(key) is not None:
+                        judged[key] = v[key]
+                if escalate is not None:
+                    judged["decided_by"] = by
                 out.append(judged)
             bar.advance(task, len(chunk))
     return out
@@ -111,6 +128,8 @@ def judge_command(
     field: str = typer.Option("refused", "--field", help="agree: the verdict column of the judgement file"),
     label_field: str = typer.Option("refused", "--label-field", help="agree: the label column of the reference file"),
     key: Optional[str] = typer.Option(None, "--key", help="agree: match rows by this column (default: by row order)", show_default=False),
+    escalate: Optional[str] = typer.Option(None, "--escalate", help="a second judge (llm | classifier | ...) that decides the rows the first marks uncertain", show_default=False),
+    escalate_option: list[str] = typer.Option([], "--escalate-option", help="option key=value for the --escalate judge (repeatable)"),
 ) -> None:
     from ..harness.judges import get_judge
     from ..harness.metrics import rate
@@ -126,11 +145,14 @@ def judge_command(
         raise ConfigError("--out is required", field="out", hint="e.g. --out judged.jsonl")
     check_file_target(out, overwrite)  # an existing --out fails before any judging
     judge = get_judge(name, **parse_options(option))  # bad judge/options fail before reading data
+    second = get_judge(escalate, **parse_options(escalate_option)) if escalate else None
+    if escalate_option and not escalate:
+        raise ConfigError("--escalate-option needs --escalate JUDGE", field="escalate_option")
     rows = read_rows(input)
     _field(rows, input, response_field, "--response-field")
     if prompt_field:
         _field(rows, input, prompt_field, "--prompt-field")
-    judged = judge_rows(judge, rows, prompt_field or None, response_field)
+    judged = judge_rows(judge, rows, prompt_field or None, response_field, escalate=second)
     _write_atomic(out, judged, overwrite)
     flags = [r["refused"] for r in judged if r["refused"] is not None]
     r = rate(flags)
@@ -138,10 +160,20 @@ def judge_command(
     console.print(
         f"{name}: refusal rate {pct} ({r['k']}/{r['n']}), 95% CI [{100 * r['ci_low']:.1f}%, {100 * r['ci_high']:.1f}%]"
         + (f"; {len(judged) - len(flags)} unjudged" if len(flags) < len(judged) else "")
+        + _uncertain_note(judged, escalate)
         + f" -> {out}",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _uncertain_note(judged: list[dict], escalate: str | None) -> str:
+    unsure = sum(1 for r in judged if r.get("uncertain"))
+    if "uncertain" not in {k for r in judged[:1] for k in r} and not unsure:
+        return ""
+    if escalate:
+        return f"; {unsure} uncertain, decided by {escalate}"
+    return f"; {unsure} uncertain (best guess counted; --escalate JUDGE sends them to a second judge)"
 
 
 def _agree(judged_path: Path, reference: Path | None, field: str, label_field: str, key: str | None,

@@ -149,15 +149,73 @@ def _expand_index(index_path: Path, cfg_file: Path, key: str) -> list[tuple[str,
                           hint=f"referenced from {cfg_file} {key}") from exc
 
 
-def _variant_rows(raw: dict, cfg_file: Path) -> list[RowPlan]:
+def _load_variant_recipe(spec: dict, cfg_file: Path, key: str):
+    """The Recipe of a `{recipe, out}` variant entry: a file relative to the config, or inline."""
+    from ..recipe import load_recipe
+
+    recipe = spec["recipe"]
+    if isinstance(recipe, str):
+        return load_recipe((cfg_file.parent / recipe).expanduser())
+    from ..io.tempdirs import scratch
+
+    with scratch("recipe") as tmp:  # load_recipe reads a file; errors are re-pointed at the config
+        f = Path(tmp) / "recipe.yaml"
+        f.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+        try:
+            loaded = load_recipe(f)
+        except SafetuneError as exc:
+            field = f"{key}.recipe" + (f".{exc.field}" if exc.field and exc.field != "recipe" else "")
+            raise ConfigError(exc.message, file=str(cfg_file), field=field, hint=exc.hint) from exc
+    loaded.path = f"{cfg_file} {key}.recipe"
+    return loaded
+
+
+def _recipe_index(spec: dict, cfg_file: Path, key: str, prepare: bool) -> Path:
+    """OUT/index.json of a `{recipe, out}` entry, running the recipe into OUT first when it is
+    missing (with `prepare`). An OUT made from another recipe is refused, not silently reused."""
+    out = (cfg_file.parent / spec["out"]).expanduser().resolve()
+    index = out / "index.json"
+    recipe = spec["recipe"]
+    if isinstance(recipe, str):
+        rfile = (cfg_file.parent / recipe).expanduser()
+        if not rfile.is_file():
+            raise ConfigError(f"recipe file not found: {rfile}", file=str(cfg_file), field=f"{key}.recipe")
+        recipe = yaml.safe_load(rfile.read_text(encoding="utf-8"))
+    if index.is_file():
+        try:
+            first = json.loads(index.read_text(encoding="utf-8"))["variants"][0]["dir"]
+            made_from = json.loads((out / first / "manifest.json").read_text(encoding="utf-8")).get("recipe")
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            made_from = None
+        if made_from is not None and stable_hash(made_from) != stable_hash(recipe):
+            raise ConfigError(f"{out} was made from another recipe than {key}.recipe", file=str(cfg_file),
+                              field=f"{key}.out", hint=f"delete {out} to rebuild it, or name another `out`")
+        return index
+    if not prepare:
+        raise ConfigError(f"variants not built yet: {index} is missing", file=str(cfg_file), field=f"{key}.out",
+                          hint="`safetune harness run` builds them from the recipe")
+    from ..cli.console import console
+    from ..run import run_recipe
+
+    loaded = _load_variant_recipe(spec, cfg_file, key)
+    console.print(f"[bold]variants[/] {key}: running the recipe into {out} ({len(loaded.variants)} variant(s))")
+    run_recipe(loaded, out)
+    return index
+
+
+def _variant_rows(raw: dict, cfg_file: Path, prepare: bool = False) -> list[RowPlan]:
     base_dir = cfg_file.parent
     rows: list[RowPlan] = []
     for i, entry in enumerate(raw["variants"]):
         key = f"variants[{i}]"
         spec = {"dir": entry} if isinstance(entry, str) else dict(entry)
+        if "recipe" in spec:
+            spec["index"] = str(_recipe_index(spec, cfg_file, key, prepare))
         target = spec.get("index") or spec["dir"]
         path = (base_dir / target).expanduser().resolve()
-        if "index" in spec or (path.suffix == ".json" and path.name != "manifest.json"):
+        if "recipe" in spec:
+            found = _expand_index(path, cfg_file, key + ".out")
+        elif "index" in spec or (path.suffix == ".json" and path.name != "manifest.json"):
             found = _expand_index(path, cfg_file, key + (".index" if "index" in spec else ""))
         else:
             found = [(spec.get("name") or path.name, path, {})]
@@ -218,13 +276,23 @@ def _check_judges(raw: dict, cfg_file: Path) -> list[JudgePlan]:
                               hint=f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(JUDGES))}")
         if name in {p.name for p in plans}:
             raise ConfigError(f"judge '{name}' given twice", file=str(cfg_file), field=f"judges[{i}]")
+        if isinstance(options.get("model"), str) and options["model"]:  # a model-backed judge: loadable here?
+            from .models import check_model_source
+
+            local = (cfg_file.parent / options["model"]).expanduser()
+            check_model_source(str(local) if local.exists() else options["model"], field=f"judges[{i}].options.model")
         plans.append(JudgePlan(name=name, options=options))
     return plans
 
 
 # ----------------------------------------------------------------------------- entry point
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_dir: str | Path | None = None) -> HarnessConfig:
-    """Read, validate and resolve a harness config; raises ConfigError naming file and key."""
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_dir: str | Path | None = None,
+                *, prepare: bool = False) -> HarnessConfig:
+    """Read, validate and resolve a harness config; raises ConfigError naming file and key.
+
+    With `prepare` (what `harness run` passes), the inputs the config asks to build are built
+    once everything else has been checked: the tiny model of `model.build_tiny` and the
+    variants of `{recipe, out}` entries, each only when missing."""
     cfg_file = Path(path).expanduser().resolve()
     if not cfg_file.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -253,10 +321,43 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
         chat_template = tpl.read_text(encoding="utf-8")
     model_path = raw["model"]["path"]
     local = (cfg_file.parent / model_path).expanduser()
-    if model_path.startswith((".", "/", "~")) and not local.exists():
+    build_tiny = raw["model"]["build_tiny"] and not local.exists()
+    if model_path.startswith((".", "/", "~")) and not local.exists() and not build_tiny:
         raise ConfigError(f"model directory not found: {local}", file=str(cfg_file), field="model.path")
-    if local.exists():
+    if local.exists() or build_tiny:
         raw["model"]["path"] = str(local.resolve())
+    else:  # a Hub id: fail now, not after minutes of retries, when it cannot be loaded here
+        from .models import check_model_source
+
+        try:
+            check_model_source(model_path)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, file=str(cfg_file), field="model.path", hint=exc.hint) from exc
+
+    # held-out data, benchmarks and judges first: a mistake there is reported before anything is built
+    heldout, heldout_fp = None, None
+    if raw["heldout_loss"]["data"]:
+        heldout = (cfg_file.parent / raw["heldout_loss"]["data"]).expanduser().resolve()
+        _check_dataset_dir(heldout, cfg_file, "heldout_loss.data")
+        heldout_fp = dataset_fingerprint(heldout)
+    benchmarks = _load_benchmarks(raw, cfg_file)
+    judges = _check_judges(raw, cfg_file)
+    if out_dir is not None:
+        out = Path(out_dir).expanduser().resolve()
+    elif raw["output_dir"]:
+        out = (cfg_file.parent / raw["output_dir"]).expanduser().resolve()
+    else:
+        out = cfg_file.parent / f"{cfg_file.stem}_results"
+    if prepare:
+        from .runner import check_output
+
+        check_output(out)  # a refused output folder is reported before anything is built
+    if build_tiny and prepare:
+        from ..cli.console import console
+        from .tiny import write_tiny
+
+        console.print(f"[bold]model[/] building a tiny random chat model in {local.resolve()} (model.build_tiny)")
+        write_tiny(local.resolve(), "chat", seed=raw["seed"])
 
     rows: list[RowPlan] = []
     if raw["evaluate_base"]:
@@ -269,7 +370,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
         rows.append(RowPlan(name=st["name"], kind="stage", data=d, finetune=ft,
                             generate=deep_merge(raw["generate"], st.get("generate")), evaluate=st.get("evaluate", True),
                             data_fingerprint=dataset_fingerprint(d)))
-    rows += _variant_rows(raw, cfg_file)
+    rows += _variant_rows(raw, cfg_file, prepare)
     seen: set[str] = set()
     for r in rows:
         if r.name in seen or (r.kind != "base" and r.name in RESERVED_ROWS):
@@ -277,20 +378,6 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
                               field="variants", hint="give the variant a distinct `name`")
         seen.add(r.name)
 
-    heldout, heldout_fp = None, None
-    if raw["heldout_loss"]["data"]:
-        heldout = (cfg_file.parent / raw["heldout_loss"]["data"]).expanduser().resolve()
-        _check_dataset_dir(heldout, cfg_file, "heldout_loss.data")
-        heldout_fp = dataset_fingerprint(heldout)
-
-    benchmarks = _load_benchmarks(raw, cfg_file)
-    judges = _check_judges(raw, cfg_file)
-    if out_dir is not None:
-        out = Path(out_dir).expanduser().resolve()
-    elif raw["output_dir"]:
-        out = (cfg_file.parent / raw["output_dir"]).expanduser().resolve()
-    else:
-        out = cfg_file.parent / f"{cfg_file.stem}_results"
     return HarnessConfig(path=cfg_file, raw=raw, out_dir=out, rows=rows, benchmarks=benchmarks,
                          judges=judges, chat_template=chat_template, heldout=heldout,
                          heldout_fingerprint=heldout_fp)

@@ -72,6 +72,10 @@ def render_table(results: dict[str, Any]) -> str:
             cells.append(_pct(_bench_refusal(m)["rate"]) if m else "–")
         lines.append("| " + " | ".join(cells) + " |")
     lines += _outcome_table(rows, judge)
+    unsure = [(r["name"], r["summary"].get(judge, {})) for r in rows if "uncertain" in r["summary"].get(judge, {})]
+    if unsure:
+        lines += ["", f"Uncertain verdicts of `{judge}` (score near its cut-off; counted as its best guess, not "
+                  "escalated to a second judge): " + ", ".join(f"`{n}` {s['uncertain']}/{s['n']}" for n, s in unsure)]
     judges = [j["name"] for j in results["judges"]]
     if len(judges) > 1:
         lines += ["", "Harmful compliance by judge (%):", "",

@@ -11,9 +11,12 @@ Read top to bottom, a run is:
         judge every answer with every judge
         metrics; write the row; results.json, table and chart updated
 
-Each row is built in `rows/.<name>.partial/` and moved to `rows/<name>/` only when done,
-with `done.json` holding the row's config hash, so a crash loses at most the row in
-progress and a rerun skips every finished row whose settings have not changed.
+Each row is built in `rows/.<name>.partial/` and moved to `rows/<name>/` only when done
+(its answers to `generations/<name>.jsonl` at the same moment), with `done.json` holding
+the row's config hash, so a crash loses at most the row in progress and a rerun skips every
+finished row whose settings have not changed. A row that fails (an error, Ctrl-C) removes
+its `.partial` folder on the way out; one left by a killed process is removed when the
+row is started again.
 """
 from __future__ import annotations
 
@@ -146,7 +149,8 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
                     judged_rows[name].append({**item, "refused": v.get("refused"), "score": v.get("score"),
                                               "outcome": v.get("outcome"), "outcome_reason": v.get("outcome_reason"),
                                               "distinct_2": v.get("distinct_2"),
-                                              "repetition_share": v.get("repetition_share")})
+                                              "repetition_share": v.get("repetition_share"),
+                                              "uncertain": v.get("uncertain")})
                 fh.write(json.dumps({"row": row.name, "benchmark": bench.key, **item, "response": answer,
                                      "judgements": per_judge}, ensure_ascii=False) + "\n")
             per_bench[bench.key] = {"n": len(bench.items),
@@ -240,7 +244,8 @@ def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *
     from .judges import get_judge
 
     hf_logging.disable_progress_bar()  # our own bars cover loading, training and generation
-    cfg = config if isinstance(config, HarnessConfig) else load_config(config, overrides=overrides, out_dir=out_dir)
+    cfg = config if isinstance(config, HarnessConfig) else load_config(config, overrides=overrides, out_dir=out_dir,
+                                                                       prepare=True)
     out = cfg.out_dir
     check_output(out)
     (out / "rows").mkdir(parents=True, exist_ok=True)
@@ -259,15 +264,23 @@ def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *
         else:
             console.print(f"[bold]{row.kind}[/] {row.name}")
             work = out / "rows" / f".{row.name}.partial"
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)  # left by a killed run (kill -9, power loss)
             work.mkdir(parents=True)
-            done = run_row(cfg, row, start_model, work, judges, out / "generations" / f"{row.name}.jsonl")
-            done["config_hash"] = hashes[row.name]
-            _write_json_atomic(work / "row.json", done)
-            _write_json_atomic(work / "done.json", {"config_hash": hashes[row.name],
-                                                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-            shutil.rmtree(row_dir, ignore_errors=True)
-            os.replace(work, row_dir)
+            try:
+                done = run_row(cfg, row, start_model, work, judges, work / "generations.jsonl")
+                done["config_hash"] = hashes[row.name]
+                _write_json_atomic(work / "row.json", done)
+                _write_json_atomic(work / "done.json", {"config_hash": hashes[row.name],
+                                                        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                gen = work / "generations.jsonl"
+                shutil.rmtree(row_dir, ignore_errors=True)
+                if gen.is_file():  # the row's answers appear with the row, never from a failed attempt
+                    os.replace(gen, out / "generations" / f"{row.name}.jsonl")
+                else:
+                    (out / "generations" / f"{row.name}.jsonl").unlink(missing_ok=True)
+                os.replace(work, row_dir)
+            finally:  # an error or Ctrl-C: the row in progress leaves nothing; rerun to redo it
+                shutil.rmtree(work, ignore_errors=True)
             t = done["timings"]
             console.print("  " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in t.items()))
         if row.kind == "stage":

@@ -117,3 +117,58 @@ def build_tiny_model(
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+def build_tiny_reward_model(
+    out_dir: str | Path,
+    texts: Iterable[str] = (),
+    *,
+    vocab_size: int = 512,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    seed: int = 0,
+    max_length: int = 1024,
+) -> Path:
+    """Save a tiny one-logit reward model (LlamaForSequenceClassification, num_labels=1) and
+    its ChatML tokenizer to `out_dir`. Random weights: its accuracy is near chance; it exists
+    so that `safetune rm` runs offline end to end."""
+    import torch
+    from transformers import LlamaConfig, LlamaForSequenceClassification
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tok = train_tokenizer(texts, vocab_size=vocab_size, default_system=None)
+    tok.model_max_length = max_length  # long conversations keep their end (the rm scorer cuts on the left)
+    im_end = tok.convert_tokens_to_ids(IM_END)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_length,
+        num_labels=1,
+        bos_token_id=tok.convert_tokens_to_ids(IM_START),
+        eos_token_id=im_end,
+        pad_token_id=im_end,
+    )
+    torch.manual_seed(seed)
+    LlamaForSequenceClassification(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+def write_tiny(out_dir: str | Path, kind: str = "chat", seed: int = 0) -> Path:
+    """Build a tiny model ("chat" or "reward") into a new or empty `out_dir`, atomically: it is
+    built in a temporary sibling folder and renamed into place when complete, so a failed or
+    interrupted build leaves nothing behind. Anything else at `out_dir` is refused (exit 2)."""
+    from ..io.writer import OutputDir
+
+    out = Path(out_dir)
+    empty = out.is_dir() and not out.is_symlink() and not any(out.iterdir())
+    build = {"chat": build_tiny_model, "reward": build_tiny_reward_model}[kind]
+    with OutputDir(out, overwrite=empty) as od:
+        build(od.path, seed=seed)
+        od.commit()
+    return out

@@ -23,7 +23,8 @@ from typing import Any, ClassVar, Iterable
 
 import jsonschema
 
-from ..errors import ConfigError, ParamError, raise_collected
+from ..errors import ConfigError, InputError, ParamError, raise_collected
+from ..records import content_id
 
 REGISTRY: dict[str, type["Transform"]] = {}
 
@@ -176,9 +177,9 @@ class Transform:
     implement `apply`. They may override `apply_batch` to process many records at once
     (e.g. spaCy's `nlp.pipe`); it must give the same outcomes as `apply` row by row.
 
-    An instance is also a function for `datasets.Dataset.map(fn, batched=True)`: it maps a
-    column batch to a column batch, dropping dropped rows and logging changes in
-    `meta.transforms`. Stats of such direct calls accumulate in `self.stats`.
+    An instance is also a `datasets.Dataset.map` function, batched or not, on any dataset
+    with a `messages` column (see `__call__`). Stats of such direct calls accumulate in
+    `self.stats`.
     """
 
     name: ClassVar[str] = ""
@@ -189,6 +190,7 @@ class Transform:
         self.params = validate_params(self.name, self.params_schema, params)
         self.seed = 0
         self.step = 0
+        self.bound = False  # set by bind(): log `self.step`, not the row's next step number
         self.stats = StepStats(self.name, 0)
         self.setup()
 
@@ -198,6 +200,7 @@ class Transform:
     def bind(self, seed: int, step: int) -> "Transform":
         """Set the recipe seed and this step's index (they seed every record's rng)."""
         self.seed, self.step = int(seed), int(step)
+        self.bound = True
         self.stats = StepStats(self.name, self.step)
         return self
 
@@ -217,8 +220,17 @@ class Transform:
         return [self.apply(r, self.rng(r)) for r in records]
 
     def process(self, records: list[dict], stats: StepStats | None = None) -> list[dict]:
-        """Apply to a batch of records; count outcomes; log changes; return kept records."""
+        """Apply to a batch of records; count outcomes; log changes; return kept records.
+
+        A record without an id gets `records.content_id(messages)` (it seeds the record's
+        randomness). A change is logged in `meta.transforms` as `self.step` once `bind` set it
+        (a Pipeline does); unbound (a bare `ds.map(t)`), as one past the highest step already
+        in that row's log (0 for none), so chained maps number their steps 0, 1, 2, ...
+        """
         stats = stats if stats is not None else self.stats
+        for r in records:
+            if r.get("id") is None:
+                r["id"] = content_id(r.get("messages"))
         kept: list[dict] = []
         for outcome in self.apply_batch(records):
             stats.count(outcome)
@@ -230,14 +242,42 @@ class Transform:
                 meta = dict(rec.get("meta") or {})
                 rec["meta"] = meta
                 log = list(meta.get("transforms") or [])
-                log.append({"step": self.step, "op": self.name, "detail": outcome.detail})
+                step = self.step if self.bound else 1 + max((e["step"] for e in log), default=-1)
+                log.append({"step": step, "op": self.name, "detail": outcome.detail})
                 meta["transforms"] = log
             kept.append(rec)
         return kept
 
-    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """`ds.map(t)` (one row) or `ds.map(t, batched=True)` (a column batch).
+
+        Needs a `messages` column; `id` and `meta` are optional. The result has exactly the
+        columns given: a row without an id uses `records.content_id(messages)` for this step
+        only; without a `meta` column changes are counted in `self.stats` but not logged.
+        Batched, dropped rows are removed; one row at a time, a dropped row raises
+        `ConfigError`, since `map` must return every row then.
+        """
         keys = list(batch.keys())
-        n = len(batch[keys[0]]) if keys else 0
+        if "messages" not in keys:
+            raise InputError(
+                f"transform '{self.name}' needs a 'messages' column; the dataset has: {', '.join(keys) or 'no columns'}",
+                field="messages",
+                hint="rename the conversation column, e.g. ds.rename_column('conversations', 'messages'), "
+                "or read the data with safetune_data.read(...)",
+            )
+        if _is_row(batch):
+            record = {k: batch[k] for k in keys}
+            stats = StepStats(self.name, self.step)
+            kept = self.process([record], stats)
+            self.stats.merge(stats)
+            if not kept:
+                raise ConfigError(
+                    f"transform '{self.name}' dropped row '{record['id']}' ({next(iter(stats.dropped))}), "
+                    "but a map without batched=True must return every row",
+                    hint="use ds.map(t, batched=True) to drop rows",
+                )
+            return {k: kept[0].get(k) for k in keys}
+        n = len(batch["messages"])
         records = [{k: batch[k][i] for k in keys} for i in range(n)]
         kept = self.process(records)
         return {k: [r.get(k) for r in kept] for k in keys}
@@ -245,6 +285,18 @@ class Transform:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
         return f"{self.name}({args})"
+
+
+def _is_row(batch: Any) -> bool:
+    """Whether a map function got one row (its `messages` a list of message dicts) rather than
+    a column batch (a list of conversations). An empty `messages` list is a batch of no rows
+    unless another value shows a single row (an `id` string, say)."""
+    msgs = batch["messages"]
+    if not isinstance(msgs, list):
+        return True
+    if msgs:
+        return not isinstance(msgs[0], (list, tuple)) and msgs[0] is not None
+    return any(not isinstance(v, list) for k, v in batch.items() if k != "messages")
 
 
 class DatasetStep(Transform):

@@ -150,3 +150,20 @@ def test_agree_kappa_and_row_matching_errors(monkeypatch, capsys, tmp_path):
     assert run(monkeypatch, "judge", "agree", one, two, "--key", "id") == 2
     err = capsys.readouterr().err
     assert "a.jsonl" in err and "'id'" in err
+
+
+def test_uncertain_rows_are_counted_and_only_they_are_escalated(monkeypatch, capsys, shared_data, tmp_path):
+    src = shared_data / "judge_dev" / "xstest_completions_gpt4.csv"
+    plain, escalated = tmp_path / "plain.jsonl", tmp_path / "esc.jsonl"
+    base = ("judge", "refusal", src, "--response-field", "completion")
+    assert run(monkeypatch, *base, "--out", plain) == 0
+    rows = [json.loads(line) for line in plain.read_text().splitlines()]
+    unsure = [r for r in rows if r["uncertain"]]
+    assert 0 < len(unsure) < len(rows) // 5
+    assert all(0.35 <= r["refusal_score"] < 0.65 for r in unsure)
+    assert f"{len(unsure)} uncertain" in capsys.readouterr().out
+    assert run(monkeypatch, *base, "--out", escalated, "--escalate", "keyword") == 0
+    esc = [json.loads(line) for line in escalated.read_text().splitlines()]
+    assert {r["id"] for r in esc if r["decided_by"] == "keyword"} == {r["id"] for r in unsure}
+    certain = [(a, b) for a, b in zip(rows, esc) if not a["uncertain"]]
+    assert all(a["refused"] == b["refused"] and b["decided_by"] == "refusal" for a, b in certain)

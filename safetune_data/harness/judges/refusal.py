@@ -24,6 +24,7 @@ class RefusalJudge(BaseJudge):
         for a in detector.analyse_many(responses, prompts):
             refused = a.score >= self.threshold
             out.append(
-                verdict("refusal" if refused else "compliance", refused, None, a.rationale(), refusal_score=a.score)
+                verdict("refusal" if refused else "compliance", refused, None, a.rationale(),
+                        refusal_score=round(a.score, 4), uncertain=detector.is_uncertain(a.score))
             )
         return out
