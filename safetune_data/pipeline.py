@@ -13,6 +13,7 @@ import copy
 import heapq
 import multiprocessing as mp
 import multiprocessing.pool
+import shutil
 import signal
 import tempfile
 import time
@@ -22,7 +23,8 @@ from typing import Any, Iterator, Sequence
 import pyarrow as pa
 
 from .io.api import dataset_table
-from .records import extra_meta_fields, record_schema
+from .errors import InputError
+from .records import content_id, extra_meta_fields, record_schema
 from .transforms.base import DatasetStep, StepStats, Transform, fraction_for
 
 BATCH_ROWS = 256
@@ -143,6 +145,29 @@ def _worker(bounds: tuple[int, int]) -> tuple[bytes, list[StepStats], Trace | No
     return sink.getvalue().to_pybytes(), stats, trace, secs
 
 
+def with_ids(table: pa.Table) -> pa.Table:
+    """`table` with an `id` for every row: a missing column or empty value becomes
+    `records.content_id(messages)`. Raises `InputError` when there is no `messages` column."""
+    if "messages" not in table.column_names:
+        raise InputError(
+            f"a Pipeline needs a 'messages' column; the table has: {', '.join(table.column_names) or 'no columns'}",
+            field="messages",
+            hint="rename the conversation column (ds.rename_column(..., 'messages')) or read the data with safetune_data.read(...)",
+        )
+    if "id" in table.column_names and table.column("id").null_count == 0:
+        return table
+    given = table.column("id").to_pylist() if "id" in table.column_names else [None] * table.num_rows
+    ids: list[str] = []
+    for batch in table.select(["messages"]).to_batches(max_chunksize=8192):
+        for msgs in batch.column(0).to_pylist():
+            rid = given[len(ids)]
+            ids.append(str(rid) if rid is not None else content_id(msgs))
+    column = pa.array(ids, pa.string())
+    if "id" in table.column_names:
+        return table.set_column(table.column_names.index("id"), "id", column)
+    return table.add_column(0, "id", column)
+
+
 class Pipeline:
     """Steps + seed. `run(ds)` returns a `datasets.Dataset`; `stats` holds per-step counts.
 
@@ -166,14 +191,41 @@ class Pipeline:
 
     # -- public API ------------------------------------------------------------------
     def run(self, ds: Any):
-        """Run over a `datasets.Dataset` (or list of records / Arrow table); return a Dataset."""
+        """Run over a `datasets.Dataset` (or list of records / Arrow table); return a Dataset.
+
+        Any table with a `messages` column will do (`meta` is optional). Rows without an id
+        get `records.content_id(messages)` of their input messages, in an `id` column added
+        to the output. The returned Dataset carries this run's seed and per-step stats
+        (`io.provenance`), which `safetune_data.write` records as the manifest's `steps`.
+        `stats_dicts()` gives the counts of the latest run.
+        """
         import datasets
 
         from .io.api import as_table
+        from .io.provenance import with_provenance
+        from .io.tempdirs import keep_until_exit, make_scratch
 
-        table = as_table(ds)
-        path = self._spill(self.iter_tables(table), self.output_schema(table.schema))
-        return datasets.Dataset.from_file(str(path), in_memory=False)
+        table = with_ids(as_table(ds))
+        self._reset()
+        # The output outlives this Pipeline object: `Pipeline(...).run(ds)` drops the object
+        # at once, and `map(num_proc=N)` workers reopen the file by name. Removed at exit.
+        out_dir = make_scratch("pipe")
+        try:
+            path = self._spill(self.iter_tables(table), self.output_schema(table.schema), out_dir)
+        except BaseException:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise
+        keep_until_exit(out_dir)
+        info = datasets.DatasetInfo(description=with_provenance(None, self.seed, self.stats_dicts()))
+        return datasets.Dataset.from_file(str(path), info=info, in_memory=False)
+
+    def _reset(self) -> None:
+        """Fresh stats, timings and trace, so that each run reports its own counts."""
+        for i, step in enumerate(self.steps):
+            step.bind(self.seed, i)
+        self.stats = [StepStats(s.name, s.step) for s in self.steps]
+        self.seconds = [0.0] * len(self.steps)
+        self.trace = Trace(self.trace_k)
 
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
         return record_schema(extra_meta_fields(schema)) if "meta" in schema.names else schema
@@ -239,12 +291,14 @@ class Pipeline:
         self.seconds[step.step] += time.perf_counter() - t0
         return result
 
-    def _spill(self, tables: Iterator[pa.Table], schema: pa.Schema) -> Path:
-        if self._tmp is None:
-            from .io.tempdirs import scratch_object  # PID-named; swept if a killed run leaves it
+    def _spill(self, tables: Iterator[pa.Table], schema: pa.Schema, directory: Path | None = None) -> Path:
+        if directory is None:
+            if self._tmp is None:
+                from .io.tempdirs import scratch_object  # PID-named; swept if a killed run leaves it
 
-            self._tmp = scratch_object("pipe")
-        path = Path(self._tmp.name) / f"spill-{len(list(Path(self._tmp.name).iterdir())):03d}.arrow"
+                self._tmp = scratch_object("pipe")
+            directory = Path(self._tmp.name)
+        path = directory / f"spill-{len(list(directory.iterdir())):03d}.arrow"
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as w:
             for t in tables:
                 w.write_table(t.cast(schema) if t.schema != schema else t)

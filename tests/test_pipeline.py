@@ -82,3 +82,55 @@ def test_transform_works_directly_with_datasets_map(alpaca_ds):
     t = T.roleplay.add(where="system").bind(seed=0, step=0)
     out = alpaca_ds.select(range(10)).map(t, batched=True)
     assert all(r["messages"][0]["role"] == "system" for r in out)
+
+
+def test_write_records_the_pipeline_steps_and_seed(alpaca_ds, tmp_path):
+    pipe = Pipeline([T.filter.length(min_chars=20), T.structure.markdown(style="bullets"),
+                     T.identity.inject(name="Aria")], seed=7)
+    out = pipe.run(alpaca_ds.select(range(200)))
+    manifest = st.write(out, tmp_path / "o")
+    assert manifest["seed"] == 7
+    assert manifest["steps"] == pipe.stats_dicts()
+    assert [s["op"] for s in manifest["steps"]] == ["filter.length", "structure.markdown", "identity.inject"]
+    assert "`structure.markdown`" in (tmp_path / "o" / "README.md").read_text()
+    # derived datasets keep the provenance (select, shuffle, map, train_test_split)
+    part = out.shuffle(seed=0).select(range(50)).map(lambda r: r).train_test_split(0.5, seed=0)["test"]
+    assert st.write(part, tmp_path / "p")["steps"] == manifest["steps"]
+    # a dataset no Pipeline made has none
+    assert st.write(alpaca_ds.select(range(5)), tmp_path / "q")["steps"] == []
+
+
+def test_each_run_reports_its_own_stats(alpaca_ds):
+    pipe = Pipeline([T.sample(count=10), T.identity.inject(name="Aria")], seed=0)
+    first = pipe.run(alpaca_ds.select(range(100)))
+    one = [{k: v for k, v in s.items() if k != "seconds"} for s in pipe.stats_dicts()]
+    second = pipe.run(alpaca_ds.select(range(100)))
+    assert [{k: v for k, v in s.items() if k != "seconds"} for s in pipe.stats_dicts()] == one
+    assert one[0]["seen"] == 100 and one[1]["seen"] == 10
+    assert first.to_list() == second.to_list()
+
+
+def test_run_on_a_messages_only_dataset_adds_ids(alpaca_ds):
+    from safetune_data.errors import InputError
+    from safetune_data.records import content_id
+
+    plain = datasets.Dataset.from_dict({"messages": alpaca_ds.select(range(50))["messages"]})
+    pipe = Pipeline([T.identity.inject(name="Aria"), T.sample(count=20)], seed=0, trace=2)
+    out = pipe.run(plain)
+    assert out.column_names == ["id", "messages"] and out.num_rows == 20
+    before = {content_id(m): m for m in plain["messages"]}
+    assert all(rid in before for rid in out["id"])
+    assert pipe.stats_dicts()[0]["changed"] > 0 and pipe.trace.entries()
+    with pytest.raises(InputError) as exc:
+        Pipeline([T.identity.inject(name="Aria")]).run(datasets.Dataset.from_dict({"text": ["hi"]}))
+    assert exc.value.field == "messages"
+
+
+def test_run_output_outlives_the_pipeline_object(alpaca_ds):
+    import gc
+
+    out = Pipeline([T.structure.markdown(style="bullets")], seed=0).run(alpaca_ds.select(range(40)))
+    gc.collect()
+    # map workers reopen the output file by name
+    again = out.map(T.identity.inject(name="Aria"), batched=True, num_proc=2)
+    assert again.num_rows == 40

@@ -41,6 +41,9 @@ def run_command(
 
       safetune harness run harness.yaml --device cuda --out results/smollm2
     """
+    from ..harness.config import precheck_model
+
+    precheck_model(config)  # before torch is imported: an unloadable Hub id fails in a second
     _need_extra()
     from ..harness.runner import run
 
@@ -65,38 +68,47 @@ def report_command(
     console.print(f"wrote {md} and {png}")
 
 
-def config_command() -> None:
+def config_command(
+    tiny: bool = typer.Option(False, "--tiny", help="Print instead a config that runs offline in about a minute on a CPU: "
+                              "a tiny random model and two variants of the bundled sample, built by `harness run` "
+                              "under out/harness_tiny/ when missing; benchmarks from the repository's data/."),
+) -> None:
     """Print the shipped, fully commented config to start from.
 
-    Example:
+    The default config names a Hub model (SmolLM2-135M-Instruct: needs the network once, or
+    the Hugging Face cache) and the variants of `safetune run transforms/paper_factorial.yaml
+    --out out/factorial`. With --tiny the config needs neither: write it at the repository
+    root and run it right away.
+
+    Examples:
 
       safetune harness config > harness.yaml
+
+      safetune harness config --tiny > harness.yaml && safetune harness run harness.yaml
     """
-    text = resources.files("safetune_data.harness").joinpath("default_config.yaml").read_text(encoding="utf-8")
+    name = "tiny_config.yaml" if tiny else "default_config.yaml"
+    text = resources.files("safetune_data.harness").joinpath(name).read_text(encoding="utf-8")
     typer.echo(text, nl=False)
 
 
 def tiny_command(
-    out: Path = typer.Argument(..., help="Directory to write the tiny model to."),
+    out: Path = typer.Argument(..., help="Directory to write the tiny model to (new or empty)."),
     seed: int = typer.Option(0, "--seed", help="Weight initialisation seed."),
 ) -> None:
     """Build a tiny random 2-layer Llama chat model (for smoke checks; its answers are gibberish).
+
+    Offline, in a second or two. The model is built in a temporary folder beside OUT and
+    renamed into place when complete, so a failed build leaves nothing. A config that builds
+    it by itself: `safetune harness config --tiny`.
 
     Example:
 
       safetune harness tiny /tmp/tiny-llama && sed -i 's#path: .*Instruct#path: /tmp/tiny-llama#' harness.yaml
     """
     _need_extra()
-    from ..harness.tiny import build_tiny_model
+    from ..harness.tiny import write_tiny
 
-    from ..io.writer import protected_reason
-
-    reason = protected_reason(out) if out.exists() else None
-    if reason:
-        raise ConfigError(f"refusing to write the model here: {reason}", file=str(out), hint="name a new folder")
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"output directory is not empty: {out}")
-    build_tiny_model(out, seed=seed)
+    write_tiny(out, "chat", seed=seed)
     console.print(f"wrote a tiny chat model to {out}")
 
 

@@ -9,7 +9,6 @@ import typer
 import yaml
 
 from ..errors import ConfigError, InputError
-from ..harness.judges.base import judge_outcomes
 from .console import console, progress
 
 BATCH = 64
@@ -85,6 +84,8 @@ def judge_rows(judge, rows: list[dict], prompt_field: str | None, response_field
     """Every row plus `refused` and its three-way outcome, and `score` / `rationale` /
     `refusal_score` / `uncertain` when the judge gives them. With `escalate` (a second judge),
     rows the first judge marks uncertain are decided by the second; `decided_by` says which."""
+    from ..harness.judges.base import judge_outcomes  # here: the judges import spaCy (seconds)
+
     out: list[dict] = []
     with progress() as bar:
         task = bar.add_task(f"judge {judge.name}", total=len(rows))

@@ -61,7 +61,6 @@ _register_all()
 # Commands that write in place rather than into a temporary renamed when complete.
 _PARTIAL = {
     "harness run": "rows finished so far are kept in {out}; rerun the same command to resume",
-    "harness tiny": "{out} may hold a partial model; delete it before retrying",
 }
 _OUT_OPTIONS = ("--out", "-o", "--json", "--markdown", "--plots")
 
@@ -76,7 +75,7 @@ def interrupted_message(argv: list[str]) -> str:
         name, eq, value = arg.partition("=")
         if name in _OUT_OPTIONS and (eq or i + 1 < len(argv)):
             outs.append(value if eq else argv[i + 1])
-    if command == "harness tiny" and len(argv) > 2:
+    if command in ("harness tiny", "rm tiny") and len(argv) > 2:  # built aside, renamed when complete
         outs = [a for a in argv[2:] if not a.startswith("-")][:1]
     where = ", ".join(outs)
     if command in _PARTIAL:

@@ -39,6 +39,17 @@ def _model_specs(models: list[str], refs: list[str] | None) -> list[Any]:
     return specs
 
 
+def _check_models(*models: str | None) -> None:
+    """Every model names something loadable here (before the pairs are read or torch imported):
+    a Hub id that is not cached fails at once when the Hub is off or unreachable."""
+    from ..harness.models import check_model_source
+    from ..rm.score import RM_HINT
+
+    for m in models:
+        if m and m != "-":
+            check_model_source(m, field="--model", hint=RM_HINT)
+
+
 def _bar_hook(bar: Any, verb: str) -> Callable[[str, int], Callable[[int], None]]:
     def start(name: str, total: int) -> Callable[[int], None]:
         task = bar.add_task(f"{verb} {Path(name).name or name}", total=total)
@@ -78,6 +89,7 @@ def eval_command(
     from ..rm.pairs import load_pairs
 
     specs = _model_specs(model, ref_model)
+    _check_models(*model, *(ref_model or []))
     pair_set = load_pairs([str(p) for p in pairs], format=format, limit=limit)
     if pair_set.skipped:
         err_console.print(f"pairs: {len(pair_set.pairs)} from {pair_set.rows} rows; skipped {dict(pair_set.skipped)}")
@@ -167,6 +179,7 @@ def score_command(
     from ..io.writer import check_output_dir
 
     check_output_dir(out, overwrite)  # before loading the model
+    _check_models(model, ref_model)
     scorer = load_scorer(model, ref_model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, beta=beta)
     with ExitStack() as stack:
         bar = stack.enter_context(progress(transient=True))
@@ -215,6 +228,7 @@ def compare_command(
 
         check_file_target(json_out, overwrite)  # before any scoring
     res = read_results(results) if results is not None else None
+    _check_models(model, ref_model)
     scorer = load_scorer(model, ref_model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, beta=beta)
     with ExitStack() as stack:
         bar = stack.enter_context(progress(transient=True))
@@ -241,8 +255,38 @@ def compare_command(
         err_console.print(f"comparison JSON: {json_out}")
 
 
+def tiny_command(
+    out: Path = typer.Argument(..., help="Directory to write the tiny reward model to (new or empty).", show_default=False),
+    seed: int = typer.Option(0, "--seed", help="Weight initialisation seed (two seeds: two models that disagree)."),
+) -> None:
+    """Build a tiny random reward model (2-layer Llama, one logit, ChatML tokenizer), offline.
+
+    Its weights are random, so its accuracy is near chance: it is there to run `rm eval`,
+    `rm score` and `rm compare` end to end without a download, in seconds on a CPU. Built
+    in a temporary folder beside OUT and renamed into place when complete.
+
+    Example:
+
+        safetune rm tiny rm_a && safetune rm tiny rm_b --seed 1
+
+        safetune rm eval -m rm_a -m rm_b --pairs data/preferences/hh_rlhf_harmless_base_test.jsonl.gz --limit 50
+    """
+    for pkg in ("torch", "transformers", "tokenizers"):
+        try:
+            __import__(pkg)
+        except ModuleNotFoundError as exc:
+            from ..errors import MissingExtraError
+
+            raise MissingExtraError(pkg, "harness") from exc
+    from ..harness.tiny import write_tiny
+
+    write_tiny(out, "reward", seed=seed)
+    console.print(f"wrote a tiny reward model to {out}")
+
+
 def register(app: typer.Typer) -> None:
     rm_app.command("eval")(eval_command)
     rm_app.command("score")(score_command)
     rm_app.command("compare")(compare_command)
+    rm_app.command("tiny")(tiny_command)
     app.add_typer(rm_app, name="rm")

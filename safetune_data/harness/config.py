@@ -285,6 +285,37 @@ def _check_judges(raw: dict, cfg_file: Path) -> list[JudgePlan]:
     return plans
 
 
+# ----------------------------------------------------------------------------- the model
+def _check_model_path(model_path: str, build_tiny: bool, cfg_file: Path) -> None:
+    """A model.path that names nothing here fails now: a missing directory, or a Hub id that
+    is not cached while the Hub is off or unreachable (in seconds, not after minutes of retries)."""
+    local = (cfg_file.parent / model_path).expanduser()
+    if local.exists() or build_tiny:
+        return
+    if model_path.startswith((".", "/", "~")):
+        raise ConfigError(f"model directory not found: {local}", file=str(cfg_file), field="model.path")
+    from .models import check_model_source
+
+    try:
+        check_model_source(model_path)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, file=str(cfg_file), field="model.path", hint=exc.hint) from exc
+
+
+def precheck_model(path: str | Path) -> None:
+    """Only the model.path check of `load_config`, cheap enough to run before torch is imported,
+    so that an unloadable Hub id fails in about a second; anything malformed is left to
+    `load_config` to report."""
+    cfg_file = Path(path).expanduser().resolve()
+    try:
+        model = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))["model"]
+        model_path, build_tiny = model["path"], model.get("build_tiny", False)
+    except Exception:  # unreadable, not YAML, no model.path: load_config says which
+        return
+    if isinstance(model_path, str) and model_path:
+        _check_model_path(model_path, build_tiny is True, cfg_file)
+
+
 # ----------------------------------------------------------------------------- entry point
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_dir: str | Path | None = None,
                 *, prepare: bool = False) -> HarnessConfig:
@@ -322,17 +353,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
     model_path = raw["model"]["path"]
     local = (cfg_file.parent / model_path).expanduser()
     build_tiny = raw["model"]["build_tiny"] and not local.exists()
-    if model_path.startswith((".", "/", "~")) and not local.exists() and not build_tiny:
-        raise ConfigError(f"model directory not found: {local}", file=str(cfg_file), field="model.path")
+    _check_model_path(model_path, bool(raw["model"]["build_tiny"]), cfg_file)
     if local.exists() or build_tiny:
         raw["model"]["path"] = str(local.resolve())
-    else:  # a Hub id: fail now, not after minutes of retries, when it cannot be loaded here
-        from .models import check_model_source
-
-        try:
-            check_model_source(model_path)
-        except ConfigError as exc:
-            raise ConfigError(exc.message, file=str(cfg_file), field="model.path", hint=exc.hint) from exc
 
     # held-out data, benchmarks and judges first: a mistake there is reported before anything is built
     heldout, heldout_fp = None, None
@@ -352,13 +375,6 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
         from .runner import check_output
 
         check_output(out)  # a refused output folder is reported before anything is built
-    if build_tiny and prepare:
-        from ..cli.console import console
-        from .tiny import write_tiny
-
-        console.print(f"[bold]model[/] building a tiny random chat model in {local.resolve()} (model.build_tiny)")
-        write_tiny(local.resolve(), "chat", seed=raw["seed"])
-
     rows: list[RowPlan] = []
     if raw["evaluate_base"]:
         rows.append(RowPlan(name="base", kind="base", generate=copy.deepcopy(raw["generate"])))
@@ -371,6 +387,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
                             generate=deep_merge(raw["generate"], st.get("generate")), evaluate=st.get("evaluate", True),
                             data_fingerprint=dataset_fingerprint(d)))
     rows += _variant_rows(raw, cfg_file, prepare)
+    if build_tiny and prepare:  # last: a refused variant entry builds nothing
+        from ..cli.console import console
+        from .tiny import write_tiny
+
+        console.print(f"[bold]model[/] building a tiny random chat model in {local.resolve()} (model.build_tiny)")
+        write_tiny(local.resolve(), "chat", seed=raw["seed"])
     seen: set[str] = set()
     for r in rows:
         if r.name in seen or (r.kind != "base" and r.name in RESERVED_ROWS):

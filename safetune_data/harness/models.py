@@ -125,7 +125,9 @@ def check_model_source(path_or_id: str | Path, *, field: str = "model.path", hin
     if text.startswith((".", "/", "~")) or text.count("/") > 1 or not text.strip():
         raise ConfigError(f"cannot load model '{text}': the path does not exist", field=field,
                           hint="give an existing local model directory")
-    if hub_offline():
+    from huggingface_hub import constants
+
+    if hub_offline() and _hub_reachable is not False:  # not a switch of ours after a failed probe
         if in_hub_cache(text):
             return
         raise ConfigError(f"cannot load model '{text}': not a local path, not in the Hugging Face cache, "
@@ -133,12 +135,8 @@ def check_model_source(path_or_id: str | Path, *, field: str = "model.path", hin
     if hub_reachable():
         return
     if in_hub_cache(text):
-        from huggingface_hub import constants
-
         constants.HF_HUB_OFFLINE = True  # load from the cache without retrying the Hub
         return
-    from huggingface_hub import constants
-
     raise ConfigError(f"cannot load model '{text}': not a local path, not in the Hugging Face cache, "
                       f"and the Hub ({constants.ENDPOINT}) cannot be reached", field=field, hint=hint)
 

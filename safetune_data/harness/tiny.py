@@ -163,11 +163,19 @@ def write_tiny(out_dir: str | Path, kind: str = "chat", seed: int = 0) -> Path:
     """Build a tiny model ("chat" or "reward") into a new or empty `out_dir`, atomically: it is
     built in a temporary sibling folder and renamed into place when complete, so a failed or
     interrupted build leaves nothing behind. Anything else at `out_dir` is refused (exit 2)."""
-    from ..io.writer import OutputDir
+    from ..errors import ConfigError
+    from ..io.writer import OutputDir, protected_reason
 
     out = Path(out_dir)
     empty = out.is_dir() and not out.is_symlink() and not any(out.iterdir())
+    if (out.exists() or out.is_symlink()) and not empty:
+        reason = protected_reason(out) if out.is_dir() else None
+        raise ConfigError(f"refusing to write the model here: {reason}" if reason
+                          else "output exists and is not an empty folder", file=str(out), hint="name a new folder")
     build = {"chat": build_tiny_model, "reward": build_tiny_reward_model}[kind]
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Writing model shards" bar for a model this size
     with OutputDir(out, overwrite=empty) as od:
         build(od.path, seed=seed)
         od.commit()

@@ -178,14 +178,21 @@ def write(
     manifest_extra: dict[str, Any] | None = None,
     card: bool = True,
 ) -> dict[str, Any]:
-    """Write a `datasets.Dataset` (or list of records, or Arrow table) of records as an output dir."""
+    """Write a `datasets.Dataset` (or list of records, or Arrow table) of records as an output dir.
+
+    A Dataset returned by `Pipeline.run` (or derived from one with map, filter, select, ...)
+    carries that run's seed and per-step stats; the manifest records them as `seed` and `steps`.
+    """
+    from .provenance import provenance
+
     table = as_table(ds)
+    prov = provenance(ds) or {"seed": None, "steps": []}
     with OutputDir(out, overwrite=overwrite) as od:
         writer = ShardWriter(od.path, table.schema, shard_size)
         for batch in table.to_batches(max_chunksize=8192):
             writer.write_table(pa.Table.from_batches([batch], schema=table.schema))
         manifest = base_manifest(None)
-        manifest.update(inputs=[], seed=None, steps=[], dropped={})
+        manifest.update(inputs=[], seed=prov["seed"], steps=prov["steps"], dropped={})
         manifest.update(manifest_extra or {})
         manifest["_shard_size"] = shard_size
         manifest = finish_output(od, writer, manifest, card=card)

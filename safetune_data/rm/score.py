@@ -92,9 +92,16 @@ def resolve_dtype(dtype: str | None, device: str) -> Any:
         raise ConfigError(f"unknown dtype '{dtype}'", field="dtype", hint=f"one of: auto, {', '.join(names)}") from None
 
 
+RM_HINT = ("give a local model directory (`safetune rm tiny DIR` builds a tiny reward model), or download "
+           "the model once while online so that it is in the Hugging Face cache")
+
+
 def _load_config(path: str, trust_remote_code: bool):
     from transformers import AutoConfig
 
+    from ..harness.models import check_model_source
+
+    check_model_source(path, field="model", hint=RM_HINT)  # a Hub id offline fails at once, not after retries
     try:
         return AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     except ValueError as exc:

@@ -242,7 +242,8 @@ class Transform:
                 meta = dict(rec.get("meta") or {})
                 rec["meta"] = meta
                 log = list(meta.get("transforms") or [])
-                step = self.step if self.bound else 1 + max((e["step"] for e in log), default=-1)
+                done = [e.get("step") for e in log if isinstance(e, dict) and isinstance(e.get("step"), int)]
+                step = self.step if self.bound else 1 + max(done, default=-1)
                 log.append({"step": step, "op": self.name, "detail": outcome.detail})
                 meta["transforms"] = log
             kept.append(rec)

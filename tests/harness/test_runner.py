@@ -139,9 +139,10 @@ def test_crash_mid_variant_loses_only_that_variant(setup, monkeypatch):
     real = runner.evaluate_model
 
     def crash_on_bullets(model, tok, c, row, *a, **kw):
-        if row.name == "bullets":
+        result = real(model, tok, c, row, *a, **kw)
+        if row.name == "bullets":  # after its answers were written
             raise RuntimeError("simulated crash")
-        return real(model, tok, c, row, *a, **kw)
+        return result
 
     monkeypatch.setattr(runner, "evaluate_model", crash_on_bullets)
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -149,6 +150,9 @@ def test_crash_mid_variant_loses_only_that_variant(setup, monkeypatch):
     out = tmp / "out"
     assert (out / "rows" / "original" / "done.json").is_file()
     assert not (out / "rows" / "bullets").exists()
+    # the failed row leaves no .partial folder and no answers without a finished row
+    assert sorted(p.name for p in (out / "rows").iterdir()) == ["original"]
+    assert sorted(p.name for p in (out / "generations").iterdir()) == ["original.jsonl"]
     partial = json.loads((out / "results.json").read_text())
     assert [r["name"] for r in partial["rows"]] == ["original"]
 

@@ -35,6 +35,9 @@ class HFBackend:
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # the harness extra is not installed
             raise MissingExtraError(exc.name or "transformers", "harness") from exc
+        from ..models import check_model_source
+
+        check_model_source(model, field="model")  # a Hub id offline fails at once, not after retries
         self.model_id = model
         self.max_new_tokens = int(max_new_tokens)
         self.batch_size = int(batch_size)
