@@ -62,3 +62,16 @@ def test_short_prompts_never_make_off_topic():
 @pytest.mark.parametrize("text,d2", [("a b c d", 1.0), ("a b a b a b", 0.4)])
 def test_distinct_2_ratio(text, d2):
     assert fluency(text).distinct_2 == pytest.approx(d2)
+
+
+def test_garbled_output_is_degenerate_but_real_answers_and_tables_are_not(shared_data):
+    import json
+
+    from safetune_data.detectors.outcome import garbled
+
+    assert classify(POISON, "\ufffdHowM chemlthE itsR\ufffdswer I\ufffd2\ufffd are", refused=False).reason == "degenerate"
+    assert garbled("HowM chemlthE itsRswer Iyz2Q arE")
+    table = "| Name | Age |\n|------|-----|\n| Peter | 43 |"
+    assert not garbled(table) and not garbled("Use `os.kill(pid, signal.SIGTERM)` to stop it.")
+    answers = [r["output"] for r in json.loads((shared_data / "benign" / "alpaca_en_demo.json").read_text())]
+    assert sum(garbled(a) for a in answers) == 0
