@@ -157,3 +157,22 @@ def test_training_system_prompts_count_own_personas_and_the_template_default(tmp
     assert {x["text"] for x in sp["most_common_own"]} <= set(personas)
     # recounted later from the row's saved settings: the same selection, the same census
     assert row_training_system_prompts(tmp_path / "ft", default) == sp
+
+
+def test_bf16_on_a_cpu_without_avx512_warns_that_it_is_slow(monkeypatch, caplog):
+    import logging
+
+    import torch
+
+    from safetune_data.harness.finetune import training_precision
+
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    with caplog.at_level(logging.WARNING, logger="safetune_data"):
+        assert training_precision("bf16", "cpu") == "bf16-autocast"
+    assert any("slow reference kernel" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    with caplog.at_level(logging.WARNING, logger="safetune_data"):
+        assert training_precision("bf16", "cpu") == "bf16-autocast"
+        assert training_precision("auto", "cpu") == "fp32"
+    assert not caplog.records
