@@ -23,8 +23,7 @@ from typing import Any, Iterator, Sequence
 import pyarrow as pa
 
 from .io.api import dataset_table
-from .errors import InputError
-from .records import content_id, extra_meta_fields, record_schema
+from .records import content_id, extra_meta_fields, record_schema, require_messages
 from .transforms.base import DatasetStep, StepStats, Transform, fraction_for
 
 BATCH_ROWS = 256
@@ -148,12 +147,7 @@ def _worker(bounds: tuple[int, int]) -> tuple[bytes, list[StepStats], Trace | No
 def with_ids(table: pa.Table) -> pa.Table:
     """`table` with an `id` for every row: a missing column or empty value becomes
     `records.content_id(messages)`. Raises `InputError` when there is no `messages` column."""
-    if "messages" not in table.column_names:
-        raise InputError(
-            f"a Pipeline needs a 'messages' column; the table has: {', '.join(table.column_names) or 'no columns'}",
-            field="messages",
-            hint="rename the conversation column (ds.rename_column(..., 'messages')) or read the data with safetune_data.read(...)",
-        )
+    require_messages(table.column_names, "a Pipeline")
     if "id" in table.column_names and table.column("id").null_count == 0:
         return table
     given = table.column("id").to_pylist() if "id" in table.column_names else [None] * table.num_rows

@@ -130,6 +130,13 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, select: li
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path, line=mark.line + 1 if mark else None) from None
+    return recipe_from_data(data, path, overrides, select)
+
+
+def recipe_from_data(data: object, path: str, overrides: list[str] | None = None,
+                     select: list[str] | None = None) -> Recipe:
+    """A recipe already parsed (e.g. inline in a harness config); `path` names it in errors,
+    and relative input paths are tried beside it."""
     if not isinstance(data, dict):
         raise ConfigError("a recipe is a YAML mapping", file=path)
     for item in overrides or []:

@@ -64,6 +64,20 @@ def content_id(messages: list[dict] | None) -> str:
     return "msg-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def require_messages(columns: list[str], who: str) -> None:
+    """Raise InputError naming the missing `messages` column when `columns` lack it."""
+    if "messages" in columns:
+        return
+    from .errors import InputError
+
+    raise InputError(
+        f"{who} needs a 'messages' column; the dataset has: {', '.join(columns) or 'no columns'}",
+        field="messages",
+        hint="rename the conversation column, e.g. ds.rename_column('conversations', 'messages'), "
+        "or read the data with safetune_data.read(...)",
+    )
+
+
 def meta_value(value: Any) -> str | None:
     """Carried-over values are stored as strings so every shard shares one schema."""
     if value is None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import ConfigError, MissingExtraError
+from ..errors import MissingExtraError
 from .console import console
 
 harness_app = typer.Typer(

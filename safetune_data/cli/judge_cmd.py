@@ -9,6 +9,7 @@ import typer
 import yaml
 
 from ..errors import ConfigError, InputError
+from ..io.atomic import atomic_write, check_file_target
 from .console import console, progress
 
 BATCH = 64
@@ -70,8 +71,6 @@ def _field(rows: list[dict], path: Path, field: str, option: str) -> None:
 
 def _write_atomic(out: Path, rows: list[dict], overwrite: bool = False) -> None:
     """Write next to the target and rename, so a failed run leaves no partial file."""
-    from ..io.atomic import atomic_write
-
     with atomic_write(out, overwrite=overwrite) as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -134,7 +133,6 @@ def judge_command(
 ) -> None:
     from ..harness.judges import get_judge
     from ..harness.metrics import rate
-    from ..io.atomic import check_file_target
 
     if name == "agree":
         _agree(input, reference, field, label_field, key, out, overwrite)
@@ -169,9 +167,9 @@ def judge_command(
 
 
 def _uncertain_note(judged: list[dict], escalate: str | None) -> str:
-    unsure = sum(1 for r in judged if r.get("uncertain"))
-    if "uncertain" not in {k for r in judged[:1] for k in r} and not unsure:
+    if not any("uncertain" in r for r in judged):  # the judge has no uncertain band
         return ""
+    unsure = sum(1 for r in judged if r.get("uncertain"))
     if escalate:
         return f"; {unsure} uncertain, decided by {escalate}"
     return f"; {unsure} uncertain (best guess counted; --escalate JUDGE sends them to a second judge)"
@@ -181,7 +179,6 @@ def _agree(judged_path: Path, reference: Path | None, field: str, label_field: s
            out: Path | None, overwrite: bool) -> None:
     """`safetune judge agree`: agreement of a judgement file with reference labels."""
     from ..harness.judges.agreement import agreement, render_agreement
-    from ..io.atomic import check_file_target
 
     if reference is None:
         raise ConfigError("agree needs two files: JUDGED REFERENCE", field="reference",

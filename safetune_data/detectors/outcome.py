@@ -86,7 +86,7 @@ class Fluency:
 
 @dataclass(frozen=True)
 class Outcome:
-    outcome: str  # refused | complied | neither
+    outcome: str | None  # refused | complied | neither; None when the judge could not decide
     reason: str | None  # for neither: one of NEITHER_REASONS
     fluency: Fluency
 

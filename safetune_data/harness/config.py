@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ..errors import ConfigError, SafetuneError
+from ..errors import ConfigError, ConfigErrors, SafetuneError
 from ..schemas import load_schema
 
 RESERVED_ROWS = ("base",)
@@ -150,24 +150,22 @@ def _expand_index(index_path: Path, cfg_file: Path, key: str) -> list[tuple[str,
 
 
 def _load_variant_recipe(spec: dict, cfg_file: Path, key: str):
-    """The Recipe of a `{recipe, out}` variant entry: a file relative to the config, or inline."""
-    from ..recipe import load_recipe
+    """The Recipe of a `{recipe, out}` variant entry: a file relative to the config, or inline
+    (its errors are pointed at the config's `KEY.recipe` field)."""
+    from ..recipe import load_recipe, recipe_from_data
 
     recipe = spec["recipe"]
     if isinstance(recipe, str):
         return load_recipe((cfg_file.parent / recipe).expanduser())
-    from ..io.tempdirs import scratch
-
-    with scratch("recipe") as tmp:  # load_recipe reads a file; errors are re-pointed at the config
-        f = Path(tmp) / "recipe.yaml"
-        f.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
-        try:
-            loaded = load_recipe(f)
-        except SafetuneError as exc:
-            field = f"{key}.recipe" + (f".{exc.field}" if exc.field and exc.field != "recipe" else "")
-            raise ConfigError(exc.message, file=str(cfg_file), field=field, hint=exc.hint) from exc
-    loaded.path = f"{cfg_file} {key}.recipe"
-    return loaded
+    try:
+        return recipe_from_data(copy.deepcopy(recipe), f"{cfg_file} {key}.recipe")
+    except SafetuneError as exc:
+        problems = [
+            ConfigError(e.message, file=str(cfg_file), hint=e.hint,
+                        field=f"{key}.recipe" + (f".{e.field}" if e.field and e.field != "recipe" else ""))
+            for e in getattr(exc, "errors", None) or [exc]
+        ]
+        raise (problems[0] if len(problems) == 1 else ConfigErrors(problems, file=str(cfg_file))) from exc
 
 
 def _recipe_index(spec: dict, cfg_file: Path, key: str, prepare: bool) -> Path:

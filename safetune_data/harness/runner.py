@@ -31,7 +31,7 @@ from typing import Any
 from ..cli.console import console, progress
 from ..errors import ConfigError
 from ..io.atomic import atomic_write, write_text_atomic
-from ..io.writer import describe_contents, protected_reason
+from ..io.writer import describe_contents, refuse_unusable_dir
 from .config import HarnessConfig, RowPlan, load_config, stable_hash
 from .judges.base import judge_outcomes
 from .report import write_report
@@ -61,12 +61,8 @@ def check_output(out: Path) -> None:
     its parents, and a non-empty folder that a harness run did not write (exit 2)."""
     if not out.exists():
         return
-    if not out.is_dir():
-        raise ConfigError("output exists and is not a directory", file=str(out), hint="choose another --out / output_dir")
-    reason = protected_reason(out)
-    if reason:
-        raise ConfigError(f"refusing to write the results here: {reason}", file=str(out),
-                          hint="name a folder of its own for --out / output_dir, e.g. harness_results/NAME")
+    refuse_unusable_dir(out, "the results", "--out / output_dir",
+                        "name a folder of its own for --out / output_dir, e.g. harness_results/NAME")
     if any(out.iterdir()) and not is_harness_output(out):
         raise ConfigError(f"refusing to write the results into a folder a harness run did not write; it holds "
                           f"{describe_contents(out)}", file=str(out),

@@ -75,6 +75,26 @@ def train_tokenizer(texts: Iterable[str] = (), vocab_size: int = 512, default_sy
     return tok
 
 
+def _tiny_llama_config(tok, hidden_size: int, num_layers: int, max_positions: int, **extra):
+    """The 2-layer Llama shape both tiny models share, with the ChatML tokenizer's ids."""
+    from transformers import LlamaConfig
+
+    im_end = tok.convert_tokens_to_ids(IM_END)
+    return LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        bos_token_id=tok.convert_tokens_to_ids(IM_START),
+        eos_token_id=im_end,
+        pad_token_id=im_end,
+        **extra,
+    )
+
+
 def build_tiny_model(
     out_dir: str | Path,
     texts: Iterable[str] = (),
@@ -87,24 +107,15 @@ def build_tiny_model(
 ) -> Path:
     """Save a tiny Llama + tokenizer to `out_dir`, loadable with `from_pretrained(out_dir)`."""
     import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers import GenerationConfig, LlamaForCausalLM
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tok = train_tokenizer(texts, vocab_size=vocab_size, default_system=default_system)
     im_end = tok.convert_tokens_to_ids(IM_END)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
-        num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
+    config = _tiny_llama_config(
+        tok, hidden_size, num_layers, 1024,
         tie_word_embeddings=True,
-        bos_token_id=tok.convert_tokens_to_ids(IM_START),
-        eos_token_id=im_end,
-        pad_token_id=im_end,
         # Wider than the usual 0.02 so that greedy outputs differ from prompt to prompt
         # (at 0.02 a random model answers every prompt with the same token).
         initializer_range=0.2,
@@ -133,26 +144,13 @@ def build_tiny_reward_model(
     its ChatML tokenizer to `out_dir`. Random weights: its accuracy is near chance; it exists
     so that `safetune rm` runs offline end to end."""
     import torch
-    from transformers import LlamaConfig, LlamaForSequenceClassification
+    from transformers import LlamaForSequenceClassification
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tok = train_tokenizer(texts, vocab_size=vocab_size, default_system=None)
     tok.model_max_length = max_length  # long conversations keep their end (the rm scorer cuts on the left)
-    im_end = tok.convert_tokens_to_ids(IM_END)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
-        num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=max_length,
-        num_labels=1,
-        bos_token_id=tok.convert_tokens_to_ids(IM_START),
-        eos_token_id=im_end,
-        pad_token_id=im_end,
-    )
+    config = _tiny_llama_config(tok, hidden_size, num_layers, max_length, num_labels=1)
     torch.manual_seed(seed)
     LlamaForSequenceClassification(config).save_pretrained(out)
     tok.save_pretrained(out)

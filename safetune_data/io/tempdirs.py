@@ -80,36 +80,30 @@ def root() -> Path:
 def sweep_scratch(directory: str | Path | None = None) -> list[Path]:
     """Remove `safetune-<kind>-<pid>-*` folders in `directory` (default: $TMPDIR) whose
     owner is gone; return what was removed."""
-    where = Path(directory) if directory is not None else root()
-    removed: list[Path] = []
-    try:
-        entries = list(os.scandir(where))
-    except OSError:
-        return removed
-    for entry in entries:
-        m = _SCRATCH.match(entry.name)
-        if m and not pid_alive(int(m.group(1))) and _remove(Path(entry.path)):
-            removed.append(Path(entry.path))
-    _report(removed, where)
-    return removed
+    return _sweep(Path(directory) if directory is not None else root(), _SCRATCH)
 
 
 def sweep_siblings(target: str | Path) -> list[Path]:
     """Remove `.<name>.tmp-<pid>…` and `.<name>.old-<pid>` beside `target` whose owner is
     gone (a killed run's half-built output, or an atomic write's temporary file)."""
     target = Path(target)
-    parent = target.parent
     pattern = re.compile(r"^\." + re.escape(target.name) + r"\.(?:tmp|old)-(\d+)(?:-[A-Za-z0-9_]+)?$")
+    return _sweep(target.parent, pattern)
+
+
+def _sweep(where: Path, pattern: re.Pattern) -> list[Path]:
+    """Remove the entries of `where` whose name matches `pattern` (group 1: the owner's PID)
+    and whose owner no longer runs; log one line if any; return them."""
     removed: list[Path] = []
     try:
-        entries = list(os.scandir(parent))
+        entries = list(os.scandir(where))
     except OSError:
         return removed
     for entry in entries:
         m = pattern.match(entry.name)
         if m and not pid_alive(int(m.group(1))) and _remove(Path(entry.path)):
             removed.append(Path(entry.path))
-    _report(removed, parent)
+    _report(removed, where)
     return removed
 
 

@@ -127,6 +127,16 @@ def describe_contents(path: Path) -> str:
     return head + (f" and {len(names) - LISTED} more" if len(names) > LISTED else "")
 
 
+def refuse_unusable_dir(target: Path, what: str, option: str, hint: str) -> None:
+    """Exit 2 (ConfigError) when an existing `target` is not a directory, or is a place never
+    written into (`protected_reason`). `what` names the output in the message ("the results")."""
+    if not target.is_dir():
+        raise ConfigError("output exists and is not a directory", file=str(target), hint=f"choose another {option}")
+    reason = protected_reason(target)
+    if reason:
+        raise ConfigError(f"refusing to write {what} here: {reason}", file=str(target), hint=hint)
+
+
 def check_output_dir(target: str | Path, overwrite: bool = False,
                      ours: Callable[[Path], bool] | None = None) -> Path:
     """Refuse (ConfigError, exit 2) to replace `target` unless it does not exist, or
@@ -135,12 +145,7 @@ def check_output_dir(target: str | Path, overwrite: bool = False,
     target = Path(target)
     if not target.exists() and not target.is_symlink():
         return target
-    if not target.is_dir():
-        raise ConfigError("output exists and is not a directory", file=str(target), hint="choose another --out")
-    reason = protected_reason(target)
-    if reason:
-        raise ConfigError(f"refusing to write the output here: {reason}", file=str(target),
-                          hint="name a new folder for --out, e.g. out/NAME")
+    refuse_unusable_dir(target, "the output", "--out", "name a new folder for --out, e.g. out/NAME")
     if not overwrite:
         raise ConfigError("output already exists", file=str(target), hint="pass --overwrite to replace it")
     empty = next(os.scandir(target), None) is None

@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Iterable
 
 import jsonschema
 
-from ..errors import ConfigError, InputError, ParamError, raise_collected
-from ..records import content_id
+from ..errors import ConfigError, ParamError, raise_collected
+from ..records import content_id, require_messages
 
 REGISTRY: dict[str, type["Transform"]] = {}
 
@@ -259,13 +259,7 @@ class Transform:
         `ConfigError`, since `map` must return every row then.
         """
         keys = list(batch.keys())
-        if "messages" not in keys:
-            raise InputError(
-                f"transform '{self.name}' needs a 'messages' column; the dataset has: {', '.join(keys) or 'no columns'}",
-                field="messages",
-                hint="rename the conversation column, e.g. ds.rename_column('conversations', 'messages'), "
-                "or read the data with safetune_data.read(...)",
-            )
+        require_messages(keys, f"transform '{self.name}'")
         if _is_row(batch):
             record = {k: batch[k] for k in keys}
             stats = StepStats(self.name, self.step)

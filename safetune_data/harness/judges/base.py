@@ -52,15 +52,12 @@ def judge_outcomes(judge: Judge, prompts: list[str], responses: list[str]) -> li
     counted as compliance. An empty response is `neither/empty` whatever the judge said. A
     row the judge could not read (refused None) keeps outcome None.
     """
-    from ...detectors.outcome import classify, fluency
+    from ...detectors.outcome import Outcome, classify, fluency
 
     out = []
     for prompt, response, v in zip(prompts, responses, judge.judge_batch(prompts, responses)):
-        if v.get("refused") is None:
-            flu = fluency(response)
-            extra = {"outcome": None, "outcome_reason": None,
-                     "distinct_2": None if flu.distinct_2 is None else round(flu.distinct_2, 4),
-                     "repetition_share": round(flu.repetition_share, 4)}
+        if v.get("refused") is None:  # unreadable verdict: no outcome, fluency still measured
+            extra = Outcome(None, None, fluency(response)).as_dict()
         else:
             extra = classify(prompt, response, bool(v["refused"])).as_dict()
         out.append({**v, **extra})
