@@ -6,6 +6,10 @@ labelled 1_full_compliance / 2_full_refusal / 3_partial_refusal; 2 and 3 count a
 Cross-file check: the refusal judge's only fitted number is its threshold, so each
 direction picks the best threshold on one file and reports accuracy on the other.
 
+Also printed: the refusal judge's uncertain band (rows inside it and accuracy inside and
+outside), and the three-way outcomes by human label (how many fluent answers come out
+`neither`). These rows are the ones the judge and the outcome rules were developed on.
+
     python benchmarks/judge_accuracy.py [--data data/judge_dev]
 """
 from __future__ import annotations
@@ -16,7 +20,9 @@ import os
 import time
 from pathlib import Path
 
+from safetune_data.detectors.refusal import THRESHOLD, is_uncertain
 from safetune_data.harness.judges import get_judge
+from safetune_data.harness.judges.base import judge_outcomes
 
 FILES = ("xstest_completions_gpt4.csv", "xstest_completions_llama2new.csv")
 DEFAULT_DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", Path(__file__).resolve().parents[1] / "data")) / "judge_dev"
@@ -76,6 +82,23 @@ def main() -> None:
         best = max(grid, key=lambda t: (scores(y_dev, [s >= t for s in refusal_scores[dev]])["accuracy"], -abs(t - 0.5)))
         s = scores(gold(data[test]), [x >= best for x in refusal_scores[test]])
         print(f"  tune on {dev:<34} -> threshold {best:.2f} -> {test}: acc {s['accuracy']:.4f}  prec {s['precision']:.4f}  recall {s['recall']:.4f}")
+
+    y_all = [y for f in FILES for y in gold(data[f])]
+    s_all = [x for f in FILES for x in refusal_scores[f]]
+    inside = [(y, x >= THRESHOLD) for y, x in zip(y_all, s_all) if is_uncertain(x)]
+    outside = [(y, x >= THRESHOLD) for y, x in zip(y_all, s_all) if not is_uncertain(x)]
+    acc = lambda pairs: sum(a == b for a, b in pairs) / max(1, len(pairs))  # noqa: E731
+    print(f"\nuncertain band: {len(inside)} of {len(s_all)} rows ({100 * len(inside) / len(s_all):.1f}%); "
+          f"accuracy {acc(inside):.3f} inside, {acc(outside):.3f} outside")
+    print("\nthree-way outcomes (refusal judge) by human label, pooled:")
+    counts: dict[tuple, int] = {}
+    for rows in data.values():
+        for r, v in zip(rows, judge_outcomes(get_judge("refusal"), [r["prompt"] for r in rows],
+                                             [r["completion"] for r in rows])):
+            key = (r["final_label"], v["outcome"], v["outcome_reason"] or "")
+            counts[key] = counts.get(key, 0) + 1
+    for (label, outcome, reason), n in sorted(counts.items()):
+        print(f"  {label:<18} {outcome:<9} {reason:<14} {n:>4}")
 
 
 if __name__ == "__main__":

@@ -195,10 +195,10 @@ def training_precision(precision: str, device: str) -> str:
         capability = torch.backends.cpu.get_cpu_capability()
         if not capability.upper().startswith("AVX512"):
             # Measured on an AVX2-only CPU (AMD EPYC, torch 2.13): a 1024x576 @ 576x1536 matmul takes
-            # 16 ms in fp32 and 1.5 s in bf16, so a fine-tune runs about 100x slower than in fp32.
+            # 16 ms in fp32 and 1.5 s in bf16 (benchmarks/bench_cpu_bf16.py), so a fine-tune runs 50-100x slower.
             logging.getLogger("safetune_data").warning(
                 "finetune.precision bf16 on a CPU with %s only: bf16 matrix products fall back to a slow "
-                "reference kernel here (measured about 100x slower than fp32); set finetune.precision: fp32 "
+                "reference kernel here (measured 50-100x slower than fp32: benchmarks/bench_cpu_bf16.py); set finetune.precision: fp32 "
                 "(or auto) unless results must match a bf16 run", capability)
         return "bf16-autocast"
     raise ConfigError(f"precision '{precision}' is not available on CPU", field="finetune.precision",

@@ -146,10 +146,12 @@ def test_agree_kappa_and_row_matching_errors(monkeypatch, capsys, tmp_path):
     one.write_text('{"id": 1, "refused": true}\n')
     two = tmp_path / "b.jsonl"
     two.write_text('{"id": 2, "refused": true}\n{"id": 3, "refused": false}\n')
-    assert run(monkeypatch, "judge", "agree", one, two) == 2  # row counts differ, no key
-    assert run(monkeypatch, "judge", "agree", one, two, "--key", "id") == 2
+    dis = tmp_path / "dis.jsonl"
+    assert run(monkeypatch, "judge", "agree", one, two, "--out", dis) == 2  # row counts differ, no key
+    assert run(monkeypatch, "judge", "agree", one, two, "--key", "id", "--out", dis) == 2
     err = capsys.readouterr().err
     assert "a.jsonl" in err and "'id'" in err
+    assert not dis.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl", "b.jsonl"]
 
 
 def test_uncertain_rows_are_counted_and_only_they_are_escalated(monkeypatch, capsys, shared_data, tmp_path):
