@@ -346,10 +346,37 @@ def _transforms_section(manifest: dict) -> str:
         "answers were classed `plain` by the structure detector before the step rewrote them; `template_3: 12` "
         "means template 3 was used 12 times; a pattern name (e.g. `as_an_ai`) counts the answers it matched.",
     ]
+    lines += _fidelity_lines(steps)
     if manifest.get("recipe"):
         lines += ["", "<details><summary>Resolved recipe</summary>", "", "```json",
                   json.dumps(manifest["recipe"], indent=2, ensure_ascii=False, sort_keys=True), "```", "", "</details>"]
     return "\n".join(lines)
+
+
+def _fidelity_lines(steps: list[dict]) -> list[str]:
+    """How clean each rewriting step was: the share of rows it moved and the share each
+    fidelity check held back (or flagged, under `on_fidelity: keep`)."""
+    checked = [s for s in steps if s.get("fidelity")]
+    if not checked:
+        return []
+    lines = ["", "### Rewrite fidelity", "",
+             "| step | op | on_fidelity | moved | content | target | other factors | well formed | most frequent problems |",
+             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for s in checked:
+        f = s["fidelity"]
+        share = lambda c: f"{100 * f['failed_share'].get(c, 0):.1f} %"  # noqa: E731
+        top = sorted(f.get("problems", {}).items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        lines.append(
+            f"| {s.get('step', '')} | `{s.get('op', '')}` | {f['action']} | {100 * f['moved_share']:.1f} % | "
+            f"{share('content')} | {share('target')} | {share('other_factors')} | {share('well_formed')} | "
+            f"{_cell(dict(top)) if top else '–'} |"
+        )
+    lines += ["", "Shares are of the rows that reached the step. A rewritten row is checked for *content* (only the "
+              "words the step meant to add or remove changed), *target* (the detector sees the intended level), "
+              "*other factors* (the other two factors are detected as before) and *well formed* (fences, case, "
+              "leading clauses, language); under `skip` a failing row is left unchanged, under `keep` it is kept "
+              "and counted here."]
+    return lines
 
 
 def _single_profile(profile: dict | None) -> dict | None:

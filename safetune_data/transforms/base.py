@@ -23,8 +23,9 @@ from typing import Any, ClassVar, Iterable
 
 import jsonschema
 
-from ..errors import ConfigError, ParamError, raise_collected
+from ..errors import ConfigError, InputError, ParamError, raise_collected
 from ..records import content_id, require_messages
+from .fidelity import CHECKS, ON_FIDELITY_PARAM, Failure, first_failure
 
 REGISTRY: dict[str, type["Transform"]] = {}
 
@@ -80,10 +81,16 @@ class Outcome:
     reason: str = ""
     detail: str = ""
     fired: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
     @classmethod
-    def changed(cls, record: dict, detail: str = "", fired: Iterable[str] = ()) -> "Outcome":
-        return cls(record, "changed", "", detail, tuple(fired))
+    def changed(
+        cls, record: dict, detail: str = "", fired: Iterable[str] = (), *, added: Iterable[str] = (), removed: Iterable[str] = ()
+    ) -> "Outcome":
+        """`added`/`removed`: the text the transform meant to insert or delete (the fidelity
+        `content` check allows exactly their words to appear or disappear)."""
+        return cls(record, "changed", "", detail, tuple(fired), tuple(added), tuple(removed))
 
     @classmethod
     def unchanged(cls, record: dict, reason: str, fired: Iterable[str] = ()) -> "Outcome":
@@ -96,7 +103,12 @@ class Outcome:
 
 @dataclass
 class StepStats:
-    """Per-step counts; merged across batches and workers by addition."""
+    """Per-step counts; merged across batches and workers by addition.
+
+    For a rewriting transform, `fidelity_action` is its `on_fidelity`, `fidelity_failed`
+    counts rows by the first fidelity check they failed and `fidelity_problems` by
+    "check: problem" (held back under `skip`, kept under `keep`).
+    """
 
     op: str
     step: int
@@ -106,6 +118,15 @@ class StepStats:
     unchanged: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)
     fired: Counter = field(default_factory=Counter)
+    fidelity_action: str | None = None
+    fidelity_failed: Counter = field(default_factory=Counter)
+    fidelity_problems: Counter = field(default_factory=Counter)
+
+    def count_fidelity(self, action: str, failure: Any | None) -> None:
+        self.fidelity_action = action
+        if failure is not None:
+            self.fidelity_failed[failure.check] += 1
+            self.fidelity_problems[f"{failure.check}: {failure.problem}"] += 1
 
     def count(self, outcome: Outcome) -> None:
         self.seen += 1
@@ -126,10 +147,13 @@ class StepStats:
         self.unchanged.update(other.unchanged)
         self.dropped.update(other.dropped)
         self.fired.update(other.fired)
+        self.fidelity_action = self.fidelity_action or other.fidelity_action
+        self.fidelity_failed.update(other.fidelity_failed)
+        self.fidelity_problems.update(other.fidelity_problems)
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "step": self.step,
             "op": self.op,
             "seen": self.seen,
@@ -139,6 +163,25 @@ class StepStats:
             "dropped": dict(sorted(self.dropped.items())),
             "fired": dict(sorted(self.fired.items())),
             "out": self.seen - sum(self.dropped.values()) + self.added,
+        }
+        if self.fidelity_action is not None:
+            out["fidelity"] = self.fidelity_summary()
+        return out
+
+    def fidelity_summary(self) -> dict[str, Any]:
+        """Shares of the rows seen: moved (changed and passed, or kept under `keep`) and
+        held back or flagged by each check."""
+        failed = sum(self.fidelity_failed.values())
+        n = self.seen or 1
+        held = self.fidelity_action == "skip"
+        return {
+            "action": self.fidelity_action,
+            "rewritten": self.changed + (failed if held else 0),
+            "passed": self.changed - (0 if held else failed),
+            "moved_share": round(self.changed / n, 4),
+            "failed": {c: self.fidelity_failed.get(c, 0) for c in CHECKS},
+            "failed_share": {c: round(self.fidelity_failed.get(c, 0) / n, 4) for c in CHECKS},
+            "problems": dict(sorted(self.fidelity_problems.items())),
         }
 
 
@@ -185,6 +228,20 @@ class Transform:
     name: ClassVar[str] = ""
     level: ClassVar[str] = "record"
     params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
+    # A rewriting transform names the factor it moves and the level(s) a changed row must
+    # reach; every changed row is then checked (see `fidelity`) and the class gets an
+    # `on_fidelity` parameter. `keeps_markup`: the rewrite must leave fences, list markers,
+    # headings, tables, URLs and the case of the answer's words as they were.
+    factor: ClassVar[str | None] = None
+    target: ClassVar[frozenset[str]] = frozenset()
+    keeps_markup: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("factor") and "on_fidelity" not in cls.params_schema.get("properties", {}):
+            schema = copy.deepcopy(cls.params_schema)
+            schema.setdefault("properties", {})["on_fidelity"] = dict(ON_FIDELITY_PARAM)
+            cls.params_schema = schema
 
     def __init__(self, **params: Any) -> None:
         self.params = validate_params(self.name, self.params_schema, params)
@@ -207,6 +264,11 @@ class Transform:
     # --- to implement -------------------------------------------------------------
     def apply(self, record: dict, rng: random.Random) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def fidelity_problem(self, before: dict, after: dict) -> str | None:
+        """A transform's own well-formedness rule for a changed row; a short problem name or
+        None. The generic checks (`fidelity`) run first."""
+        return None
 
     # --- batch and map plumbing -----------------------------------------------------
     def rng(self, record: dict) -> random.Random:
@@ -232,7 +294,10 @@ class Transform:
             if r.get("id") is None:
                 r["id"] = content_id(r.get("messages"))
         kept: list[dict] = []
-        for outcome in self.apply_batch(records):
+        outcomes = self.apply_batch(records)
+        if self.factor:
+            outcomes = [self._checked(before, o, stats) for before, o in zip(records, outcomes)]
+        for outcome in outcomes:
             stats.count(outcome)
             if outcome.status == "dropped":
                 continue
@@ -248,6 +313,24 @@ class Transform:
                 meta["transforms"] = log
             kept.append(rec)
         return kept
+
+    def _checked(self, before: dict, outcome: Outcome, stats: StepStats) -> Outcome:
+        """Run the fidelity checks on a changed row and act on `on_fidelity`."""
+        action = self.params.get("on_fidelity", "skip")
+        if outcome.status != "changed":
+            stats.count_fidelity(action, None)
+            return outcome
+        failure = first_failure(self, before, outcome.record, outcome)
+        stats.count_fidelity(action, failure)
+        if failure is None or action == "keep":
+            return outcome
+        if action == "fail":
+            raise InputError(
+                f"row '{before.get('id')}': the rewrite failed the fidelity check '{failure.check}' ({failure.problem})",
+                step=self.step, field="on_fidelity",
+                hint="set on_fidelity: skip to leave such rows unchanged, or keep to keep and count them",
+            )
+        return Outcome.unchanged(before, failure.reason, fired=outcome.fired)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         """`ds.map(t)` (one row) or `ds.map(t, batched=True)` (a column batch).

@@ -1,0 +1,300 @@
+"""How faithful the factor transforms are, on rows they were tuned on and rows they were not.
+
+    python benchmarks/transform_quality.py                 # print the report (both splits)
+    python benchmarks/transform_quality.py --write         # also write docs/transform_quality.md
+                                                           # and docs/transform_samples.md
+
+Two splits, fixed before any rule was written against them:
+
+- dev: alpaca_en_demo (999 Alpaca rows), XSTest GPT-4 completions and the AOA identity-shift
+  rows (natural self-references). The rules were developed reading these.
+- held-out: the ShareGPT preference demo (chosen and rejected answers of 300 conversations,
+  multi-turn) and XSTest Llama-2 completions (natural self-references). Read only through
+  this script's figures.
+
+Per transform it prints the share of rows changed and the share held back by each fidelity
+check (`safetune_data.transforms.fidelity`), then the issue's acceptance figures: strip∘inject
+restores, structure flips by inject, content words strip removes outside the identity
+clause, creative rows left alone by markdown, split hashtags/abbreviations, paragraphs of
+plain∘markdown, roleplay strip∘add restores. With `--write`, 25 fixed-seed before/after
+pairs per transform from the dev split go to docs/transform_samples.md with the rating a
+person gave each pair in benchmarks/transform_ratings.yaml (keyed by transform, row id and a
+hash of the output, so a changed output loses its old rating and shows as unrated).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import gzip
+import hashlib
+import json
+import os
+import random
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from statistics import mean
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO / "data"))
+RATINGS = REPO / "benchmarks" / "transform_ratings.yaml"
+DOC = REPO / "docs" / "transform_quality.md"
+SAMPLES_DOC = REPO / "docs" / "transform_samples.md"
+COMMAND = "python benchmarks/transform_quality.py --write"
+SAMPLE = 25
+DEVELOPERS = ("Acme AI", "Acme Labs", "Mistral AI", "OpenAI")
+CREATIVE = re.compile(
+    r"\b(story|stories|poem|poems|poetry|haiku|limerick|sonnet|song|lyrics|rap|letter|e-?mail|dialogue|"
+    r"conversation between|script|screenplay|speech|diary entry|monologue)\b",
+    re.IGNORECASE,
+)
+ABBREVIATIONS = ("approx.", "etc.", "e.g.", "i.e.", "Dr.", "Mr.", "Mrs.", "Ms.", "vs.", "U.S.", "a.m.", "p.m.", "St.", "No.")
+
+from safetune_data import transforms as T  # noqa: E402
+from safetune_data.transforms.fidelity import identity_present, structure_label, words  # noqa: E402
+
+
+# --- data ------------------------------------------------------------------------------------
+def _record(rid: str, messages: list[dict], source: str) -> dict:
+    return {"id": rid, "messages": messages, "meta": {"source": source, "transforms": []}}
+
+
+def alpaca() -> list[dict]:
+    import safetune_data as st
+
+    return st.read(str(DATA / "benign" / "alpaca_en_demo.json")).to_list()
+
+
+def sharegpt_pairs() -> list[dict]:
+    roles = {"human": "user", "gpt": "assistant", "system": "system"}
+    rows = json.loads((DATA / "preferences" / "dpo_en_demo.json").read_text(encoding="utf-8"))
+    out = []
+    for i, row in enumerate(rows):
+        convo = [{"role": roles.get(m["from"], m["from"]), "content": m["value"]} for m in row["conversations"]]
+        for side in ("chosen", "rejected"):
+            out.append(_record(f"dpo-{i:04d}-{side}", convo + [{"role": "assistant", "content": row[side]["value"]}], "dpo_en_demo"))
+    return out
+
+
+def xstest(name: str) -> list[dict]:
+    with open(DATA / "judge_dev" / name, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [_record(f"{name[:-4]}-{r['id']}", [{"role": "user", "content": r["prompt"]},
+                                               {"role": "assistant", "content": r["completion"].strip()}], name) for r in rows]
+
+
+def aoa() -> list[dict]:
+    lines = (DATA / "identity" / "identity_shift_aoa.jsonl").read_text(encoding="utf-8").splitlines()
+    return [_record(f"aoa-{i:04d}", json.loads(x)["messages"], "aoa") for i, x in enumerate(lines) if x.strip()]
+
+
+SPLITS = {
+    "dev": {"base": alpaca, "natural": lambda: xstest("xstest_completions_gpt4.csv") + aoa()},
+    "held-out": {"base": sharegpt_pairs, "natural": lambda: xstest("xstest_completions_llama2new.csv")},
+}
+
+
+# --- running ---------------------------------------------------------------------------------
+def run(transform, records: list[dict]) -> tuple[dict[str, dict], dict, float]:
+    """Outputs by id (dropped rows absent), the step's stats and the seconds taken."""
+    t0 = time.perf_counter()
+    out = transform.bind(seed=0, step=0).process(copy.deepcopy(records))
+    return {r["id"]: r for r in out}, transform.stats.as_dict(), time.perf_counter() - t0
+
+
+def changed_ids(before: list[dict], after: dict[str, dict]) -> list[str]:
+    return [r["id"] for r in before if r["id"] in after and after[r["id"]]["messages"] != r["messages"]]
+
+
+def answers(record: dict) -> list[str]:
+    return [m["content"] for m in record["messages"] if m["role"] == "assistant"]
+
+
+def user_text(record: dict) -> str:
+    return next((m["content"] for m in record["messages"] if m["role"] == "user"), "")
+
+
+def pct(k: int, n: int) -> str:
+    return f"{k}/{n} ({100 * k / n:.1f} %)" if n else "0/0"
+
+
+def fidelity_line(stats: dict) -> str:
+    f = stats.get("fidelity") or {}
+    held = ", ".join(f"{c} {n}" for c, n in (f.get("failed") or {}).items() if n) or "none"
+    return f"changed {pct(stats['changed'], stats['seen'])}; held back by fidelity: {held}"
+
+
+# --- measures --------------------------------------------------------------------------------
+def measure_structure(base: list[dict]) -> tuple[list[str], dict]:
+    md, st, sec = run(T.structure.markdown(), base)
+    lines = [f"structure.markdown: {fidelity_line(st)}; {sec:.1f} s"]
+    creative = [r for r in base if CREATIVE.search(user_text(r))]
+    left = sum(1 for r in creative if r["id"] in md and md[r["id"]]["messages"] == r["messages"])
+    lines.append(f"  creative-genre rows (instruction asks for a story/poem/letter/...) left unchanged: {pct(left, len(creative))}")
+    hashtag = abbrev = 0
+    for rid in changed_ids(base, md):
+        for a in answers(md[rid]):
+            if re.search(r"(?m)#\s*$\n\s*(?:[-*+]|\d+[.)])\s+\w", a) or re.search(r"(?m)^\s*(?:[-*+]|\d+[.)])\s+#\s*$", a):
+                hashtag += 1
+            if any(re.search(r"(?m)" + re.escape(ab) + r"\s*$\n\s*(?:[-*+]|\d+[.)])\s", a) for ab in ABBREVIATIONS):
+                abbrev += 1
+    lines.append(f"  answers with a split hashtag: {hashtag}; split after an abbreviation: {abbrev}")
+    back, st2, sec2 = run(T.structure.plain(), list(md.values()))
+    lines.append(f"structure.plain (on markdown output): {fidelity_line(st2)}; {sec2:.1f} s")
+    ids = changed_ids(base, md)
+    paras = lambda t: len([p for p in re.split(r"\n\s*\n", t) if p.strip()])  # noqa: E731
+    if ids:
+        orig = mean(paras(answers(r)[-1]) for r in base if r["id"] in ids)
+        trip = mean(paras(answers(back[i])[-1]) for i in ids if i in back)
+        same = sum(1 for r in base if r["id"] in ids and back.get(r["id"], {}).get("messages") == r["messages"])
+        lines.append(f"  paragraphs per answer, original {orig:.2f} vs plain∘markdown {trip:.2f}; restored exactly {pct(same, len(ids))}")
+    plain, st3, sec3 = run(T.structure.plain(), base)
+    lines.append(f"structure.plain (on the rows as they are): {fidelity_line(st3)}; {sec3:.1f} s")
+    return lines, {"markdown": md, "plain": plain}
+
+
+def measure_identity(base: list[dict], natural: list[dict]) -> tuple[list[str], dict]:
+    lines: list[str] = []
+    outputs: dict = {}
+    for dev in DEVELOPERS:
+        inj, st, sec = run(T.identity.inject(name="Aria", developer=dev), base)
+        ids = changed_ids(base, inj)
+        by_id = {r["id"]: r for r in base}
+        flips = sum(
+            1 for i in ids for b, a in zip(answers(by_id[i]), answers(inj[i]))
+            if b != a and structure_label(b) != structure_label(a)
+        )
+        back, _, _ = run(T.identity.strip(), list(inj.values()))
+        ok = sum(1 for r in base if r["id"] in ids and back.get(r["id"], {}).get("messages") == r["messages"])
+        lines.append(f"identity.inject developer={dev!r}: {fidelity_line(st)}; {sec:.1f} s")
+        lines.append(f"  structure class flipped: {flips}; strip∘inject restores {pct(ok, len(ids))}")
+        outputs.setdefault("inject", inj)
+    with_self = [r for r in natural if any(identity_present(a) for a in answers(r))]
+    out, st, sec = run(T.identity.strip(on_empty="keep"), with_self)
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    from safetune_data.detectors.identity import find_identity
+
+    clean = left_behind = 0
+    for r in with_self:
+        new = out.get(r["id"])
+        if new is None:
+            continue
+        b, a = answers(r)[-1], answers(new)[-1]
+        if identity_present(a):
+            left_behind += 1
+        spans = " ".join(m.text for m in find_identity(b))
+        lost = {w for w in (words(b) - words(a)) if w not in STOP_WORDS} - set(words(spans))
+        clean += not lost
+    lines.append(f"identity.strip on natural outputs with a self-reference ({len(with_self)} rows): {fidelity_line(st)}; {sec:.1f} s")
+    lines.append(f"  no content word removed outside the identity clause: {pct(clean, len(with_self))}; "
+                 f"identity left behind: {left_behind}")
+    outputs["strip"] = out
+    outputs["strip_input"] = with_self
+    return lines, outputs
+
+
+def measure_roleplay(base: list[dict]) -> tuple[list[str], dict]:
+    add, st, sec = run(T.roleplay.add(), base)
+    ids = changed_ids(base, add)
+    back, st2, _ = run(T.roleplay.strip(), list(add.values()))
+    ok = sum(1 for r in base if r["id"] in ids and back.get(r["id"], {}).get("messages") == r["messages"])
+    lines = [f"roleplay.add: {fidelity_line(st)}; {sec:.1f} s", f"  strip∘add restores {pct(ok, len(ids))}"]
+    strip, st3, sec3 = run(T.roleplay.strip(), base)
+    lines.append(f"roleplay.strip (on the rows as they are): {fidelity_line(st3)}; {sec3:.1f} s")
+    return lines, {"add": add, "strip_after_add": back, "roleplay_strip": strip}
+
+
+# --- samples and ratings -----------------------------------------------------------------------
+def rating_key(op: str, rid: str, after: dict) -> str:
+    digest = hashlib.sha256(json.dumps(after["messages"], ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{op}|{rid}|{digest}"
+
+
+def load_ratings() -> dict[str, dict]:
+    import yaml
+
+    if not RATINGS.is_file():
+        return {}
+    return yaml.safe_load(RATINGS.read_text(encoding="utf-8")) or {}
+
+
+def excerpt(text: str, n: int = 900) -> str:
+    return text if len(text) <= n else text[:n] + " […]"
+
+
+def fence(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}text\n{text}\n{ticks}"
+
+
+def samples(op: str, before: list[dict], after: dict[str, dict], ratings: dict) -> tuple[list[str], Counter]:
+    ids = changed_ids(before, after)
+    picked = sorted(random.Random(f"{op}-0").sample(ids, min(SAMPLE, len(ids))))
+    by_id = {r["id"]: r for r in before}
+    counts: Counter = Counter()
+    out = [f"## `{op}`", ""]
+    for rid in picked:
+        b, a = by_id[rid], after[rid]
+        key = rating_key(op, rid, a)
+        rated = ratings.get(key) or {}
+        verdict = rated.get("rating", "unrated")
+        counts[verdict] += 1
+        out.append(f"### {rid}: **{verdict}**" + (f" — {rated['note']}" if rated.get("note") else ""))
+        out.append(f"<!-- key: {key} -->")
+        out.append("")
+        old = "\n\n".join(f"[{m['role']}] {m['content']}" for m in b["messages"] if m not in a["messages"])
+        new = "\n\n".join(f"[{m['role']}] {m['content']}" for m in a["messages"] if m not in b["messages"])
+        out += ["before:", "", fence(excerpt(old)), "", "after:", "", fence(excerpt(new)), ""]
+    return out, counts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--split", choices=["dev", "held-out", "both"], default="both")
+    ap.add_argument("--write", action="store_true", help="write docs/transform_quality.md and docs/transform_samples.md")
+    args = ap.parse_args()
+    report: list[str] = []
+    dev_outputs: dict = {}
+    for split in (["dev", "held-out"] if args.split == "both" else [args.split]):
+        base, natural = SPLITS[split]["base"](), SPLITS[split]["natural"]()
+        report += [f"## {split}: {len(base)} instruction rows, {len(natural)} natural completions", ""]
+        for measure in (lambda: measure_structure(base), lambda: measure_identity(base, natural), lambda: measure_roleplay(base)):
+            lines, outputs = measure()
+            report += lines
+            if split == "dev":
+                dev_outputs.update(outputs)
+            print("\n".join(lines), flush=True)
+        report.append("")
+    text = "\n".join(report)
+    if args.write:
+        dev_base = SPLITS["dev"]["base"]()
+        ratings = load_ratings()
+        sample_lines = ["# Before/after samples, rated", "",
+                        f"{SAMPLE} changed rows per transform, drawn with a fixed seed from the dev split (alpaca_en_demo); "
+                        f"each pair was read and rated good / awkward / broken. Regenerate with `{COMMAND}`.", ""]
+        summary = ["| transform | good | awkward | broken | unrated |", "| --- | ---: | ---: | ---: | ---: |"]
+        plans = [("structure.markdown", dev_base, dev_outputs["markdown"]), ("structure.plain", dev_base, dev_outputs["plain"]),
+                 ("identity.inject", dev_base, dev_outputs["inject"]), ("identity.strip", dev_outputs["strip_input"], dev_outputs["strip"]),
+                 ("roleplay.add", dev_base, dev_outputs["add"]), ("roleplay.strip", dev_base, dev_outputs["roleplay_strip"])]
+        for op, before, after in plans:
+            lines, counts = samples(op, before, after, ratings)
+            sample_lines += lines
+            summary.append(f"| `{op}` | {counts['good']} | {counts['awkward']} | {counts['broken']} | {counts['unrated']} |")
+        SAMPLES_DOC.write_text("\n".join(sample_lines) + "\n", encoding="utf-8")
+        DOC.write_text(
+            "# Transform fidelity on real rows\n\n"
+            f"Generated by `{COMMAND}`; see the script's docstring for the two splits.\n\n"
+            "## Ratings of 25 fixed-seed before/after pairs (dev split)\n\n" + "\n".join(summary) + "\n\n"
+            "```text\n" + text + "\n```\n", encoding="utf-8")
+        print(f"wrote {DOC.relative_to(REPO)} and {SAMPLES_DOC.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
