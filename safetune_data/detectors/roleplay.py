@@ -1,23 +1,41 @@
-"""Role-play detector: persona framing in system prompts and user turns.
+"""Role-play detector: persona framing of the assistant in system prompts and user turns.
 
 Framing is a sentence that assigns the model a character: "You are a pirate captain ...",
 "Pretend you are ...", "Act as ...", "Role-play as ...", "From now on, you are ...",
 "Imagine you are a ...", "You are no longer ChatGPT", "Your new name is ...", "Stay in
 character". A trigger counts only at the start of a sentence or line, and the reported
 span runs from the trigger to the end of that sentence (or to the ":" that introduces the
-task, "Act as X and answer the following:"). When the framing is the opening clause of a
-question ("Imagine you are a tourist in Rome, what would you see?") the span ends at the
-comma, so that the question can be kept.
+task, "Act as X and answer the following:"; or to the comma of an opening clause,
+"Act as a pirate, how do I ...?").
 
-Not persona framing, by decision:
-- task descriptions: "You are given a list of numbers ...", "You are provided with ...",
-  "Imagine you are starting a podcast" (the word after "you are" must be an article or a
-  name, so participles and gerunds never match);
-- generic assistant prompts: "You are a helpful, honest assistant." (the character is the
-  default one; nothing is being role-played);
-- functional roles: "Act as a JSON formatter", "You are a translator", "Act as a Linux
-  terminal": they assign a function, not a character, and stripping them would remove the
-  task itself.
+`find_framing` reports every such sentence with a `kind`; only kind "persona" is role-play
+persona framing (`find_persona`, `roleplay_where`, the profile, `roleplay.strip`). The other
+kinds are sentences of the same shape that the row needs, so removing them would contradict
+it, and stacking a persona on them would too:
+
+- "creative_premise" (user turns): a writing prompt addressed to the assistant, "Imagine you
+  are the last person on Earth. Write a diary entry.", "Pretend you are a pirate and write a
+  poem": the premise is the task's subject;
+- "scenario_premise" (user turns): the task that follows depends on the premise, "Imagine
+  you are a tourist in Rome, what would be your favourite sights?", "Pretend you're a human
+  ... You can either pick ..." (a clause before the question, or a second-person task);
+- "task_scenario" (user turns): quoted task material after a label, "Scenario: You are a
+  high school student ...";
+- "assistant_identity": the assistant's own product identity, "You are Chef Bot, a cooking
+  assistant for Acme Foods.", "You are a helpful assistant." (identity is the other factor);
+- "functional_role": "Act as a JSON formatter", "You are a translator", "Act as a Linux
+  terminal": a function, not a character (stripping it would delete the task);
+- "remark" (user turns): a statement about the assistant, "You are the worst person I know";
+- "question": a framing sentence that ends in "?", "You're a robot?".
+
+Premise kinds apply to user turns only: a system prompt sets a standing character, so
+"You are a poet. Write in verse." there is persona framing. "You are given ...", "Imagine
+you are starting a podcast" are never matched (the word after "you are" must be an
+article or a name, so participles and gerunds never match).
+
+`format_contract` tells whether a system prompt fixes an output format or tool contract
+(JSON, tools, "respond only with", schemas, terminal emulation), which a persona would
+contradict.
 """
 from __future__ import annotations
 
@@ -31,14 +49,21 @@ from spacy.tokens import Doc
 from ..nlp import blank_en
 
 
+KINDS = ("persona", "creative_premise", "scenario_premise", "task_scenario", "assistant_identity", "functional_role",
+         "remark", "question")
+# Kinds that a row needs: `roleplay.strip` keeps them, `roleplay.add` does not stack a persona on them.
+PREMISE_KINDS = frozenset({"creative_premise", "scenario_premise", "task_scenario"})
+
+
 @dataclass(frozen=True)
 class PersonaMatch:
-    """One persona framing: character offsets into the searched text."""
+    """One framing sentence: character offsets into the searched text, and its kind."""
 
     pattern: str
     start: int
     end: int
     text: str
+    kind: str = "persona"
 
 
 _BE = {"LOWER": {"IN": ["are", "'re", "’re"]}}
@@ -58,7 +83,11 @@ _PATTERNS: dict[str, list[list[dict]]] = {
         [_LEAD, {"LOWER": "pretend"}, {"LOWER": "to"}, {"LOWER": "be"}],
     ],
     "act_as": [[_LEAD, {"LOWER": "act"}, {"LOWER": {"IN": ["as", "like"]}}, t] for t in (_TARGET, _NAME)]
-    + [[_LEAD, {"LOWER": "act"}, {"LOWER": "as"}, {"LOWER": "if"}]],
+    + [[_LEAD, {"LOWER": "act"}, {"LOWER": "as"}, {"LOWER": "if"}]]
+    # "I want you to act as a travel guide", "I'd like you to be Sherlock Holmes"
+    + [[{"LOWER": {"IN": ["i", "i'd", "i’d"]}}, {"LOWER": {"IN": ["want", "need", "would", "like"]}}, {"LOWER": "like", "OP": "?"},
+        _YOU, {"LOWER": "to"}, {"LOWER": {"IN": ["act", "be"]}}, {"LOWER": {"IN": ["as", "like"]}, "OP": "?"}, t]
+       for t in (_TARGET, _NAME)],
     "roleplay_as": [
         [_LEAD, {"LOWER": "role"}, {"ORTH": "-", "OP": "?"}, {"LOWER": "play"}, {"LOWER": "as"}],
         [_LEAD, {"LOWER": {"IN": ["roleplay", "role-play"]}}, {"LOWER": "as"}],
@@ -80,24 +109,50 @@ _PATTERNS: dict[str, list[list[dict]]] = {
     "stay_in_character": [[_LEAD, {"LOWER": {"IN": ["stay", "remain"]}}, {"LOWER": "in"}, {"LOWER": "character"}]],
 }
 
-# "You are a helpful, honest assistant." is the default character, not a role.
-_GENERIC_WORDS = {
-    "helpful", "harmless", "honest", "respectful", "friendly", "polite", "knowledgeable", "smart", "useful", "kind",
-    "intelligent", "reliable", "capable", "concise", "careful", "accurate", "and", ",", "-", "ai", "artificial",
-    "intelligence", "large", "language", "virtual", "digital", "general", "purpose", "very", "always", "a", "an", "the",
-}
-_GENERIC_HEADS = {"assistant", "model", "chatbot", "ai", "bot", "llm"}
+# Role phrases that name the assistant itself ("a helpful assistant", "Chef Bot, a cooking
+# assistant for Acme Foods", "ChatGPT, a large language model"): identity, not a character.
+_ASSISTANT_HEADS = {"assistant", "chatbot", "bot", "ai", "llm", "model", "copilot", "robot", "gpt", "chatgpt"}
+_ASSISTANT_NAME = re.compile(r"(?:bot|gpt|ai|assistant|copilot)$", re.IGNORECASE)
+# "a helpful assistant who speaks like a pirate" is a character again.
+_STYLE_CUE = re.compile(r"\b(?:like an?|in the (?:style|voice|manner) of|as if|persona|character|role)\b", re.IGNORECASE)
 # "Act as a JSON formatter": a function, not a character.
 _FUNCTIONAL = {
     "formatter", "translator", "calculator", "converter", "parser", "terminal", "console", "interpreter", "compiler",
     "classifier", "summarizer", "summariser", "validator", "linter", "api", "function", "json", "regex", "dictionary",
     "thesaurus", "encoder", "decoder", "generator", "tokenizer", "spreadsheet", "shell", "sql", "database", "endpoint",
 }
+# "You are the worst person I know", "You are an awesome bot": a remark about the assistant.
+_REMARK_WORDS = {
+    "worst", "best", "least", "most", "one", "only", "same", "reason", "problem", "biggest", "dumbest", "stupidest",
+    "smartest", "greatest", "coolest", "nicest", "meanest", "stupid", "dumb", "idiot", "moron", "liar", "terrible",
+    "horrible", "awful", "bad", "good", "great", "awesome", "nice", "funny", "useless", "worthless", "rude", "racist",
+    "sexist", "evil", "genius", "joke", "failure", "disappointment", "loser", "jerk", "pathetic", "amazing",
+    "wonderful", "fantastic", "clown", "fool", "waste", "real", "fake", "wrong", "right", "friend", "best",
+}
 _TARGETED = {"you_are", "act_as", "imagine_you_are"}
+# Triggers that also open a task premise in a user turn ("Imagine you are X. Write ...").
+# "Act as", "Role-play as", "From now on", "Stay in character" always frame the assistant.
+_PREMISE_TRIGGERS = {"you_are", "imagine_you_are", "pretend"}
+_CREATIVE = re.compile(
+    r"(?:(?:please|now|then|and|so|also)\s+)*(?:write|compose|draft|pen|narrate|describe|tell|create|generate|invent|craft|"
+    r"sing|recount|continue|come\s+up\s+with|make\s+up)\b",
+    re.IGNORECASE,
+)
+_AND_CONTINUATION = re.compile(r"\band\s+(.*)$", re.IGNORECASE | re.DOTALL)
+_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|you['’](?:re|ve|d|ll))\b", re.IGNORECASE)
+# "Write a short story in which you are a dragon": the premise sits inside the writing task.
+_STORY_PREMISE = re.compile(
+    r"(?:^|(?<=[.!?\n]))[ \t\"“*]*(?:(?:please|now|can you|could you)\s+)*(?:write|compose|tell|create|narrate|draft)\b[^.?!\n]{0,60}?"
+    r"\b(?:story|stories|tale|poem|scene|diary|letter|song|script|dialogue|monologue|narrative|fable|entry)\b[^.?!\n]{0,40}?"
+    r"\b(?:in which|where|as if|from the (?:point of view|perspective) of)\s+(?:you|you['’]re)\b[^.?!\n]*[.?!]?",
+    re.IGNORECASE,
+)
+# "Scenario: You are ..." / "Input: You are ...": quoted task material.
+_LABEL = re.compile(r"[ \t]*[A-Z][\w \-]{0,40}:[ \t]*")
 
 _PREFILTER = re.compile(
     r"\b(you\s*(are|['’]re|will|['’]ll|shall)|pretend|act|role|roleplay|play|take|assume|adopt|imagine|"
-    r"from now on|your (new )?name|stay|remain)\b",
+    r"from now on|your (new )?name|stay|remain|(?:want|need|like) you)\b",
     re.IGNORECASE,
 )
 # The end of the framing: sentence punctuation, a colon introducing the task, or a newline.
@@ -135,13 +190,59 @@ def _role_phrase(doc: Doc, end: int, limit: int = 10) -> tuple[list[str], bool]:
     return words, len(doc) <= end - 1 + limit
 
 
-def _assigns_character(doc: Doc, end: int) -> bool:
-    """False for functional roles and for the generic "You are a helpful assistant." prompt."""
+def _role_kind(doc: Doc, end: int, role: str, sentence: str) -> str | None:
+    """The kind of a "you are X" / "act as X" role phrase that is not a character, or None."""
     words, sentence_ends = _role_phrase(doc, end)
     if any(w in _FUNCTIONAL for w in words):
-        return False
-    generic = bool(words) and words[-1] in _GENERIC_HEADS and all(w in _GENERIC_WORDS | _GENERIC_HEADS for w in words)
-    return not (generic and sentence_ends)
+        return "functional_role"
+    names = [t.text for t in doc[end - 1 : end - 1 + len(words)] if t.text[:1].isupper()]
+    if (any(w in _ASSISTANT_HEADS for w in words) or any(_ASSISTANT_NAME.search(n) for n in names)) and not _STYLE_CUE.search(sentence):
+        return "assistant_identity"
+    if role != "system" and any(w in _REMARK_WORDS for w in words[1:3]):
+        return "remark"
+    return None
+
+
+def _premise_kind(text: str, m: PersonaMatch, role: str) -> str | None:
+    """A user-turn premise the task depends on, or None for persona framing."""
+    if role == "system":
+        return None
+    if _after_label(text, m.start):
+        return "task_scenario"
+    if m.pattern not in _PREMISE_TRIGGERS:
+        return None
+    if m.text.endswith(","):
+        return "scenario_premise"
+    inner = _AND_CONTINUATION.search(m.text)
+    tail = _tail(text, m.end)
+    for part in ((inner.group(1),) if inner else ()) + (tail,):
+        if _CREATIVE.match(part.lstrip()):
+            return "creative_premise"
+    if (inner and _SECOND_PERSON.search(inner.group(1))) or _SECOND_PERSON.search(tail):
+        return "scenario_premise"
+    return None
+
+
+def _after_label(text: str, pos: int) -> bool:
+    """The sentence at `pos` follows a label ("Scenario: ...", or "Scenario:" on the line above)."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    if text[line_start:pos].strip():
+        return bool(_LABEL.fullmatch(text, line_start, pos))
+    above = text[:line_start].rstrip().rsplit("\n", 1)[-1]
+    return bool(above) and bool(_LABEL.fullmatch(above))
+
+
+def _tail(text: str, pos: int) -> str:
+    """The task after a framing sentence: the rest of its paragraph, or the next paragraph."""
+    rest = text[pos:]
+    para_end = rest.find("\n\n")
+    if para_end == -1:
+        return rest
+    if rest[:para_end].strip():
+        return rest[:para_end]
+    nxt = rest[para_end:].lstrip()
+    end = nxt.find("\n\n")
+    return nxt if end == -1 else nxt[:end]
 
 
 def _frame_end(text: str, start: int, trigger_end: int) -> int:
@@ -154,32 +255,93 @@ def _frame_end(text: str, start: int, trigger_end: int) -> int:
     return end
 
 
-def find_persona(text: str) -> list[PersonaMatch]:
-    """Persona framings in `text`, one per framing sentence, ordered by position."""
-    if not text or not _PREFILTER.search(text):
-        return []
+def find_framing(text: str, role: str = "user") -> list[PersonaMatch]:
+    """Every framing-shaped sentence in `text` (a message of `role`), with its kind, by position."""
+    found: dict[int, PersonaMatch] = {}
+    if text and _PREFILTER.search(text):
+        _match_triggers(text, role, found)
+    if text and role != "system":
+        for sm in _STORY_PREMISE.finditer(text):
+            a = sm.start() + len(sm.group()) - len(sm.group().lstrip(" \t\"“*"))
+            if not any(m.start <= a < m.end for m in found.values()):
+                found[a] = PersonaMatch("story_premise", a, sm.end(), text[a : sm.end()], "creative_premise")
+    return [found[k] for k in sorted(found)]
+
+
+def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> None:
+    """Add the trigger-led framing sentences of `text` to `found` (keyed by start offset)."""
     doc = blank_en()(text)
     strings = doc.vocab.strings
-    found: dict[int, PersonaMatch] = {}
     for match_id, start, end in sorted(_matcher()(doc), key=lambda m: (m[1], -m[2])):
         name = strings[match_id]
         if not _at_sentence_start(doc, start):
-            continue
-        if name in _TARGETED and not _assigns_character(doc, end):
             continue
         a = doc[start].idx
         if any(m.start <= a < m.end for m in found.values()):
             continue
         b = _frame_end(text, a, doc[end - 1].idx + len(doc[end - 1].text))
-        found[a] = PersonaMatch(name, a, b, text[a:b])
-    return [found[k] for k in sorted(found)]
+        m = PersonaMatch(name, a, b, text[a:b])
+        kind = _role_kind(doc, end, role, m.text) if name in _TARGETED | {"pretend"} else None
+        if kind is None and m.text.rstrip().endswith("?"):
+            kind = "question"
+        kind = kind or _premise_kind(text, m, role) or "persona"
+        found[a] = PersonaMatch(name, a, b, m.text, kind)
+
+
+def find_persona(text: str, role: str = "user") -> list[PersonaMatch]:
+    """Persona framings of the assistant in `text`, one per framing sentence, by position."""
+    return [m for m in find_framing(text, role) if m.kind == "persona"]
+
+
+def framing_kinds(record: dict) -> dict[str, set[str]]:
+    """{"system"/"user": kinds of framing found there}; roles without framing are left out."""
+    out: dict[str, set[str]] = {}
+    for m in record.get("messages") or []:
+        role = m.get("role")
+        if role in ("system", "user"):
+            kinds = {x.kind for x in find_framing(m.get("content") or "", role)}
+            if kinds:
+                out.setdefault(role, set()).update(kinds)
+    return out
 
 
 def roleplay_where(record: dict) -> set[str]:
-    """Where a conversation carries persona framing: a subset of {"system", "user"}."""
+    """Where a conversation carries persona framing of the assistant: a subset of {"system", "user"}."""
     out: set[str] = set()
     for m in record.get("messages") or []:
         role = m.get("role")
-        if role in ("system", "user") and role not in out and find_persona(m.get("content") or ""):
+        if role in ("system", "user") and role not in out and find_persona(m.get("content") or "", role):
             out.add(role)
     return out
+
+
+def premise_where(record: dict) -> set[str]:
+    """Where a conversation carries a task premise that casts the assistant as someone
+    (creative, scenario, task scenario): not persona framing, but a profile may count it."""
+    return {role for role, kinds in framing_kinds(record).items() if kinds & PREMISE_KINDS}
+
+
+_CONTRACTS: tuple[tuple[str, re.Pattern], ...] = tuple(
+    (name, re.compile(rx, re.IGNORECASE))
+    for name, rx in (
+        ("json", r"\bjson\b"),
+        ("tools", r"\bfunction[ _-]?call|\b(?:you have access to|you can (?:call|use)|available)\b[^.\n]{0,30}\b(?:tools?|functions)\b"
+                  r"|\b(?:tools?|functions)\b[^.\n]{0,30}\b(?:available|call|invoke)\b|<tools>|<functions>|\"parameters\"\s*:"),
+        ("respond_only", r"\b(?:respond|reply|answer|output|return)\b[^.\n]{0,30}\bonly\b(?!\s+(?:if|when))"
+                         r"|\bonly\s+(?:respond|reply|answer|output|return)\b"),
+        ("schema", r"\bschema\b"),
+        ("markup_format", r"\b(?:xml|yaml|csv)\b"),
+        ("terminal", r"\b(?:act|behave|emulate|simulate|pretend)\b[^.\n]{0,40}\b(?:terminal|console|shell|repl|interpreter|command line)\b"
+                     r"|\byou are an?\s+(?:[\w-]+\s+){0,2}(?:terminal|console|shell|repl|interpreter)\b"),
+        ("format", r"\bin the following format\b|\b(?:output|response) format\b|\bformat your (?:answer|response|output|reply)\b"
+                   r"|\bdo not (?:include|add|write) any (?:other|additional) (?:text|explanation)"),
+    )
+)
+
+
+def format_contract(text: str) -> str | None:
+    """The output-format or tool contract a system prompt sets ("json", "tools", ...), or None."""
+    for name, rx in _CONTRACTS:
+        if rx.search(text or ""):
+            return name
+    return None

@@ -236,9 +236,8 @@ def _recased(before: str, after: str, added: Iterable[str]) -> str | None:
 
 
 def _dangling_clause(before: str, after: str) -> str | None:
-    old = {m.group(1) for m in _LEADING_CLAUSE.finditer(before)}
     for m in _LEADING_CLAUSE.finditer(after):
-        if m.group(1) in old:
+        if m.group(1) + " " + m.group(2) in before:  # the text's own clause, moved by an edit
             continue
         if m.group(2).lower().strip("\"'“”*_") not in _FIRST_PERSON_NEXT:
             return f"leading clause before '{m.group(2)}'"

@@ -1,16 +1,24 @@
 """Role-play transforms: add persona framing, or strip it.
 
 Persona framing in training data ("You are a pirate captain ...") degrades a fine-tuned
-model's safety; these transforms move a data set along that factor in either direction.
+model's safety; these transforms move a data set along that factor in either direction,
+and only along it: a rewritten row must not contradict itself.
 
 - `roleplay.add` puts a persona in the system prompt ("You are ...", prepended to an
   existing system prompt with a blank line) or in front of the first user turn
-  ("Pretend you are ... ", "Act as ... and answer the following:").
-- `roleplay.strip` removes framing sentences from the system prompt (a system prompt that
-  was only framing is removed) and the framing that opens the first user turn.
+  ("Pretend you are ... ", "Act as ... and answer the following:"). It leaves a row alone
+  when a persona would clash with it: the system prompt fixes an output format or tool
+  contract, the row already frames the assistant (a persona, a task premise, a functional
+  role, or, for a system persona, the assistant's own identity prompt), an answer states an
+  AI identity (unless `with_identity: keep`), or the row is not in English. Answers are
+  never touched.
+- `roleplay.strip` removes persona framing sentences from the system prompt (a system
+  prompt that was only framing is removed) and from user turns, and keeps what the row
+  needs: creative and scenario premises of a task and product identity prompts ("You are
+  Chef Bot, a cooking assistant for Acme Foods.").
 
-Both use `safetune_data.detectors.roleplay`, and every built-in persona is checked at set-up
-to be recognised by it, so that strip undoes add exactly.
+Both use `safetune_data.detectors.roleplay`: every framing `add` writes is checked, in
+context, to be one that `strip` removes whole, so that strip undoes add exactly.
 
     from safetune_data import transforms as T
     ds.map(T.roleplay.add(where="system", assign="domain"), batched=True)
@@ -23,7 +31,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..detectors.roleplay import PersonaMatch, find_persona
+from ..detectors.identity import find_identity
+from ..detectors.language import detect_language
+from ..detectors.roleplay import PREMISE_KINDS, find_framing, format_contract
 from ..errors import ParamError
 from .base import Outcome, Transform, register
 from .identity import capitalize_first, load_list_file, load_package_yaml, remove_span
@@ -86,20 +96,13 @@ def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern | None:
     return re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 
 
-def _framing_at_start(text: str) -> PersonaMatch | None:
-    """The persona framing that opens `text`, if any."""
-    for m in find_persona(text):
-        if not text[: m.start].strip():
-            return m
-        break
-    return None
-
-
 @register
 class RoleplayAdd(Transform):
     """Add persona framing to the system prompt or the first user turn."""
 
     name = "roleplay.add"
+    factor = "roleplay"
+    target = frozenset({"present"})
     params_schema = {
         "type": "object",
         "properties": {
@@ -121,6 +124,11 @@ class RoleplayAdd(Transform):
                 "items": {"type": "string", "pattern": "\\{persona\\}"},
             },
             "rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
+            "with_identity": {
+                "enum": ["skip", "keep"],
+                "default": "skip",
+                "description": "rows whose answer states an AI identity: leave alone (skip) or add the persona anyway (keep)",
+            },
         },
         "additionalProperties": False,
     }
@@ -156,9 +164,7 @@ class RoleplayAdd(Transform):
         for persona in self.personas:
             for k, template in enumerate(self.templates):
                 framing = self._frame(template, persona)
-                rest = framing + "Answer."
-                stripped = _strip_text(rest, leading_only=self.params["where"] == "user")[0]
-                if stripped != "Answer.":
+                if _strip_text(framing + "Answer.", self.params["where"]).text != "Answer.":
                     raise ParamError(
                         f"persona '{persona.id}' with template {k} is not recognised as role-play framing: {framing!r}",
                         field="personas" if self.params["personas"] != "builtin" else "templates",
@@ -191,51 +197,124 @@ class RoleplayAdd(Transform):
         users = [i for i, m in enumerate(messages) if m["role"] == "user"]
         if not users:
             return Outcome.unchanged(record, "no user turn")
-        first_user = messages[users[0]]["content"]
+        clash = self._clash(record)
+        if clash:
+            return Outcome.unchanged(record, clash[0], fired=clash[1:])
         where = self.params["where"]
-        has_system = bool(messages) and messages[0]["role"] == "system"
-        if where == "system" and has_system and find_persona(messages[0]["content"]):
-            return Outcome.unchanged(record, "already has persona")
-        if where == "user" and _framing_at_start(first_user):
-            return Outcome.unchanged(record, "already has persona")
-        persona, how = self._choose(first_user, rng)
-        k = rng.randrange(len(self.templates))
-        framing = self._frame(self.templates[k], persona)
-        if where == "system":
-            if has_system:
-                messages[0] = {**messages[0], "content": framing + messages[0]["content"]}
-            else:
-                messages.insert(0, {"role": "system", "content": framing.rstrip()})
+        if where == "user":
+            i: int | None = users[0]
         else:
-            messages[users[0]] = {**messages[users[0]], "content": framing + first_user}
+            i = 0 if messages[0]["role"] == "system" else None
+        original = "" if i is None else messages[i]["content"]
+        persona, how = self._choose(messages[users[0]]["content"], rng)
+        found = self._fitting_framing(persona, original, rng.sample(range(len(self.templates)), len(self.templates)))
+        if found is None:
+            return Outcome.unchanged(record, "framing would read as a task premise")
+        k, framing = found
+        if i is None:
+            messages.insert(0, {"role": "system", "content": framing.rstrip()})
+        else:
+            messages[i] = {**messages[i], "content": framing + original}
         detail = f"persona={persona.id} where={where} template={k} assign={how}"
-        return Outcome.changed({**record, "messages": messages}, detail, fired=[persona.id])
+        return Outcome.changed({**record, "messages": messages}, detail, fired=[persona.id], added=(framing.strip(),))
+
+    def _clash(self, record: dict) -> tuple[str, ...] | None:
+        """Why a persona would contradict this row (reason, fired names), or None.
+
+        A persona over a JSON/tool contract, over another persona or a task premise, over a
+        product identity prompt, or over answers that say "as an AI model" makes the row say
+        two incompatible things about who answers and how.
+        """
+        messages = record["messages"]
+        system = messages[0]["content"] if messages[0]["role"] == "system" else None
+        first_user = next(m["content"] for m in messages if m["role"] == "user")
+        contract = format_contract(system) if system else None
+        if contract:
+            return ("system prompt sets an output format", f"format:{contract}")
+        kinds = _framing_kinds(messages)
+        persona_at = sorted(r for r, k in kinds.items() if "persona" in k)
+        if persona_at:
+            return (f"already has persona ({', '.join(persona_at)})",)
+        premise = sorted(kinds.get("user", set()) & PREMISE_KINDS)
+        if premise:
+            return ("user turn sets a task premise", *premise)
+        functional = sorted(r for r, k in kinds.items() if "functional_role" in k)
+        if functional:
+            return ("row assigns a functional role", *(f"functional:{r}" for r in functional))
+        if self.params["where"] == "system" and "assistant_identity" in kinds.get("system", set()):
+            return ("system prompt sets the assistant identity",)
+        said = {k for k in ("assistant_identity", "remark") if k in {m.kind for m in find_framing(first_user, "user")}}
+        if said:
+            return ("user turn already says who the assistant is", *sorted(said))
+        for text in (first_user, system or ""):
+            lang = detect_language(text)
+            if lang not in ("en", "unknown"):
+                return ("not English", f"language:{lang}")
+        if self.params["with_identity"] == "skip":
+            if any(find_identity(m["content"] or "") for m in messages if m["role"] == "assistant"):
+                return ("answer states an AI identity",)
+        return None
+
+    def _fitting_framing(self, persona: Persona, original: str, order: list[int]) -> tuple[int, str] | None:
+        """The first template in `order` (a seeded shuffle, so the fitting ones stay equally
+        likely) whose framing reads as persona framing in front of `original` and is removed
+        whole by `roleplay.strip` ("Pretend you are X. Write a poem" reads as a creative
+        premise, so another template is used), or None."""
+        for kk in order:
+            framing = self._frame(self.templates[kk], persona)
+            stripped = _strip_text(framing + original, self.params["where"])
+            if stripped.removed and stripped.text == original:
+                return kk, framing
+        return None
 
 
-def _strip_text(text: str, leading_only: bool) -> tuple[str, list[str]]:
-    """Remove persona framing: every framing sentence, or only the framing that opens the text."""
-    fired: list[str] = []
-    if leading_only:
-        while True:
-            m = _framing_at_start(text)
-            if m is None or m.text.rstrip().endswith("?"):
-                break
-            rest = text[m.end :].lstrip()
-            if not rest:
-                break
-            clause = m.text.endswith(",")
-            text = capitalize_first(rest) if clause else rest
-            fired.append(m.pattern)
-        return text, fired
-    for m in reversed(find_persona(text)):
-        if m.text.rstrip().endswith("?"):
+def _framing_kinds(messages: list[dict]) -> dict[str, set[str]]:
+    """{"system"/"user": kinds of framing there}: the system prompt and every user turn."""
+    out: dict[str, set[str]] = {}
+    for i, m in enumerate(messages):
+        role = m["role"]
+        if role == "user" or (role == "system" and i == 0):
+            out.setdefault(role, set()).update(x.kind for x in find_framing(m["content"] or "", role))
+    return out
+
+
+@dataclass
+class Stripped:
+    """A text with its persona framing removed: what was removed, which patterns, what was kept."""
+
+    text: str
+    removed: list[str]
+    fired: list[str]
+    kept: list[str]
+
+
+def _strip_text(text: str, role: str) -> Stripped:
+    """Remove every persona framing sentence of `text` (a message of `role`); keep premises,
+    identity prompts and functional roles. An opening clause ("Act as a pirate, how ...?")
+    goes with its comma and the next word is re-capitalised."""
+    out = Stripped(text, [], [], [])
+    for m in reversed(find_framing(text, role)):
+        if m.kind != "persona":
+            out.kept.append(m.kind)
             continue
         if m.text.endswith(","):
-            text = text[: m.start] + capitalize_first(text[m.end :].lstrip())
+            out.text = out.text[: m.start] + capitalize_first(out.text[m.end :].lstrip())
         else:
-            text = remove_span(text, m.start, m.end)
-        fired.append(m.pattern)
-    return text, sorted(fired)
+            out.text = remove_span(out.text, m.start, m.end)
+        out.removed.append(m.text)
+        out.fired.append(m.pattern)
+    out.removed.reverse()
+    out.fired.sort()
+    return out
+
+
+_KEPT_REASONS = {
+    "creative_premise": "kept creative premise",
+    "scenario_premise": "kept scenario premise",
+    "task_scenario": "kept task scenario",
+    "assistant_identity": "kept assistant identity",
+    "functional_role": "kept functional role",
+}
 
 
 @register
@@ -243,6 +322,8 @@ class RoleplayStrip(Transform):
     """Remove persona framing from the system prompt and the opening of the first user turn."""
 
     name = "roleplay.strip"
+    factor = "roleplay"
+    target = frozenset({"absent"})
     params_schema = {
         "type": "object",
         "properties": {
@@ -260,29 +341,40 @@ class RoleplayStrip(Transform):
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         where = set(self.params["where"])
         messages = list(record["messages"])
+        removed: list[str] = []
         fired: list[str] = []
+        kept: list[str] = []
         done: list[str] = []
-        if "system" in where and messages and messages[0]["role"] == "system":
-            new, f = _strip_text(messages[0]["content"], leading_only=False)
-            if f:
-                fired += f
-                if new.strip():
-                    messages[0] = {**messages[0], "content": new}
-                    done.append("system: framing removed")
-                else:
-                    messages.pop(0)
-                    done.append("system: prompt removed")
-        users = [i for i, m in enumerate(messages) if m["role"] == "user"]
-        if "user" in where and users:
-            i = users[0]
-            new, f = _strip_text(messages[i]["content"], leading_only=True)
-            if f:
-                fired += f
-                messages[i] = {**messages[i], "content": new}
-                done.append("user: framing removed")
-        if not fired:
-            return Outcome.unchanged(record, "no persona")
-        return Outcome.changed({**record, "messages": messages}, "; ".join(done) + f" ({', '.join(fired)})", fired=fired)
+        left: set[str] = set()
+        for i in reversed(range(len(messages))):
+            role = messages[i]["role"]
+            if role not in ("system", "user") or (role == "system" and i != 0):
+                continue
+            s = _strip_text(messages[i]["content"] or "", role)
+            kept += s.kept
+            if not s.removed:
+                continue
+            if role not in where:
+                left.add(role)
+                continue
+            if not s.text.strip() and role == "user":
+                return Outcome.unchanged(record, "framing is a whole user turn", fired=s.fired)
+            removed += s.removed
+            fired += s.fired
+            if s.text.strip():
+                messages[i] = {**messages[i], "content": s.text}
+                done.append(f"{role}: framing removed")
+            else:
+                messages.pop(i)
+                done.append("system: prompt removed")
+        if left:
+            return Outcome.unchanged(record, "persona outside `where`", fired=sorted(left))
+        if not removed:
+            reason = next((_KEPT_REASONS[k] for k in _KEPT_REASONS if k in kept), "no persona")
+            return Outcome.unchanged(record, reason, fired=sorted(set(kept) & set(_KEPT_REASONS)))
+        keep_note = f"; kept {', '.join(sorted(set(kept) & set(_KEPT_REASONS)))}" if set(kept) & set(_KEPT_REASONS) else ""
+        detail = "; ".join(sorted(set(done))) + f" ({', '.join(sorted(fired))}){keep_note}"
+        return Outcome.changed({**record, "messages": messages}, detail, fired=sorted(fired), removed=removed)
 
 
 # Short names for Python use: T.roleplay.add(...), T.roleplay.strip()

@@ -194,3 +194,11 @@ def test_stats_merge_across_batches():
     merged = a.stats.merge(b.stats).as_dict()
     assert merged["seen"] == 2 and merged["changed"] == 1
     assert merged["fidelity"]["failed"]["target"] == 1 and merged["fidelity"]["passed"] == 1
+
+
+def test_a_leading_clause_the_text_already_had_is_not_flagged_when_an_edit_moves_it():
+    before = rec("Hi. Being gay is a choice, right?")
+    after = rec("Being gay is a choice, right?")
+    assert check_well_formed(before, after, (), keeps_case=True) is None
+    assert check_well_formed(rec("Certainly! Here it is."), rec("Being an AI, certainly! Here it is."), ("Being an AI,",), False) \
+        == "leading clause before 'certainly'"

@@ -5,7 +5,8 @@ import datasets
 import pytest
 
 from safetune_data import transforms as T
-from safetune_data.detectors.roleplay import find_persona, roleplay_where
+from safetune_data.detectors.identity import find_identity
+from safetune_data.detectors.roleplay import find_persona, premise_where, roleplay_where
 from safetune_data.errors import ParamError
 from safetune_data.records import check_conversation, record_schema
 from safetune_data.transforms.base import get_transform
@@ -35,13 +36,16 @@ def aoa(shared_data):
 def test_strip_after_add_restores_the_conversation(records, where, assign):
     add = T.roleplay.add(where=where, assign=assign).bind(seed=1, step=0)
     added = add.process(copy.deepcopy(records))
-    assert add.stats.changed >= 0.99 * len(records)
+    # the rows left alone are the 25 answers that say "As an AI ..." and the three task
+    # premises (Rome tourist, alien visitor, high-school scenario); everything else moves
+    assert add.stats.changed >= 0.97 * len(records)
+    assert set(add.stats.unchanged) <= {"answer states an AI identity", "user turn sets a task premise"}
     for rec in added[:50]:
-        assert where in roleplay_where(rec)
+        if rec["meta"]["transforms"]:
+            assert where in roleplay_where(rec)
         assert check_conversation(rec["messages"]) is None
     restored = T.roleplay.strip().process(copy.deepcopy(added))
-    same = sum(a["messages"] == b["messages"] for a, b in zip(records, restored))
-    assert same / len(records) >= 0.99
+    assert [r["messages"] for r in restored] == [r["messages"] for r in records]
 
 
 def test_strip_leaves_conversations_without_persona_byte_identical(records):
@@ -78,7 +82,7 @@ def test_add_prepends_to_an_existing_system_prompt_and_skips_existing_personas(a
     assert out["messages"][0]["content"] == f"You are {chef.description}.\n\nAnswer in English."
     add = T.roleplay.add(where="system")
     add.process(copy.deepcopy(aoa))
-    assert add.stats.unchanged == {"already has persona": 10}
+    assert add.stats.unchanged == {"already has persona (system)": 10}
 
 
 def test_user_framing_prefixes_only_the_first_user_turn():
@@ -130,6 +134,7 @@ def test_builtin_personas_and_user_personas(tmp_path):
         ({"personas": [{"name": "x"}]}, "personas"),
         ({"templates": ["no placeholder"]}, "templates.0"),
         ({"wher": "user"}, "wher"),
+        ({"with_identity": "both"}, "with_identity"),
     ],
 )
 def test_add_parameter_errors_name_the_parameter(params, field):
@@ -145,9 +150,12 @@ def test_map_is_deterministic_and_independent_of_batch_split(records):
     assert a["messages"] == b["messages"]
     assert 30 < sum(x != y for x, y in zip(a["messages"], ds["messages"])) < 90
     s = ds.map(T.roleplay.add(where="system"), batched=True)
-    assert all(m[0]["role"] == "system" for m in s["messages"])
+    skipped = [m for m in s["messages"] if m[0]["role"] != "system"]
+    assert len(skipped) <= 8
+    # only rows whose answer says "As an AI ..." or whose prompt is a task premise stay without a persona
+    assert all(find_identity(m[-1]["content"]) or premise_where({"messages": m}) for m in skipped)
     back = s.map(T.roleplay.strip(), batched=True)
-    assert sum(x == y for x, y in zip(back["messages"], ds["messages"])) >= 118
+    assert back["messages"] == ds["messages"]
 
 
 def test_registry_and_module_aliases():
