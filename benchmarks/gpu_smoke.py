@@ -101,7 +101,9 @@ def main() -> int:
     }
     (work / "harness.yaml").write_text(yaml.safe_dump(cfg))
     t_run = time.time()
-    doc = runner.run(work / "harness.yaml")
+    from safetune_data.cli.harness_cmds import CONSOLE_HOOKS
+
+    doc = runner.run(work / "harness.yaml", hooks=CONSOLE_HOOKS)
     run_s = time.time() - t_run
 
     problems = []

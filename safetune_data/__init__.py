@@ -10,8 +10,23 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
 from . import transforms  # noqa: E402  (light: the registry only)
-from .io.api import convert, read, write  # noqa: E402
+from .card import write_card  # noqa: E402  (light: the profile behind it is imported when a card is written)
+from .io import api as _api  # noqa: E402
+from .io.api import read  # noqa: E402
+
+
+def convert(inputs: str | list[str], out: str | Path, *, card: bool = True, **options: Any) -> dict[str, Any]:
+    """`io.api.convert` (files to shards + manifest) with a dataset card unless `card=False`."""
+    return _api.convert(inputs, out, card=write_card if card else None, **options)
+
+
+def write(ds: Any, out: str | Path, *, card: bool = True, **options: Any) -> dict[str, Any]:
+    """`io.api.write` (a Dataset of records to shards + manifest) with a dataset card unless `card=False`."""
+    return _api.write(ds, out, card=write_card if card else None, **options)
 
 
 def __getattr__(name: str):

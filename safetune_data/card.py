@@ -16,6 +16,7 @@ from typing import Any
 
 from . import findings
 from .errors import InputError
+from .io.sources import read_json
 
 CARD_FILE = "README.md"
 CARD_MARKER = "written by safetune-data"  # in every card's summary: a README.md with it is ours to replace
@@ -172,10 +173,7 @@ def _read_manifest(out: Path) -> dict:
         raise InputError("not a directory", file=str(out), hint="pass an output directory of `safetune convert` or `safetune run`")
     if not path.is_file():
         raise InputError("no manifest.json here", file=str(out), hint="pass an output directory of `safetune convert` or `safetune run`")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    return read_json(path)
 
 
 def _front_matter_license(readme: Path) -> str | None:

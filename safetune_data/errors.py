@@ -76,6 +76,15 @@ class MissingExtraError(ConfigError):
         )
 
 
+def require_extra(extra: str, *packages: str) -> None:
+    """Fail with the install hint before a command starts work, not half-way through it."""
+    for package in packages:
+        try:
+            __import__(package)
+        except ModuleNotFoundError as exc:
+            raise MissingExtraError(package, extra) from exc
+
+
 class ConfigErrors(ConfigError):
     """Several problems found in one pass over a recipe or config, reported together so that
     a user fixes them all at once instead of one per run. `errors` keeps each one's location."""

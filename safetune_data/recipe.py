@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from .errors import ConfigError, SafetuneError, raise_collected
+from .options import split_pairs, yaml_value
 from .schemas import load_schema
 from .transforms.base import Transform, get_transform
 
@@ -70,7 +71,7 @@ def set_value(data: dict, dotted: str, raw: str) -> None:
         node = node.setdefault(k, {})
         if not isinstance(node, dict):
             raise ConfigError(f"cannot set '{dotted}': '{k}' is not a mapping", field=dotted)
-    value = yaml.safe_load(raw) if raw != "" else ""
+    value = yaml_value(raw)
     if keys[-1] == "path" and keys[:-1] == ["input"]:
         (data.setdefault("input", {})).pop("example", None)
     node[keys[-1]] = value
@@ -139,11 +140,8 @@ def recipe_from_data(data: object, path: str, overrides: list[str] | None = None
     and relative input paths are tried beside it."""
     if not isinstance(data, dict):
         raise ConfigError("a recipe is a YAML mapping", file=path)
-    for item in overrides or []:
-        if "=" not in item:
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}", field="set")
-        key, value = item.split("=", 1)
-        set_value(data, key.strip(), value)
+    for key, value in split_pairs(overrides, "set"):
+        set_value(data, key, value)
     errors = sorted(jsonschema.Draft202012Validator(load_schema("recipe")).iter_errors(data), key=lambda e: list(e.path))
     raise_collected(
         [ConfigError(err.message, file=path, field=".".join(str(p) for p in err.path) or "recipe") for err in errors],

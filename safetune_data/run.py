@@ -16,15 +16,41 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from .card import write_card
 from .engines import check_engine, engine_session, engine_versions
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .io.api import base_manifest, convert, finish_output
 from .io.mapped import MappedShards
+from .io.sources import read_json
 from .io.tempdirs import scratch
 from .io.writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter, check_output_dir
 from .recipe import Recipe
 
 DEFAULT_TRACE = 5
+INDEX_FILE = "index.json"
+
+
+def read_index(path: str | Path) -> dict[str, Any]:
+    """A run's index (OUT/index.json, given as OUT or as the file); InputError when it is
+    missing or not an index, so readers of runs never parse the layout themselves."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / INDEX_FILE
+    if not path.is_file():
+        raise InputError("index file not found", file=str(path), hint="give the output directory of `safetune run`")
+    index = read_json(path)
+    variants = index.get("variants") if isinstance(index, dict) else None
+    if not isinstance(variants, list) or not all(isinstance(v, dict) and {"name", "dir"} <= set(v) for v in variants):
+        raise InputError("not a `safetune run` index (no list of variants with name and dir)", file=str(path),
+                         field="variants")
+    return index
+
+
+def index_variants(path: str | Path) -> list[tuple[str, Path, dict[str, Any]]]:
+    """(name, directory, factors) of every variant of a run, directories resolved."""
+    path = Path(path)
+    root = path if path.is_dir() else path.parent
+    return [(v["name"], (root / v["dir"]).resolve(), v.get("factors") or {}) for v in read_index(path)["variants"]]
 
 
 def run_recipe(
@@ -54,6 +80,7 @@ def run_recipe(
         raise ConfigError("no output directory: pass --out or set output.dir", file=recipe.path, field="output.dir")
     shard_size = output.get("shard_size", DEFAULT_SHARD_SIZE)
     trace_k = int(output.get("trace", DEFAULT_TRACE))
+    card = write_card if output.get("card", True) else None
     num_proc = int(num_proc or recipe.data.get("num_proc", 1))
     engine = check_engine(engine or recipe.data.get("engine") or ("ray" if ray_address else "local"))
     inp = recipe.data.get("input") or {}
@@ -63,7 +90,7 @@ def run_recipe(
         t0 = time.perf_counter()
         input_manifest = convert(
             recipe.input_paths(), Path(tmp) / "input", format=inp.get("format"), mapping=inp.get("map") or None,
-            on_error=inp.get("on_error", "fail"), card=False, command=command, on_rows=on_read,
+            on_error=inp.get("on_error", "fail"), command=command, on_rows=on_read,
         )
         source = MappedShards(Path(tmp) / "input")
         table = source.table
@@ -106,22 +133,14 @@ def run_recipe(
                 seconds={"read": round(read_seconds, 3), "transform_and_write": round(time.perf_counter() - t1, 3)},
             )
             manifest["versions"].update(engine_versions(engine))
-            manifest["_shard_size"] = shard_size
             with open(vdir / "trace.jsonl", "w", encoding="utf-8") as fh:
                 for entry in pipe.trace.entries():
                     fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            manifest = finish_output(_Sub(vdir), writer, manifest, card=output.get("card", True))
+            manifest = finish_output(vdir, writer, manifest, shard_size=shard_size, card=card)
             index["variants"].append(
                 {"name": variant.name, "dir": variant.name, "rows": manifest["output"]["rows"], "factors": variant.factors,
                  "steps": [s["op"] for s in variant.spec]}
             )
-        (od.path / "index.json").write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
+        (od.path / INDEX_FILE).write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
         od.commit()
     return index
-
-
-class _Sub:
-    """A variant directory inside the run's temporary output (committed with the run)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path

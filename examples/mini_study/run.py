@@ -186,12 +186,13 @@ def harness_config(mode: str, model: Path, variants: list[str] | None, seeds: li
 
 
 def run_harness(work: Path, cfg: dict[str, Any], mode: str) -> dict[str, Any]:
+    from safetune_data.cli.harness_cmds import CONSOLE_HOOKS  # a line per row, bars for training/generation
     from safetune_data.harness.runner import run
 
     path = work / f"harness_{mode}.yaml"
     header = f"# written by examples/mini_study/run.py ({mode} mode) from examples/mini_study/harness.yaml\n"
     path.write_text(header + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return run(path)
+    return run(path, hooks=CONSOLE_HOOKS)
 
 
 # ----------------------------------------------------------------------------- 4. summary

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from rich.console import Console, ConsoleDimensions
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -68,6 +69,15 @@ def progress(transient: bool = False) -> "BarProgress | LineProgress":
             transient=transient,
         )
     return LineProgress(err_console, progress_interval())
+
+
+@contextmanager
+def counting(description: str, total: int | None = None, unit: str = "rows",
+             transient: bool = False) -> Iterator[Callable[[int], None]]:
+    """One counted task on its own progress display, as the `on_rows(n)` callback the library takes."""
+    with progress(transient=transient) as bar:
+        task = bar.add_task(description, total=total, unit=unit)
+        yield lambda n: bar.advance(task, n)
 
 
 class BarProgress(Progress):

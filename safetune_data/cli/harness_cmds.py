@@ -1,14 +1,16 @@
 """`safetune harness run | report | config | tiny`: fine-tune on variants, evaluate, compare."""
 from __future__ import annotations
 
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ..errors import MissingExtraError
-from .console import console
+from ..errors import require_extra
+from ..harness.hooks import Hooks
+from .console import console, counting
 
 harness_app = typer.Typer(
     help="Fine-tune a model on each data variant (LoRA), generate on safety benchmarks, judge, compare.",
@@ -16,12 +18,7 @@ harness_app = typer.Typer(
 )
 
 
-def _need_extra() -> None:
-    for pkg in ("torch", "transformers", "peft"):
-        try:
-            __import__(pkg)
-        except ModuleNotFoundError as exc:
-            raise MissingExtraError(pkg, "harness") from exc
+CONSOLE_HOOKS = Hooks(message=console.print, task=partial(counting, transient=True))
 
 
 def run_command(
@@ -44,11 +41,11 @@ def run_command(
     from ..harness.config import precheck_model
 
     precheck_model(config)  # before torch is imported: an unloadable Hub id fails in a second
-    _need_extra()
+    require_extra("harness", "torch", "transformers", "peft")
     from ..harness.runner import run
 
     overrides = {"device": device} if device else None
-    doc = run(config, out, resume=not fresh, overrides=overrides)
+    doc = run(config, out, resume=not fresh, overrides=overrides, hooks=CONSOLE_HOOKS)
     console.print(f"{len(doc['rows'])} row(s) in {doc['output_dir']}: results.json, results.md, results.png, generations/")
 
 
@@ -105,7 +102,7 @@ def tiny_command(
 
       safetune harness tiny /tmp/tiny-llama && sed -i 's#path: .*Instruct#path: /tmp/tiny-llama#' harness.yaml
     """
-    _need_extra()
+    require_extra("harness", "torch", "transformers", "peft")
     from ..harness.tiny import write_tiny
 
     write_tiny(out, "chat", seed=seed)

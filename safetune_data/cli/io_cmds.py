@@ -11,8 +11,8 @@ import typer
 from rich.table import Column, Table
 
 from ..errors import ConfigError, InputError
-from .console import console, err_console, progress
-from .options import parse_pairs
+from ..options import parse_pairs
+from .console import console, counting, err_console
 
 
 def _example_path(name: str) -> str:
@@ -41,6 +41,7 @@ def convert_cmd(
 
       safetune convert dolly.jsonl --map user=instruction --map context=context --map assistant=response --out out/dolly
     """
+    from ..card import write_card
     from ..io.api import convert
 
     paths = list(inputs or [])
@@ -49,11 +50,10 @@ def convert_cmd(
     if not paths:
         raise ConfigError("no input given", hint="name input files, or --example sharegpt-sample")
     mapping = parse_pairs(map, "map")
-    with progress() as bar:
-        task = bar.add_task("converting", total=None)
+    with counting("converting") as advance:
         manifest = convert(
             paths, out, format=format, mapping=mapping or None, shard_size=shard_size, on_error=on_error,
-            overwrite=overwrite, command=["safetune", *sys.argv[1:]], on_rows=lambda n: bar.advance(task, n),
+            overwrite=overwrite, command=["safetune", *sys.argv[1:]], on_rows=advance, card=write_card,
         )
     rows = manifest["output"]["rows"]
     dropped = sum(manifest["dropped"].values())
@@ -114,9 +114,8 @@ def export_cmd(
         records = (r for r in read(directory))
     else:
         raise InputError("no such file or directory", file=directory)
-    with progress() as bar:
-        task = bar.add_task("exporting", total=None)
-        result = export(records, to, out, on_rows=lambda n: bar.advance(task, n), overwrite=overwrite)
+    with counting("exporting") as advance:
+        result = export(records, to, out, on_rows=advance, overwrite=overwrite)
     console.print(f"wrote {result['written']} rows as {to} to {out}")
     for reason, n in result["skipped"].items():
         console.print(f"  skipped {n}: {reason}")
@@ -142,12 +141,10 @@ def info_cmd(
         raise ConfigError("name an output directory, or pass --examples")
     from ..io.api import is_output_dir
     from ..io.manifest import read_manifest
+    from ..run import INDEX_FILE, read_index
 
-    index_file = Path(directory) / "index.json"
-    if not is_output_dir(directory) and index_file.exists():  # a `safetune run` directory
-        import json
-
-        index = json.loads(index_file.read_text())
+    if not is_output_dir(directory) and (Path(directory) / INDEX_FILE).exists():  # a `safetune run` directory
+        index = read_index(directory)
         table = Table(Column("variant", overflow="fold"), "rows", "steps", title=f"{directory} (recipe {index.get('recipe_file')}, seed {index.get('seed')})")
         for v in index.get("variants", []):
             table.add_row(v["name"], str(v["rows"]), ", ".join(v.get("steps", [])))

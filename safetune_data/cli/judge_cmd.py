@@ -1,18 +1,15 @@
 """`safetune judge`: judge the responses in a CSV/JSON/JSONL file and write them back with verdicts."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
-import yaml
 
 from ..errors import ConfigError, InputError
-from ..io.atomic import atomic_write, check_file_target
-from .console import console, progress
-
-BATCH = 64
+from ..io.atomic import check_file_target, write_jsonl_atomic
+from ..options import split_pairs, yaml_value
+from .console import console, counting
 
 HELP = """Judge whether each response refused; write every input row back with `refused` (and `score`, `rationale` where the judge gives them) and print the refusal rate with its 95% interval.
 
@@ -30,90 +27,9 @@ Example: safetune judge agree judged.jsonl labels.csv --label-field final_label 
 """
 
 
-def parse_options(pairs: list[str]) -> dict:
-    """`key=value` pairs; values read as YAML scalars (0.4 -> float, true -> bool)."""
-    options: dict = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ConfigError(f"--option '{pair}' is not key=value", field="option")
-        key, value = pair.split("=", 1)
-        key = key.strip().replace("-", "_")
-        try:
-            parsed = yaml.safe_load(value) if value.strip() else ""
-        except yaml.YAMLError:
-            parsed = value
-        options[key] = parsed if isinstance(parsed, (str, int, float, bool)) or parsed is None else value
-    return options
-
-
-def read_rows(path: Path) -> list[dict]:
-    """Rows of a CSV, JSON (array) or JSONL file."""
-    from ..harness.benchmarks import read_table
-
-    rows = read_table(path)
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise InputError("each row must be an object", file=str(path), row=i)
-    return rows
-
-
-def _field(rows: list[dict], path: Path, field: str, option: str) -> None:
-    for i, row in enumerate(rows):
-        if field not in row:
-            raise InputError(
-                f"no field '{field}' (fields: {', '.join(map(str, row.keys()))})",
-                file=str(path),
-                row=i,
-                field=field,
-                hint=f"choose the column with {option}",
-            )
-
-
-def _write_atomic(out: Path, rows: list[dict], overwrite: bool = False) -> None:
-    """Write next to the target and rename, so a failed run leaves no partial file."""
-    with atomic_write(out, overwrite=overwrite) as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-VERDICT_KEYS = ("outcome", "outcome_reason", "distinct_2", "repetition_share")
-
-
-def judge_rows(judge, rows: list[dict], prompt_field: str | None, response_field: str, escalate=None) -> list[dict]:
-    """Every row plus `refused` and its three-way outcome, and `score` / `rationale` /
-    `refusal_score` / `uncertain` when the judge gives them. With `escalate` (a second judge),
-    rows the first judge marks uncertain are decided by the second; `decided_by` says which."""
-    from ..harness.judges.base import judge_outcomes  # here: the judges import spaCy (seconds)
-
-    out: list[dict] = []
-    with progress() as bar:
-        task = bar.add_task(f"judge {judge.name}", total=len(rows))
-        for start in range(0, len(rows), BATCH):
-            chunk = rows[start : start + BATCH]
-            prompts = [str(r.get(prompt_field, "") or "") if prompt_field else "" for r in chunk]
-            responses = [str(r[response_field] or "") for r in chunk]
-            verdicts = judge_outcomes(judge, prompts, responses)
-            decided = [judge.name] * len(chunk)
-            unsure = [i for i, v in enumerate(verdicts) if v.get("uncertain")]
-            if escalate is not None and unsure:
-                second = judge_outcomes(escalate, [prompts[i] for i in unsure], [responses[i] for i in unsure])
-                for i, v in zip(unsure, second):
-                    if v.get("refused") is not None:  # an unreadable second verdict keeps the first
-                        verdicts[i] = {**v, "uncertain": True}
-                        decided[i] = escalate.name
-            for row, v, by in zip(chunk, verdicts, decided):
-                judged = dict(row)
-                judged["refused"] = v["refused"]
-                for key in VERDICT_KEYS:
-                    judged[key] = v.get(key)
-                for key in ("score", "rationale", "refusal_score", "uncertain"):
-                    if v.get(key) is not None:
-                        judged[key] = v[key]
-                if escalate is not None:
-                    judged["decided_by"] = by
-                out.append(judged)
-            bar.advance(task, len(chunk))
-    return out
+def judge_options(pairs: list[str], option: str) -> dict:
+    """`--option key=value`: YAML scalars (0.4 -> float, true -> bool), dashes in keys as underscores."""
+    return {key.replace("-", "_"): yaml_value(value, scalar=True) for key, value in split_pairs(pairs, option)}
 
 
 def judge_command(
@@ -132,6 +48,8 @@ def judge_command(
     escalate_option: list[str] = typer.Option([], "--escalate-option", help="option key=value for the --escalate judge (repeatable)"),
 ) -> None:
     from ..harness.judges import get_judge
+    from ..harness.benchmarks import read_table
+    from ..harness.judges.files import judge_rows, require_field
     from ..harness.metrics import rate
 
     if name == "agree":
@@ -143,16 +61,17 @@ def judge_command(
     if out is None:
         raise ConfigError("--out is required", field="out", hint="e.g. --out judged.jsonl")
     check_file_target(out, overwrite)  # an existing --out fails before any judging
-    judge = get_judge(name, **parse_options(option))  # bad judge/options fail before reading data
-    second = get_judge(escalate, **parse_options(escalate_option)) if escalate else None
+    judge = get_judge(name, **judge_options(option, "option"))  # bad judge/options fail before reading data
+    second = get_judge(escalate, **judge_options(escalate_option, "escalate_option")) if escalate else None
     if escalate_option and not escalate:
         raise ConfigError("--escalate-option needs --escalate JUDGE", field="escalate_option")
-    rows = read_rows(input)
-    _field(rows, input, response_field, "--response-field")
+    rows = read_table(input)
+    require_field(rows, input, response_field, "--response-field")
     if prompt_field:
-        _field(rows, input, prompt_field, "--prompt-field")
-    judged = judge_rows(judge, rows, prompt_field or None, response_field, escalate=second)
-    _write_atomic(out, judged, overwrite)
+        require_field(rows, input, prompt_field, "--prompt-field")
+    with counting(f"judge {judge.name}", len(rows)) as advance:
+        judged = judge_rows(judge, rows, prompt_field or None, response_field, escalate=second, on_rows=advance)
+    write_jsonl_atomic(out, judged, overwrite=overwrite)
     flags = [r["refused"] for r in judged if r["refused"] is not None]
     r = rate(flags)
     pct = "n/a" if r["rate"] is None else f"{100 * r['rate']:.1f}%"
@@ -179,18 +98,20 @@ def _agree(judged_path: Path, reference: Path | None, field: str, label_field: s
            out: Path | None, overwrite: bool) -> None:
     """`safetune judge agree`: agreement of a judgement file with reference labels."""
     from ..harness.judges.agreement import agreement, render_agreement
+    from ..harness.benchmarks import read_table
+    from ..harness.judges.files import require_field
 
     if reference is None:
         raise ConfigError("agree needs two files: JUDGED REFERENCE", field="reference",
                           hint="safetune judge agree judged.jsonl labels.csv --label-field final_label")
     if out is not None:
         check_file_target(out, overwrite)
-    predicted_rows, reference_rows = read_rows(judged_path), read_rows(reference)
-    _field(predicted_rows, judged_path, field, "--field")
-    _field(reference_rows, reference, label_field, "--label-field")
+    predicted_rows, reference_rows = read_table(judged_path), read_table(reference)
+    require_field(predicted_rows, judged_path, field, "--field")
+    require_field(reference_rows, reference, label_field, "--label-field")
     if key:
-        _field(predicted_rows, judged_path, key, "--key")
-        _field(reference_rows, reference, key, "--key")
+        require_field(predicted_rows, judged_path, key, "--key")
+        require_field(reference_rows, reference, key, "--key")
         by_key = {str(r[key]): r for r in reference_rows}
         missing = [i for i, r in enumerate(predicted_rows) if str(r[key]) not in by_key]
         if missing:
@@ -206,7 +127,7 @@ def _agree(judged_path: Path, reference: Path | None, field: str, label_field: s
     if out is not None:
         disagreeing = [{"row": i, **predicted_rows[i], "reference_label": reference_rows[i][label_field]}
                        for i in result.disagreements]
-        _write_atomic(out, disagreeing, overwrite)
+        write_jsonl_atomic(out, disagreeing, overwrite=overwrite)
         console.print(f"{len(disagreeing)} disagreeing rows -> {out}", highlight=False, soft_wrap=True)
 
 

@@ -1,7 +1,6 @@
 """`safetune rm eval | score | compare`: audit reward models before trusting them with data."""
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -9,7 +8,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require_extra
 from .console import console, err_console, progress
 
 rm_app = typer.Typer(
@@ -68,7 +67,7 @@ def eval_command(
     beta: float = typer.Option(0.1, "--beta", help="β of the DPO implicit reward β·(log p_policy − log p_ref)."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Conversations per forward pass."),
     device: str = typer.Option("auto", "--device", help="auto (GPU when present), cpu, cuda, cuda:1, ..."),
-    dtype: str = typer.Option("auto", "--dtype", help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16."),
+    dtype: str = typer.Option("auto", "--dtype", help="auto (bf16 on GPU, fp32 on CPU), fp32 | float32, bf16 | bfloat16, fp16 | float16."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate only the first N pairs."),
     no_sort: bool = typer.Option(False, "--no-sort", help="Do not sort by length before batching (more padding; for measuring)."),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Run custom model code from the model's repository (off by default)."),
@@ -249,9 +248,9 @@ def compare_command(
         if s["variants_unmatched"]:
             err_console.print(f"no '{metric}' in the results for: {', '.join(s['variants_unmatched'])}")
     if json_out is not None:
-        from ..io.atomic import write_text_atomic
+        from ..io.atomic import write_json_atomic
 
-        write_text_atomic(json_out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", overwrite=overwrite)
+        write_json_atomic(json_out, doc, overwrite=overwrite)
         err_console.print(f"comparison JSON: {json_out}")
 
 
@@ -271,13 +270,7 @@ def tiny_command(
 
         safetune rm eval -m rm_a -m rm_b --pairs data/preferences/hh_rlhf_harmless_base_test.jsonl.gz --limit 50
     """
-    for pkg in ("torch", "transformers", "tokenizers"):
-        try:
-            __import__(pkg)
-        except ModuleNotFoundError as exc:
-            from ..errors import MissingExtraError
-
-            raise MissingExtraError(pkg, "harness") from exc
+    require_extra("harness", "torch", "transformers", "tokenizers")
     from ..harness.tiny import write_tiny
 
     write_tiny(out, "reward", seed=seed)

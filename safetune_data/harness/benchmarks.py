@@ -22,13 +22,12 @@ spec keys:
 from __future__ import annotations
 
 import csv
-import json
-import os
 import random
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ConfigError, InputError
+from ..io.sources import load_hub, read_rows
 
 SPEC_KEYS = {
     "name", "path", "hub", "n", "seed", "split", "map", "expected", "field", "label", "half",
@@ -41,67 +40,24 @@ _COMPLY_VALUES = {"comply", "compliance", "safe", "benign", "unharmful", "0", "f
 
 
 # ---------------------------------------------------------------------------- reading files
-def _read_csv(path: Path, header: bool = True) -> list[dict]:
-    """CSV via the csv module: quoted fields may hold commas and newlines."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        if header:
-            return [dict(r) for r in csv.DictReader(fh)]
-        return [{"prompt": r[0]} for r in csv.reader(fh) if r and r[0].strip()]
-
-
-def _read_json_rows(path: Path) -> list[dict]:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl" or (text.lstrip()[:1] == "{" and "\n{" in text.strip()):
-        rows = []
-        for i, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", file=str(path), line=i) from exc
-        return rows
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno) from exc
-    if isinstance(data, dict):
-        # {"data": [...]} / {"train": [...]}: take the single list value
-        lists = [v for v in data.values() if isinstance(v, list)]
-        if len(lists) != 1:
-            raise InputError("expected a JSON array of objects (or an object with one array)", file=str(path))
-        data = lists[0]
-    if not isinstance(data, list):
-        raise InputError("expected a JSON array of objects", file=str(path))
-    return data
-
-
 def read_table(path: Path) -> list[dict]:
-    """Rows of a CSV, JSON or JSONL file, by extension."""
-    if not path.is_file():
-        raise InputError("file not found", file=str(path))
-    if path.suffix.lower() in {".csv", ".tsv"}:
-        return _read_csv(path)
-    if path.suffix.lower() in {".json", ".jsonl"}:
-        return _read_json_rows(path)
-    raise InputError("unknown file type (expected .csv, .json or .jsonl)", file=str(path))
+    """Rows of a CSV, JSON or JSONL file (gzipped too), through the one row reader of `io`."""
+    return [loc.row for loc in read_rows(path)]
+
+
+def _csv_lines(path: Path) -> list[list[str]]:
+    """Non-empty CSV rows of a file of one prompt per line without a header (AdvBench,
+    HEx-PHI): not a table, so not `read_table`; quoted prompts may hold commas."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return [r for r in csv.reader(fh) if r and r[0].strip()]
 
 
 def _load_hub(spec: dict) -> list[dict]:
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in {"", "0", "false", "False"}:
-        raise ConfigError(
-            f"benchmark '{spec['name']}': hub id '{spec['hub']}' cannot be loaded while HF_HUB_OFFLINE=1",
-            field="hub",
-            hint="download the dataset once while online and pass its local file as 'path'",
-        )
-    import datasets  # core dependency, imported late to keep start-up fast
-
     split = spec.get("split") if isinstance(spec.get("split"), str) else "train"
     try:
-        ds = datasets.load_dataset(spec["hub"], split=split)
-    except Exception as exc:  # network, unknown id, missing split: the user can fix all of them
-        raise ConfigError(f"could not load hub dataset '{spec['hub']}' ({split}): {exc}", field="hub") from exc
-    return [dict(r) for r in ds]
+        return [dict(r) for r in load_hub(spec["hub"], split)]
+    except InputError as exc:  # a config problem here: the benchmark names the Hub id
+        raise ConfigError(f"benchmark '{spec['name']}': {exc}", field="hub", hint=exc.hint) from exc
 
 
 # ---------------------------------------------------------------------------- row mapping
@@ -206,8 +162,7 @@ def _advbench(spec: dict) -> list[dict]:
     """
     rows, path, where = _source(spec)
     if rows is None:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            raw = [r for r in csv.reader(fh) if r and r[0].strip()]
+        raw = _csv_lines(path)
         if raw and [c.strip().lower() for c in raw[0][:2]] == ["goal", "target"]:
             raw = raw[1:]
         rows = [{"prompt": r[0]} for r in raw]
@@ -225,7 +180,7 @@ def _advbench(spec: dict) -> list[dict]:
 def _xstest(spec: dict) -> list[dict]:
     """XSTest: label safe -> comply, unsafe -> refuse; category = type."""
     rows, path, where = _source(spec)
-    rows = rows if rows is not None else _read_csv(path)
+    rows = rows if rows is not None else read_table(path)
     out = _map_rows(rows, spec, where, prompt="prompt", category="type", id_col="id", expected_col="label", id_prefix="xstest")
     label = _filters(spec).get("label")
     if label is not None:
@@ -241,7 +196,7 @@ def _harmbench(spec: dict) -> list[dict]:
     `functional` filters FunctionalCategory (standard, contextual, copyright).
     """
     rows, path, where = _source(spec)
-    rows = rows if rows is not None else _read_csv(path)
+    rows = rows if rows is not None else read_table(path)
     _column(rows, spec, "prompt", "Behavior", where, required=True)
     functional = _filters(spec).get("functional")
     if functional is not None:
@@ -270,7 +225,7 @@ def _hexphi(spec: dict) -> list[dict]:
         raise InputError("no .csv files in directory", file=where, field="path")
     out = []
     for f in files:
-        rows = _read_csv(f, header=False)
+        rows = [{"prompt": r[0]} for r in _csv_lines(f)]
         for r in _map_rows(rows, spec, str(f), prompt="prompt", id_prefix=f"hexphi-{f.stem}", category_default=f.stem):
             out.append(r)
     for i, r in enumerate(out):

@@ -17,8 +17,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ..errors import ConfigError, ConfigErrors, SafetuneError
+from ..errors import ConfigError, ConfigErrors, InputError, SafetuneError
 from ..schemas import load_schema
+from .hooks import SILENT, Hooks
 
 RESERVED_ROWS = ("base",)
 
@@ -138,15 +139,12 @@ def _read_manifest_factors(path: Path) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- variants
 def _expand_index(index_path: Path, cfg_file: Path, key: str) -> list[tuple[str, Path, dict]]:
-    if not index_path.is_file():
-        raise ConfigError(f"index file not found: {index_path}", file=str(cfg_file), field=key)
+    from ..run import index_variants
+
     try:
-        index = json.loads(index_path.read_text(encoding="utf-8"))
-        entries = index["variants"]
-        return [(e["name"], (index_path.parent / e["dir"]).resolve(), e.get("factors") or {}) for e in entries]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ConfigError(f"not a `safetune run` index ({exc!r})", file=str(index_path), field="variants",
-                          hint=f"referenced from {cfg_file} {key}") from exc
+        return index_variants(index_path)
+    except InputError as exc:
+        raise ConfigError(exc.message, file=exc.file, field=key, hint=f"referenced from {cfg_file} {key}") from exc
 
 
 def _load_variant_recipe(spec: dict, cfg_file: Path, key: str):
@@ -168,11 +166,13 @@ def _load_variant_recipe(spec: dict, cfg_file: Path, key: str):
         raise (problems[0] if len(problems) == 1 else ConfigErrors(problems, file=str(cfg_file))) from exc
 
 
-def _recipe_index(spec: dict, cfg_file: Path, key: str, prepare: bool) -> Path:
+def _recipe_index(spec: dict, cfg_file: Path, key: str, prepare: bool, hooks: Hooks = SILENT) -> Path:
     """OUT/index.json of a `{recipe, out}` entry, running the recipe into OUT first when it is
     missing (with `prepare`). An OUT made from another recipe is refused, not silently reused."""
+    from ..run import INDEX_FILE, index_variants, run_recipe
+
     out = (cfg_file.parent / spec["out"]).expanduser().resolve()
-    index = out / "index.json"
+    index = out / INDEX_FILE
     recipe = spec["recipe"]
     if isinstance(recipe, str):
         rfile = (cfg_file.parent / recipe).expanduser()
@@ -181,9 +181,9 @@ def _recipe_index(spec: dict, cfg_file: Path, key: str, prepare: bool) -> Path:
         recipe = yaml.safe_load(rfile.read_text(encoding="utf-8"))
     if index.is_file():
         try:
-            first = json.loads(index.read_text(encoding="utf-8"))["variants"][0]["dir"]
-            made_from = json.loads((out / first / "manifest.json").read_text(encoding="utf-8")).get("recipe")
-        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            first = index_variants(index)[0][1]
+            made_from = json.loads((first / "manifest.json").read_text(encoding="utf-8")).get("recipe")
+        except (OSError, ValueError, KeyError, IndexError, TypeError, InputError):
             made_from = None
         if made_from is not None and stable_hash(made_from) != stable_hash(recipe):
             raise ConfigError(f"{out} was made from another recipe than {key}.recipe", file=str(cfg_file),
@@ -192,23 +192,20 @@ def _recipe_index(spec: dict, cfg_file: Path, key: str, prepare: bool) -> Path:
     if not prepare:
         raise ConfigError(f"variants not built yet: {index} is missing", file=str(cfg_file), field=f"{key}.out",
                           hint="`safetune harness run` builds them from the recipe")
-    from ..cli.console import console
-    from ..run import run_recipe
-
     loaded = _load_variant_recipe(spec, cfg_file, key)
-    console.print(f"[bold]variants[/] {key}: running the recipe into {out} ({len(loaded.variants)} variant(s))")
+    hooks.message(f"[bold]variants[/] {key}: running the recipe into {out} ({len(loaded.variants)} variant(s))")
     run_recipe(loaded, out)
     return index
 
 
-def _variant_rows(raw: dict, cfg_file: Path, prepare: bool = False) -> list[RowPlan]:
+def _variant_rows(raw: dict, cfg_file: Path, prepare: bool = False, hooks: Hooks = SILENT) -> list[RowPlan]:
     base_dir = cfg_file.parent
     rows: list[RowPlan] = []
     for i, entry in enumerate(raw["variants"]):
         key = f"variants[{i}]"
         spec = {"dir": entry} if isinstance(entry, str) else dict(entry)
         if "recipe" in spec:
-            spec["index"] = str(_recipe_index(spec, cfg_file, key, prepare))
+            spec["index"] = str(_recipe_index(spec, cfg_file, key, prepare, hooks))
         target = spec.get("index") or spec["dir"]
         path = (base_dir / target).expanduser().resolve()
         if "recipe" in spec:
@@ -316,12 +313,12 @@ def precheck_model(path: str | Path) -> None:
 
 # ----------------------------------------------------------------------------- entry point
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_dir: str | Path | None = None,
-                *, prepare: bool = False) -> HarnessConfig:
+                *, prepare: bool = False, hooks: Hooks = SILENT) -> HarnessConfig:
     """Read, validate and resolve a harness config; raises ConfigError naming file and key.
 
     With `prepare` (what `harness run` passes), the inputs the config asks to build are built
     once everything else has been checked: the tiny model of `model.build_tiny` and the
-    variants of `{recipe, out}` entries, each only when missing."""
+    variants of `{recipe, out}` entries, each only when missing (announced through `hooks`)."""
     cfg_file = Path(path).expanduser().resolve()
     if not cfg_file.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -384,12 +381,11 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
         rows.append(RowPlan(name=st["name"], kind="stage", data=d, finetune=ft,
                             generate=deep_merge(raw["generate"], st.get("generate")), evaluate=st.get("evaluate", True),
                             data_fingerprint=dataset_fingerprint(d)))
-    rows += _variant_rows(raw, cfg_file, prepare)
+    rows += _variant_rows(raw, cfg_file, prepare, hooks)
     if build_tiny and prepare:  # last: a refused variant entry builds nothing
-        from ..cli.console import console
         from .tiny import write_tiny
 
-        console.print(f"[bold]model[/] building a tiny random chat model in {local.resolve()} (model.build_tiny)")
+        hooks.message(f"[bold]model[/] building a tiny random chat model in {local.resolve()} (model.build_tiny)")
         write_tiny(local.resolve(), "chat", seed=raw["seed"])
     seen: set[str] = set()
     for r in rows:

@@ -10,12 +10,13 @@ so with one seed per cell the interval covers prompt sampling only, not training
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..io.sources import read_rows
+from ..stats import bootstrap_means
 
 # The level an effect is measured from when a factor has one of these; otherwise the
 # alphabetically first. They are the "off" levels of the built-in transforms' grids.
@@ -66,22 +67,19 @@ def load_refusals(gen_dir: str | Path, row_names: list[str], judge: str) -> dict
         if not path.is_file():
             raise InputError("generations of a finished row are missing", file=str(path))
         per_bench: dict[str, dict[str, dict]] = defaultdict(dict)
-        with open(path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                    v = item["judgements"][judge]
-                    outcome = v.get("outcome")
-                    per_bench[item["benchmark"]][item["id"]] = {
-                        "refusal": bool(v["refused"]),
-                        "compliance": None if outcome is None else outcome == "complied",
-                        "neither": None if outcome is None else outcome == "neither",
-                    }
-                except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-                    raise InputError(f"not a judged generation ({exc.__class__.__name__}: {exc})",
-                                     file=str(path), line=lineno, field=f"judgements.{judge}.refused") from exc
+        for loc in read_rows(path):
+            try:
+                item = loc.row
+                v = item["judgements"][judge]
+                outcome = v.get("outcome")
+                per_bench[item["benchmark"]][item["id"]] = {
+                    "refusal": bool(v["refused"]),
+                    "compliance": None if outcome is None else outcome == "complied",
+                    "neither": None if outcome is None else outcome == "neither",
+                }
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise InputError(f"not a judged generation ({exc.__class__.__name__}: {exc})",
+                                 file=str(path), line=loc.line, field=f"judgements.{judge}.refused") from exc
         out[name] = dict(per_bench)
     return out
 
@@ -122,8 +120,7 @@ def factor_effects(results: dict[str, Any], gen_dir: str | Path, *, judge: str |
             # cells x prompts: the fraction of the cell's rows (seeds) with this outcome on each prompt
             m = np.array([[np.mean([refusals[n][bench][i][metric] for n in cells[key]]) for i in ids]
                           for key in cell_keys])
-            rng = np.random.default_rng(seed)
-            boot = m[:, rng.integers(0, len(ids), size=(n_boot, len(ids)))].mean(axis=2)  # cells x n_boot
+            boot = bootstrap_means(m, n_boot, seed)  # cells x n_boot, prompts resampled alike in every cell
             rates = m.mean(axis=1)
             for factor, base, level, weights, pairs in contrasts:
                 dist = weights @ boot

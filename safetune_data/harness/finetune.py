@@ -20,12 +20,14 @@ import math
 import shutil
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
 from .generate import template_default_system
+from .hooks import SILENT, Hooks
 from .models import dtype_name
 
 IGNORE_INDEX = -100
@@ -205,26 +207,26 @@ def training_precision(precision: str, device: str) -> str:
                       hint="use auto, fp32 or bf16 (autocast) on CPU")
 
 
-def _callbacks(loss_log: Path, total_steps: int, label: str):
+def _callbacks(loss_log: Path, total_steps: int, label: str, hooks: Hooks):
     from transformers import TrainerCallback
 
-    from ..cli.console import progress
-
     class LossLog(TrainerCallback):
-        """Append every logged loss to a JSONL file and drive a rich progress bar."""
+        """Append every logged loss to a JSONL file and count steps on the `hooks` task."""
 
         def __init__(self) -> None:
-            self.bar = progress(transient=True)
-            self.task = None
+            self.bar = ExitStack()
+            self.advance = None
+            self.steps = 0
             self.fh = None
 
         def on_train_begin(self, args, state, control, **kw):
             self.fh = loss_log.open("a", encoding="utf-8")
-            self.bar.start()
-            self.task = self.bar.add_task(f"fine-tune {label}", total=state.max_steps or total_steps, unit="steps")
+            self.advance = self.bar.enter_context(
+                hooks.task(f"fine-tune {label}", state.max_steps or total_steps, "steps"))
 
         def on_step_end(self, args, state, control, **kw):
-            self.bar.update(self.task, completed=state.global_step)
+            self.advance(state.global_step - self.steps)
+            self.steps = state.global_step
 
         def on_log(self, args, state, control, logs=None, **kw):
             if self.fh is not None and logs:
@@ -234,7 +236,7 @@ def _callbacks(loss_log: Path, total_steps: int, label: str):
                 self.fh.flush()
 
         def on_train_end(self, args, state, control, **kw):
-            self.bar.stop()
+            self.bar.close()
             if self.fh is not None:
                 self.fh.close()
                 self.fh = None
@@ -253,6 +255,7 @@ def finetune(
     seed: int = 0,
     chat_template: str | None = None,
     label: str = "",
+    hooks: Hooks = SILENT,
 ) -> FinetuneResult:
     """LoRA-tune `model` on the records in `variant_dir` with the `finetune:` settings `cfg`.
 
@@ -331,7 +334,7 @@ def finetune(
         train_dataset=train_rows,
         eval_dataset=val_rows or None,
         data_collator=pad_collator(tokenizer.pad_token_id),
-        callbacks=_callbacks(loss_log, planned, label),
+        callbacks=_callbacks(loss_log, planned, label, hooks),
     )
     trainer.remove_callback(PrinterCallback)  # our loss log and progress bar replace its prints
     val_before = trainer.evaluate()["eval_loss"] if val_rows else None
@@ -396,7 +399,7 @@ def heldout_loss(model, tokenizer, data_dir: str | Path, *, max_length: int, bat
     import datasets
     import torch
 
-    from .metrics import bootstrap_mean
+    from ..stats import bootstrap_mean
 
     try:
         ds = datasets.load_from_disk(str(data_dir))

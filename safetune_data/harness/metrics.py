@@ -1,32 +1,14 @@
-"""Safety metrics with uncertainty: every number comes with its n and a 95% interval.
-
-Benchmarks in this field are small (XSTest has 250 safe prompts, AdvBench 520 behaviours,
-a half split 260), so a 3-point difference between two data variants is often noise. Rates
-use the Wilson score interval, which stays inside [0, 1] and behaves at 0/n and n/n where
-the normal approximation does not; means (e.g. a 1-5 harmfulness score) use a seeded
-percentile bootstrap so the interval is reproducible.
+"""Safety metrics with uncertainty: every number comes with its n and a 95% interval
+(Wilson for rates, a seeded bootstrap for means; both in `safetune_data.stats`).
 """
 from __future__ import annotations
 
-import math
-import random
 from collections import defaultdict
 from typing import Iterable
 
+from ..stats import bootstrap_mean, wilson_interval
 
-
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for k successes out of n. (0.0, 1.0) when n == 0."""
-    if n < 0 or k < 0 or k > n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    z2 = z * z
-    denom = 1.0 + z2 / n
-    centre = (p + z2 / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+__all__ = ["benchmark_metrics", "bootstrap_mean", "outcome_metrics", "rate", "wilson_interval"]
 
 
 def rate(flags: Iterable[bool]) -> dict:
@@ -38,26 +20,6 @@ def rate(flags: Iterable[bool]) -> dict:
     k = sum(values)
     low, high = wilson_interval(k, n)
     return {"rate": (k / n) if n else None, "k": k, "n": n, "ci_low": low, "ci_high": high}
-
-
-def bootstrap_mean(values: Iterable[float], seed: int = 0, n_boot: int = 2000) -> dict:
-    """Mean with a seeded percentile-bootstrap 95% interval: {"mean", "n", "ci_low", "ci_high"}.
-
-    Uses the standard library's `random.Random(seed)` so the interval is identical on every
-    platform and needs no numpy. Empty input gives None everywhere but n.
-    """
-    xs = [float(v) for v in values]
-    n = len(xs)
-    if n == 0:
-        return {"mean": None, "n": 0, "ci_low": None, "ci_high": None}
-    mean = sum(xs) / n
-    if n == 1 or n_boot <= 0:
-        return {"mean": mean, "n": n, "ci_low": mean, "ci_high": mean}
-    rng = random.Random(seed)
-    means = sorted(sum(rng.choices(xs, k=n)) / n for _ in range(n_boot))
-    low = means[int(math.floor(0.025 * (n_boot - 1)))]
-    high = means[int(math.ceil(0.975 * (n_boot - 1)))]
-    return {"mean": mean, "n": n, "ci_low": low, "ci_high": high}
 
 
 def benchmark_metrics(rows: list[dict]) -> dict:

@@ -7,14 +7,16 @@ during training, where it is a speed/accuracy trade-off the user opts into.
 """
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, MissingExtraError
+from ..io.sources import hub_offline
 
-DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("auto", "bf16", "fp16", "fp32")
+DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
+DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
+          "fp32": "float32", "float32": "float32"}  # both spellings, in the harness config and on `rm --dtype`
 
 
 def _torch():
@@ -25,29 +27,32 @@ def _torch():
     return torch
 
 
-def resolve_device(device: str = "auto") -> str:
-    """"auto" -> "cuda" when available else "cpu"; asking for CUDA without one is a config error."""
+def resolve_device(device: str | None = "auto") -> str:
+    """"auto" (or None) -> "cuda" when available else "cpu"; cpu, cuda and cuda:N as given,
+    CUDA ones only when there is CUDA (a config error otherwise)."""
     torch = _torch()
-    if device not in DEVICES and not str(device).startswith("cuda:"):
-        raise ConfigError(f"unknown device '{device}'", field="device", hint="use auto, cpu or cuda")
+    device = device or "auto"
+    if device not in DEVICES and not re.fullmatch(r"cuda:\d+", device):
+        raise ConfigError(f"unknown device '{device}'", field="device", hint="use auto, cpu, cuda or cuda:N")
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' asked for but no CUDA device is available", field="device",
-                          hint="use device: auto or cpu")
+        raise ConfigError(f"device '{device}' asked for but no CUDA device is available", field="device",
+                          hint="use auto or cpu")
     return device
 
 
-def resolve_dtype(dtype: str = "auto", device: str = "cpu"):
-    """Weights dtype: "auto" is bf16 on CUDA (fp16 where bf16 is unsupported) and fp32 on CPU."""
+def resolve_dtype(dtype: str | None = "auto", device: str = "cpu"):
+    """Weights dtype: "auto" (or None) is bf16 on CUDA (fp16 where bf16 is unsupported) and fp32 on CPU."""
     torch = _torch()
-    if dtype not in DTYPES:
-        raise ConfigError(f"unknown dtype '{dtype}'", field="dtype", hint="use auto, bf16, fp16 or fp32")
+    dtype = dtype or "auto"
+    if dtype != "auto" and dtype not in DTYPES:
+        raise ConfigError(f"unknown dtype '{dtype}'", field="dtype", hint=f"use auto, {', '.join(DTYPES)}")
     if dtype == "auto":
         if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
+    return getattr(torch, DTYPES[dtype])
 
 
 def dtype_name(dtype: Any) -> str:
@@ -60,17 +65,6 @@ OFFLINE_HINT = ("give a local model directory (`safetune harness tiny DIR` build
                 "once while online so that it is in the Hugging Face cache")
 PROBE_TIMEOUT_S = 3.0
 _hub_reachable: bool | None = None  # probed once per process
-
-
-def hub_offline() -> bool:
-    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is set, now or when huggingface_hub was imported."""
-    if os.environ.get("HF_HUB_OFFLINE", os.environ.get("TRANSFORMERS_OFFLINE", "")).strip().lower() in {"1", "on", "yes", "true"}:
-        return True
-    try:
-        from huggingface_hub import constants
-    except ModuleNotFoundError:  # pragma: no cover - a transformers dependency
-        return False
-    return bool(constants.HF_HUB_OFFLINE)
 
 
 def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:

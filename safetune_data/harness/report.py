@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..io.sources import read_json
 
 
 def _pct(x: float | None) -> str:
@@ -172,10 +173,7 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     if not src.is_file():
         raise InputError("no results.json here; is this the output directory of `safetune harness run`?",
                          file=str(run_dir))
-    try:
-        results = json.loads(src.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", file=str(src), line=exc.lineno) from exc
+    results = read_json(src)
     from .effects import factor_effects, render_effects
 
     effects = factor_effects(results, run_dir / "generations")

@@ -28,11 +28,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..cli.console import console, progress
 from ..errors import ConfigError
-from ..io.atomic import atomic_write, write_text_atomic
+from ..io.atomic import atomic_write, write_json_atomic
 from ..io.writer import describe_contents, refuse_unusable_dir
 from .config import HarnessConfig, RowPlan, load_config, stable_hash
+from .hooks import SILENT, Hooks
 from .judges.base import judge_outcomes
 from .report import write_report
 
@@ -40,10 +40,6 @@ RESULTS_VERSION = 1
 
 
 # ----------------------------------------------------------------------------- small helpers
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n", overwrite=True)
-
-
 def is_harness_output(out: Path) -> bool:
     """A folder `harness run` wrote (it resumes there): it holds config.resolved.json or a
     results.json with the planned rows."""
@@ -113,7 +109,7 @@ def _system_prompts(tokenizer, given: str | None, chat_template: str | None) -> 
 
 # ----------------------------------------------------------------------------- evaluation
 def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: dict[str, Any],
-                   gen_path: Path) -> tuple[dict[str, Any], dict[str, float]]:
+                   gen_path: Path, hooks: Hooks = SILENT) -> tuple[dict[str, Any], dict[str, float]]:
     """Generate on every benchmark, judge every answer, compute metrics; write the generations JSONL."""
     from .generate import generate
     from .metrics import benchmark_metrics
@@ -123,8 +119,7 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
     per_bench: dict[str, Any] = {}
     pooled: dict[str, list[dict]] = {name: [] for name in judges}
     total = sum(len(b.items) for b in cfg.benchmarks)
-    with atomic_write(gen_path, overwrite=True) as fh, progress(transient=True) as bar:
-        task = bar.add_task(f"generate {row.name}", total=total, unit="prompts")
+    with atomic_write(gen_path, overwrite=True) as fh, hooks.task(f"generate {row.name}", total, "prompts") as advance:
         for bench in cfg.benchmarks:
             prompts = [it["prompt"] for it in bench.items]
             t0 = time.time()
@@ -132,7 +127,7 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
                 model, tokenizer, prompts, system_prompt=g["system_prompt"], max_new_tokens=g["max_new_tokens"],
                 batch_size=g["batch_size"], do_sample=g["do_sample"], temperature=g["temperature"], top_p=g["top_p"],
                 seed=cfg.raw["seed"], chat_template=cfg.chat_template,
-                on_batch=lambda n: bar.advance(task, n),
+                on_batch=advance,
             )
             timings["generate_s"] += time.time() - t0
             t0 = time.time()
@@ -160,7 +155,7 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
 
 # ----------------------------------------------------------------------------- one row
 def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judges: dict[str, Any],
-            gen_path: Path) -> dict[str, Any]:
+            gen_path: Path, hooks: Hooks = SILENT) -> dict[str, Any]:
     """Fine-tune (unless base), evaluate, and return the row's result dict."""
     from .finetune import finetune
     from .models import dtype_name, load_causal_lm, load_tokenizer, resolve_device
@@ -177,12 +172,12 @@ def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judg
         tokenizer.padding_side = "right"
         seed = row.finetune["seed"] if row.finetune.get("seed") is not None else cfg.raw["seed"]
         result = finetune(model, tokenizer, row.data, row.finetune, work, device=device, seed=seed,
-                          chat_template=cfg.chat_template, label=row.name)
+                          chat_template=cfg.chat_template, label=row.name, hooks=hooks)
         model, ft_stats = result.model, result.stats
         timings["finetune_s"] = ft_stats["finetune_s"]
     evaluation: dict[str, Any] = {"benchmarks": {}, "summary": {}}
     if row.evaluate:
-        evaluation, t = evaluate_model(model, tokenizer, cfg, row, judges, gen_path)
+        evaluation, t = evaluate_model(model, tokenizer, cfg, row, judges, gen_path, hooks)
         timings.update(t)
     heldout = None
     if row.evaluate and cfg.heldout is not None:
@@ -233,20 +228,21 @@ def results_doc(cfg: HarnessConfig, rows: list[dict], hashes: dict[str, str]) ->
 
 
 def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *, resume: bool = True,
-        overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run (or resume) the harness described by a config file; returns the results document."""
+        overrides: dict[str, Any] | None = None, hooks: Hooks = SILENT) -> dict[str, Any]:
+    """Run (or resume) the harness described by a config file; returns the results document.
+    Progress (a line per row, bars for fine-tuning and generation) goes to `hooks`."""
     from transformers.utils import logging as hf_logging
 
     from .judges import get_judge
 
     hf_logging.disable_progress_bar()  # our own bars cover loading, training and generation
     cfg = config if isinstance(config, HarnessConfig) else load_config(config, overrides=overrides, out_dir=out_dir,
-                                                                       prepare=True)
+                                                                       prepare=True, hooks=hooks)
     out = cfg.out_dir
     check_output(out)
     (out / "rows").mkdir(parents=True, exist_ok=True)
     (out / "generations").mkdir(exist_ok=True)
-    (out / "config.resolved.json").write_text(json.dumps(cfg.raw, indent=2) + "\n", encoding="utf-8")
+    write_json_atomic(out / "config.resolved.json", cfg.raw, overwrite=True)
     hashes = row_hashes(cfg)
     judges = {j.name: get_judge(j.name, **j.options) for j in cfg.judges}
 
@@ -256,18 +252,19 @@ def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *
         row_dir = out / "rows" / row.name
         done = _finished(row_dir, hashes[row.name]) if resume else None
         if done is not None:
-            console.print(f"[dim]skip[/] {row.name}: finished earlier with the same settings")
+            hooks.message(f"[dim]skip[/] {row.name}: finished earlier with the same settings")
         else:
-            console.print(f"[bold]{row.kind}[/] {row.name}")
+            hooks.message(f"[bold]{row.kind}[/] {row.name}")
             work = out / "rows" / f".{row.name}.partial"
             shutil.rmtree(work, ignore_errors=True)  # left by a killed run (kill -9, power loss)
             work.mkdir(parents=True)
             try:
-                done = run_row(cfg, row, start_model, work, judges, work / "generations.jsonl")
+                done = run_row(cfg, row, start_model, work, judges, work / "generations.jsonl", hooks)
                 done["config_hash"] = hashes[row.name]
-                _write_json_atomic(work / "row.json", done)
-                _write_json_atomic(work / "done.json", {"config_hash": hashes[row.name],
-                                                        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                write_json_atomic(work / "row.json", done, overwrite=True)
+                write_json_atomic(work / "done.json", {"config_hash": hashes[row.name],
+                                                       "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+                                  overwrite=True)
                 gen = work / "generations.jsonl"
                 shutil.rmtree(row_dir, ignore_errors=True)
                 if gen.is_file():  # the row's answers appear with the row, never from a failed attempt
@@ -278,12 +275,12 @@ def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *
             finally:  # an error or Ctrl-C: the row in progress leaves nothing; rerun to redo it
                 shutil.rmtree(work, ignore_errors=True)
             t = done["timings"]
-            console.print("  " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in t.items()))
+            hooks.message("  " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in t.items()))
         if row.kind == "stage":
             start_model = str(row_dir / "merged")
         if row.evaluate:
             rows.append(done)
         doc = results_doc(cfg, rows, hashes)
-        _write_json_atomic(out / "results.json", doc)
+        write_json_atomic(out / "results.json", doc, overwrite=True)
     write_report(out)
     return doc

@@ -18,6 +18,7 @@ from .tempdirs import keep_until_exit, make_scratch
 from .writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter, check_output_is_not_input
 
 ProgressFn = Callable[[int], None]
+CardWriter = Callable[[Path], object]  # `card.write_card`, passed in: the shard writer does not depend on cards
 
 
 def dataset_table(ds) -> pa.Table:
@@ -59,35 +60,27 @@ def base_manifest(command: list[str] | None) -> dict[str, Any]:
 
 
 def finish_output(
-    out: OutputDir,
+    directory: Path,
     writer: ShardWriter,
     manifest: dict[str, Any],
+    *,
+    shard_size: str | int,
     rejects: list[dict] | None = None,
-    card: bool = True,
+    card: CardWriter | None = None,
 ) -> dict[str, Any]:
     """Close shards, write rejects, manifest and card into the temp dir (not yet committed)."""
     shards = writer.close()
-    manifest["output"] = {"rows": writer.rows, "shards": shards, "shard_size": manifest.pop("_shard_size", DEFAULT_SHARD_SIZE)}
+    manifest["output"] = {"rows": writer.rows, "shards": shards, "shard_size": shard_size}
     manifest["rejects_file"] = None
     if rejects:
-        path = out.path / "rejects.jsonl"
-        with open(path, "w") as fh:
+        with open(directory / "rejects.jsonl", "w") as fh:
             for r in rejects:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")
         manifest["rejects_file"] = "rejects.jsonl"
-    write_manifest(out.path, manifest)
-    if card:
-        write_card_if_available(out.path)
+    write_manifest(directory, manifest)
+    if card is not None:
+        card(directory)
     return manifest
-
-
-def write_card_if_available(directory: Path) -> None:
-    """Dataset card beside the shards (see `safetune card`)."""
-    try:
-        from ..card import write_card
-    except ImportError:
-        return
-    write_card(directory)
 
 
 def convert(
@@ -101,9 +94,10 @@ def convert(
     overwrite: bool = False,
     command: list[str] | None = None,
     on_rows: ProgressFn | None = None,
-    card: bool = True,
+    card: CardWriter | None = None,
 ) -> dict[str, Any]:
-    """Read inputs into canonical records and write `out` (shards + manifest + card).
+    """Read inputs into canonical records and write `out` (shards + manifest, and the card
+    that `card` writes into the directory).
 
     Returns the manifest. Raises `InputError` (nothing written) on bad input in `fail` mode.
     """
@@ -127,10 +121,9 @@ def convert(
         for entry, digest in zip(inputs_meta, digests):
             entry["sha256"] = digest.result()
         manifest.update(inputs=inputs_meta, seed=None, steps=[], dropped=dict(sorted(stream.dropped.items())))
-        manifest["_shard_size"] = shard_size
         if sum(p.rows for p in stream.plans) == 0:
             raise InputError("no rows left to write (every row was rejected)", file=", ".join(paths))
-        manifest = finish_output(od, writer, manifest, stream.rejects, card=card)
+        manifest = finish_output(od.path, writer, manifest, shard_size=shard_size, rejects=stream.rejects, card=card)
         od.commit()
     return manifest
 
@@ -157,7 +150,7 @@ def read(
     tmp_root = make_scratch("read")
     tmp = tmp_root / "records"
     try:
-        convert(items, tmp, format=format, mapping=mapping, on_error=on_error, card=False, command=["safetune_data.read"])
+        convert(items, tmp, format=format, mapping=mapping, on_error=on_error, command=["safetune_data.read"])
         ds = datasets.load_from_disk(str(tmp))
     except BaseException:
         shutil.rmtree(tmp_root, ignore_errors=True)
@@ -176,7 +169,7 @@ def write(
     shard_size: str | int = DEFAULT_SHARD_SIZE,
     overwrite: bool = False,
     manifest_extra: dict[str, Any] | None = None,
-    card: bool = True,
+    card: CardWriter | None = None,
 ) -> dict[str, Any]:
     """Write a `datasets.Dataset` (or list of records, or Arrow table) of records as an output dir.
 
@@ -194,8 +187,7 @@ def write(
         manifest = base_manifest(None)
         manifest.update(inputs=[], seed=prov["seed"], steps=prov["steps"], dropped={})
         manifest.update(manifest_extra or {})
-        manifest["_shard_size"] = shard_size
-        manifest = finish_output(od, writer, manifest, card=card)
+        manifest = finish_output(od.path, writer, manifest, shard_size=shard_size, card=card)
         od.commit()
     return manifest
 

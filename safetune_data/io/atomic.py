@@ -8,10 +8,11 @@ temporary file is removed and `path` is left as it was. An existing `path` is re
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 from ..errors import ConfigError
 from .tempdirs import sweep_siblings
@@ -65,4 +66,17 @@ def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = False, e
     """`Path.write_text`, atomically, refusing an existing file unless `overwrite`."""
     with atomic_write(path, overwrite=overwrite, encoding=encoding) as fh:
         fh.write(text)
+    return Path(path)
+
+
+def write_json_atomic(path: str | Path, obj: object, *, overwrite: bool = False) -> Path:
+    """`obj` as indented UTF-8 JSON, atomically (results, row markers, reports)."""
+    return write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n", overwrite=overwrite)
+
+
+def write_jsonl_atomic(path: str | Path, rows: Iterable[dict], *, overwrite: bool = False) -> Path:
+    """One JSON object a line, atomically."""
+    with atomic_write(path, overwrite=overwrite) as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return Path(path)

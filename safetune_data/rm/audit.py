@@ -6,8 +6,8 @@ rather than as half-right, per-subset accuracy with 95% Wilson intervals (they s
 distribution. Across models: the share of pairs on which two models pick the same side,
 Kendall's tau-b of their margins, and the accuracy of a majority vote.
 
-Intervals come from `harness.metrics` (one Wilson interval for the product) and tau-b from
-scipy; this module only arranges them.
+Intervals come from `safetune_data.stats` (one Wilson interval for the product) and tau-b
+from scipy; this module only arranges them.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..harness.metrics import wilson_interval
+from ..stats import wilson_interval
 
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 

@@ -10,7 +10,6 @@ results of a harness run, whether that preference tracks the variants' measured 
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -18,6 +17,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..io.sources import read_json
+from ..stats import bootstrap_interval
 from .score import Scorer
 
 OnBatch = Callable[[int], None]
@@ -112,19 +113,6 @@ def _fill_shard_rows(directory: Path, shards: list[dict]) -> None:
 
 # --- compare --------------------------------------------------------------------------
 
-def bootstrap_mean_ci(values: Sequence[float], n_resamples: int = 2000, seed: int = 0,
-                      confidence: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean (scipy); robust to skewed and tied rewards."""
-    from scipy.stats import bootstrap
-
-    x = np.asarray(values, dtype=float)
-    if x.size < 2 or np.all(x == x[0]):
-        return (float(x.mean()), float(x.mean())) if x.size else (math.nan, math.nan)
-    res = bootstrap((x,), np.mean, n_resamples=n_resamples, confidence_level=confidence, method="percentile",
-                    rng=np.random.default_rng(seed))
-    return (float(res.confidence_interval.low), float(res.confidence_interval.high))
-
-
 def variant_name(directory: Path) -> str:
     from ..io.manifest import read_manifest
 
@@ -204,10 +192,7 @@ def read_results(path: str | Path) -> Any:
         path = path / "results.json"
     if not path.exists():
         raise InputError("harness results not found", file=str(path), hint="point --results at a `safetune harness run` output")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    return read_json(path)
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
@@ -233,7 +218,7 @@ def compare_variants(scorer: Scorer, variant_dirs: Sequence[str | Path], *, batc
             raise InputError(f"two variants are named '{name}'", file=str(d))
         hook = on_variant(name, len(ds)) if on_variant else None
         scores, stats = scorer.score(conversations_of(ds, str(d)), batch_size=batch_size, on_batch=hook)
-        low, high = bootstrap_mean_ci(scores, n_resamples=n_resamples, seed=seed)
+        low, high = bootstrap_interval(scores, n_boot=n_resamples, seed=seed)
         variants.append({"name": name, "path": str(d), "rows": len(ds), "mean_reward": float(np.mean(scores)),
                          "ci95": [low, high], "reward": reward_summary(scores), "scoring": stats.as_dict()})
     out: dict[str, Any] = {"model": scorer.name, "kind": scorer.kind, "variants": variants}

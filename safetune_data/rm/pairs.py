@@ -13,9 +13,7 @@ missing or empty field is an `InputError` naming file, row and field.
 from __future__ import annotations
 
 import csv
-import gzip
-import json
-import os
+import itertools
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import InputError
+from ..io.sources import load_hub, read_rows
 from ..records import check_conversation
 
 FORMATS = ("hh", "sharegpt", "rewardbench", "labelled")
@@ -117,7 +116,7 @@ def read_hh(path: str | Path, subset: str | None = None) -> PairSet:
     path = Path(path)
     subset = subset or _stem(path)
     out = PairSet([], "hh", [str(path)])
-    for row_no, row in _iter_json_rows(path):
+    for row_no, row in _iter_table_rows(path):
         out.rows += 1
         for key in ("chosen", "rejected"):
             if not isinstance(row.get(key), str):
@@ -141,7 +140,7 @@ def read_sharegpt(path: str | Path, subset: str | None = None) -> PairSet:
     path = Path(path)
     subset = subset or _stem(path)
     out = PairSet([], "sharegpt", [str(path)])
-    for row_no, row in _iter_json_rows(path):
+    for row_no, row in _iter_table_rows(path):
         out.rows += 1
         conv = row.get("conversations")
         if not isinstance(conv, list) or not conv:
@@ -178,7 +177,7 @@ def read_rewardbench(source: str | Path, subset: str | None = None, split: str =
         rows: Iterable[tuple[int, dict]] = _iter_table_rows(path)
         name = _stem(path)
     else:
-        rows = enumerate(_load_hub_rows(str(source), split))
+        rows = enumerate(load_hub(str(source), split))
         name = str(source).rstrip("/").split("/")[-1]
     out = PairSet([], "rewardbench", [str(source)])
     for row_no, row in rows:
@@ -223,18 +222,6 @@ def _prompt_messages(value: Any, source: str, row_no: int) -> list[dict]:
             msgs.append({"role": m["role"], "content": m["content"]})
         return msgs
     raise InputError("missing 'prompt' (a string or a list of messages)", file=source, row=row_no, field="prompt")
-
-
-def _load_hub_rows(dataset_id: str, split: str) -> list[dict]:
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
-        raise InputError(f"'{dataset_id}' is not a local file and the Hub is offline (HF_HUB_OFFLINE is set)",
-                         file=dataset_id, hint="pass a local JSON/JSONL/parquet file, or unset HF_HUB_OFFLINE")
-    import datasets
-
-    try:
-        return list(datasets.load_dataset(dataset_id, split=split))
-    except Exception as exc:  # network, missing dataset or split
-        raise InputError(f"cannot load Hub dataset '{dataset_id}' (split '{split}'): {exc}", file=dataset_id) from None
 
 
 # --- labelled completions (XSTest-style) -------------------------------------------------
@@ -383,67 +370,21 @@ def _stem(path: Path) -> str:
     return name
 
 
-def _open_text(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix.lower() == ".gz" else open(path, encoding="utf-8")
-
-
-def _iter_json_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    """(row number, row) from JSON array or JSONL (optionally gzipped); rows numbered from 0."""
-    suffix = _suffix(path)
-    with _open_text(path) as fh:
-        if suffix == ".jsonl":
-            row_no = 0
-            for line_no, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=line_no) from None
-                if not isinstance(row, dict):
-                    raise InputError("row is not a JSON object", file=str(path), line=line_no)
-                yield row_no, row
-                row_no += 1
-            return
-        try:
-            data = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
-    if not isinstance(data, list):
-        raise InputError("expected a JSON array of rows", file=str(path))
-    for i, row in enumerate(data):
-        if not isinstance(row, dict):
-            raise InputError("row is not a JSON object", file=str(path), row=i)
-        yield i, row
-
-
 def _iter_table_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    suffix = _suffix(path)
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for i, row in enumerate(pq.read_table(path).to_pylist()):
-            yield i, row
-    elif suffix in (".json", ".jsonl"):
-        yield from _iter_json_rows(path)
-    else:
-        raise InputError(f"unsupported pairs file type '{suffix or path.name}'", file=str(path),
-                         hint="use .json, .jsonl(.gz), .parquet or .csv (labelled)")
+    """(row number from 0, row) of a JSON, JSONL or parquet file (gzipped too)."""
+    for loc in read_rows(path):
+        yield loc.index, loc.row
 
 
 def _iter_csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
     """(line number of the row's start, row); quoted multi-line completions are handled by csv."""
-    if not path.exists():
-        raise InputError("file not found", file=str(path))
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1, field=missing[0])
-        start = reader.line_num + 1
-        for row in reader:
-            yield start, row
-            start = reader.line_num + 1
+    rows = read_rows(path)
+    first = next(rows, None)
+    missing = [c for c in required if first is not None and c not in first.row]
+    if missing:
+        raise InputError(f"missing column(s): {', '.join(missing)}", file=str(path), line=1, field=missing[0])
+    for loc in itertools.chain([first] if first is not None else [], rows):
+        yield loc.line, loc.row
 
 
 def _require_text(value: Any, source: str | Path, row_no: int, key: str) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import ConfigError
+from ..harness.models import resolve_device, resolve_dtype  # the harness's words: --dtype fp32 = float32
 
 Conversation = Sequence[dict]
 OnBatch = Callable[[int], None]
@@ -65,31 +66,6 @@ def padding_of(lengths: Sequence[int], batches: list[list[int]]) -> tuple[int, i
         total += longest * len(batch)
         pad += sum(longest - lengths[i] for i in batch)
     return total, pad
-
-
-def resolve_device(device: str | None = None) -> str:
-    import torch
-
-    if device in (None, "", "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device '{device}' asked for but no CUDA GPU is available", field="device",
-                          hint="use --device cpu")
-    return device
-
-
-def resolve_dtype(dtype: str | None, device: str) -> Any:
-    """bf16 on GPU (reward models are trained in it), fp32 on CPU (bf16 matmuls are slow there)."""
-    import torch
-
-    names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-             "float16": torch.float16, "fp16": torch.float16}
-    if dtype in (None, "", "auto"):
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    try:
-        return names[dtype]
-    except KeyError:
-        raise ConfigError(f"unknown dtype '{dtype}'", field="dtype", hint=f"one of: auto, {', '.join(names)}") from None
 
 
 RM_HINT = ("give a local model directory (`safetune rm tiny DIR` builds a tiny reward model), or download "

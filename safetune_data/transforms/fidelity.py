@@ -30,10 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
-from ..detectors.identity import find_identity
 from ..detectors.language import detect_language
-from ..detectors.roleplay import roleplay_where
-from ..detectors.structure import classify
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import Outcome, Transform
@@ -62,13 +59,19 @@ _MARKUP_ONLY = re.compile(r"[\s\"“(*_#>+\-]*(?:\d{1,3}[.)])?[\s\"“(*_]*")
 
 
 # --- cached detector calls ----------------------------------------------------------------
+# The detectors load spaCy and markdown-it: imported on first use, so that importing the
+# package (which imports this module through the Transform base) stays cheap.
 @lru_cache(maxsize=8192)
 def structure_label(text: str) -> str:
+    from ..detectors.structure import classify
+
     return classify(text)
 
 
 @lru_cache(maxsize=8192)
 def identity_present(text: str) -> bool:
+    from ..detectors.identity import find_identity
+
     return bool(find_identity(text))
 
 
@@ -78,6 +81,8 @@ def language_of(text: str) -> str:
 
 
 def roleplay_levels(record: dict) -> frozenset[str]:
+    from ..detectors.roleplay import roleplay_where
+
     return frozenset(roleplay_where(record))
 
 

@@ -127,7 +127,7 @@ class RoleplayAdd(Transform):
             "with_identity": {
                 "enum": ["skip", "keep"],
                 "default": "skip",
-                "description": "rows whose answer states an AI identity: leave alone (skip) or add the persona anyway (keep)",
+                "description": "rows whose answer or system prompt states an AI identity: leave alone (skip) or add the persona anyway (keep; a factorial grid that sets identity itself)",
             },
         },
         "additionalProperties": False,
@@ -241,7 +241,8 @@ class RoleplayAdd(Transform):
         functional = sorted(r for r, k in kinds.items() if "functional_role" in k)
         if functional:
             return ("row assigns a functional role", *(f"functional:{r}" for r in functional))
-        if self.params["where"] == "system" and "assistant_identity" in kinds.get("system", set()):
+        if (self.params["where"] == "system" and self.params["with_identity"] == "skip"
+                and "assistant_identity" in kinds.get("system", set())):
             return ("system prompt sets the assistant identity",)
         said = {k for k in ("assistant_identity", "remark") if k in {m.kind for m in find_framing(first_user, "user")}}
         if said:

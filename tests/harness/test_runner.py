@@ -178,6 +178,34 @@ def test_stage_merges_and_becomes_the_start_and_reference(setup, monkeypatch):
     assert doc["rows"][0]["finetune"]["merged"] is True
 
 
+def test_progress_goes_to_the_hooks_passed_in_and_the_cli_passes_its_console(setup, monkeypatch, capsys):
+    """The harness reports through `hooks` (it imports no CLI): a line per row, one counted task
+    per fine-tune (steps) and per generation (prompts), each counted to its end."""
+    from contextlib import contextmanager
+
+    from safetune_data.harness.hooks import Hooks
+
+    tmp, write = setup
+    cfg = write(variants=["variants/original"], dtype="float32")  # rm's spelling of fp32 is the harness's too
+    messages, counted = [], {}
+
+    @contextmanager
+    def task(description, total, unit):
+        counted[description] = [total, unit, 0]
+        yield lambda n: counted[description].__setitem__(2, counted[description][2] + n)
+
+    doc = runner.run(cfg, hooks=Hooks(message=messages.append, task=task))
+    assert [r["weights_dtype"] for r in doc["rows"]] == ["fp32", "fp32"]
+    assert [m for m in messages if not m.startswith("  ")] == ["[bold]base[/] base", "[bold]variant[/] original"]
+    assert all(" s" in m for m in messages if m.startswith("  ")), "each row's timings follow it"
+    assert counted == {"generate base": [16, "prompts", 16], "fine-tune original": [2, "steps", 2],
+                       "generate original": [16, "prompts", 16]}
+    capsys.readouterr()
+    assert _cli(monkeypatch, "harness", "run", str(cfg)) == 0  # resumes: both rows finished
+    out = capsys.readouterr().out
+    assert "skip base: finished earlier with the same settings" in out and "skip original" in out
+
+
 @pytest.mark.parametrize(
     "override, key, message",
     [

@@ -49,6 +49,14 @@ def test_device_and_dtype_resolution_on_cpu():
     assert resolve_device("cpu") == "cpu"
     assert resolve_dtype("auto", "cpu") == torch.float32
     assert resolve_dtype("bf16", "cpu") == torch.bfloat16
+    for short, long, dtype in (("fp32", "float32", torch.float32), ("fp16", "float16", torch.float16),
+                               ("bf16", "bfloat16", torch.bfloat16)):  # the harness and `rm --dtype` take both
+        assert resolve_dtype(short, "cpu") == resolve_dtype(long, "cpu") == dtype
+    assert resolve_dtype(None, "cpu") == torch.float32 and resolve_device(None) in ("cpu", "cuda")
+    with pytest.raises(ConfigError, match="unknown dtype 'float64'"):
+        resolve_dtype("float64", "cpu")
+    with pytest.raises(ConfigError, match="unknown device 'tpu'"):
+        resolve_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA"):
             resolve_device("cuda")

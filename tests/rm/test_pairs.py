@@ -105,6 +105,21 @@ def test_empty_chosen_names_file_row_and_field(tmp_path):
     assert (exc.value.file, exc.value.row, exc.value.field) == (str(path), 1, "chosen")
 
 
+def test_labelled_csv_problems_name_the_line_the_row_starts_on(tmp_path):
+    """Completions span lines; the row with the problem is named by its first line."""
+    path = tmp_path / "model.csv"
+    path.write_text('id,type,prompt,completion,final_label\n'
+                    '1,safe,q1,"line one\nline two\nline three",1_full_compliance\n'
+                    '2,safe,,a,2_full_refusal\n', encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_pairs([path])
+    assert (exc.value.line, exc.value.field, exc.value.message) == (5, "prompt", "empty 'prompt'")
+    path.write_text("id,prompt,completion\n1,q,a\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_pairs([path], format="labelled")
+    assert (exc.value.line, exc.value.field) == (1, "final_label")
+
+
 def test_unknown_layout_and_format_are_input_errors(tmp_path):
     path = tmp_path / "odd.json"
     path.write_text(json.dumps([{"question": "q", "answer": "a"}]))

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..metrics import wilson_interval
+from ...stats import wilson_interval
 
 _REFUSED = {"true", "1", "yes", "refused", "refusal", "refuse", "2_full_refusal", "3_partial_refusal",
             "full_refusal", "partial_refusal", "unsafe_refused"}
