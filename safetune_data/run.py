@@ -46,6 +46,18 @@ def read_index(path: str | Path) -> dict[str, Any]:
     return index
 
 
+def fidelity_digest(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per rewriting step of a variant: the share of rows it moved and the share its fidelity
+    checks held back (or flagged), so the index shows how clean each grid cell is."""
+    out = []
+    for s in steps:
+        f = s.get("fidelity")
+        if f:
+            out.append({"step": s["step"], "op": s["op"], "moved_share": f["moved_share"],
+                        "failed_share": round(sum(f["failed_share"].values()), 4), "action": f["action"]})
+    return out
+
+
 def index_variants(path: str | Path) -> list[tuple[str, Path, dict[str, Any]]]:
     """(name, directory, factors) of every variant of a run, directories resolved."""
     path = Path(path)
@@ -139,7 +151,7 @@ def run_recipe(
             manifest = finish_output(vdir, writer, manifest, shard_size=shard_size, card=card)
             index["variants"].append(
                 {"name": variant.name, "dir": variant.name, "rows": manifest["output"]["rows"], "factors": variant.factors,
-                 "steps": [s["op"] for s in variant.spec]}
+                 "steps": [s["op"] for s in variant.spec], "fidelity": fidelity_digest(manifest["steps"])}
             )
         (od.path / INDEX_FILE).write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
         od.commit()

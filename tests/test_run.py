@@ -39,11 +39,28 @@ def test_factorial_gives_eight_loadable_variants_with_manifest_trace_and_card(fa
     assert json.loads((out / "index.json").read_text()) == index
 
 
+def test_every_variant_reports_fidelity_shares_in_manifest_index_and_card(factorial_run):
+    out, index = factorial_run
+    for v in index["variants"]:
+        d = out / v["dir"]
+        steps = json.loads((d / "manifest.json").read_text())["steps"]
+        checked = [s for s in steps if "fidelity" in s]
+        assert [s["op"] for s in checked] == v["steps"]  # every step of the grid rewrites one factor
+        for s, digest in zip(checked, v["fidelity"]):
+            f = s["fidelity"]
+            assert f["moved_share"] == round(s["changed"] / s["seen"], 4) == digest["moved_share"]
+            assert sum(f["failed"].values()) == sum(n for r, n in s["unchanged"].items() if r.startswith("fidelity: "))
+        assert "### Rewrite fidelity" in (d / "README.md").read_text()
+
+
 def test_factor_levels_show_in_the_records(factorial_run):
     out, _ = factorial_run
     add = datasets.load_from_disk(str(out / "structure=markdown,identity=inject,roleplay=add"))
     none = datasets.load_from_disk(str(out / "structure=plain,identity=none,roleplay=none"))
-    assert sum(r["messages"][0]["role"] == "system" for r in add) == 119
+    manifest = json.loads((out / "structure=markdown,identity=inject,roleplay=add" / "manifest.json").read_text())
+    roleplay = next(s for s in manifest["steps"] if s["op"] == "roleplay.add")
+    already = sum(n for reason, n in roleplay["unchanged"].items() if reason.startswith("already has persona (system"))
+    assert sum(r["messages"][0]["role"] == "system" for r in add) == roleplay["changed"] + already > 100
     assert sum(r["messages"][0]["role"] == "system" for r in none) < 119
     assert sum(r["messages"][-1]["content"].startswith("- ") or "\n- " in r["messages"][-1]["content"] for r in add) > \
         sum("\n- " in r["messages"][-1]["content"] for r in none)

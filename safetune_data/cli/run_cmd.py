@@ -74,9 +74,10 @@ def run_cmd(
         )
         bar.finish(state["task"])
     target = out or rec.data.get("output", {}).get("dir")
-    table = Table(Column("variant", overflow="fold"), "rows")
+    table = Table(Column("variant", overflow="fold"), "rows", Column("moved / failed fidelity, per rewriting step", overflow="fold"))
     for v in index["variants"]:
-        table.add_row(v["name"], str(v["rows"]))
+        shares = "; ".join(f"{f['op']} {100 * f['moved_share']:.0f}% / {100 * f['failed_share']:.1f}%" for f in v.get("fidelity", []))
+        table.add_row(v["name"], str(v["rows"]), shares or "–")
     console.print(table)
     console.print(f"wrote {len(index['variants'])} variant(s) to {target} (index.json lists them)")
 
