@@ -51,6 +51,7 @@ _HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+\S", re.MULTILINE)
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$", re.MULTILINE)
 _URL = re.compile(r"(?:https?|ftp)://\S+|\bwww\.\S+")
 _LEADING_CLAUSE = re.compile(r"(?:^|\n)[ \t]*((?:As|Being|Speaking as)\b[^,.!?\n]{1,100},)[ \t]+([^\s,.;:!?]+)")
+_APPOSITIVE = re.compile(r"[ \t]+[^,.!?\n]{1,80},[ \t]+([^\s,.;:!?]+)")
 _FIRST_PERSON_NEXT = frozenset({"i", "i'm", "i’m", "i've", "i’ve", "i'd", "i’d", "i'll", "i’ll", "my", "me", "let", "let's", "let’s", "we", "our"})
 # Where a capital letter is expected: text start, after sentence punctuation, or at the
 # start of a line after optional markup (list marker, heading, quote, emphasis).
@@ -244,8 +245,13 @@ def _dangling_clause(before: str, after: str) -> str | None:
     for m in _LEADING_CLAUSE.finditer(after):
         if m.group(1) + " " + m.group(2) in before:  # the text's own clause, moved by an edit
             continue
-        if m.group(2).lower().strip("\"'“”*_") not in _FIRST_PERSON_NEXT:
-            return f"leading clause before '{m.group(2)}'"
+        if m.group(2).lower().strip("\"'“”*_") in _FIRST_PERSON_NEXT:
+            continue
+        # an appositive inside the clause: "As Aria, your AI assistant, I ..."
+        rest = _APPOSITIVE.match(after, m.end(1))
+        if rest and rest.group(1).lower() in _FIRST_PERSON_NEXT:
+            continue
+        return f"leading clause before '{m.group(2)}'"
     return None
 
 

@@ -3,15 +3,19 @@
 Answers that state the assistant's identity ("As an AI assistant, ...") preserve safety
 after fine-tuning; these transforms move a data set along that factor in either direction:
 
-- `identity.inject` adds a template statement (prefix clause / prefix sentence / suffix);
+- `identity.inject` adds one identity statement per conversation: a whole sentence (or its
+  own paragraph before a list or heading), a leading clause only before an answer that
+  opens in the first person ("As an AI assistant, I ..."), in the answer's language;
 - `identity.strip` removes identity and self-reference statements (the detector in
-  `safetune_data.detectors.identity` finds them; the edit rules live here);
+  `safetune_data.detectors.identity` finds them; the edit rules live here) and repairs the
+  sentence around them;
 - `identity.replace` swaps names and developers ("ChatGPT" -> "Aria");
 - `identity.qa` appends standalone "Who are you?" conversations (a dataset-level step).
 
-Inject and strip are built to be inverse: every built-in template is a pure identity
-statement, inject re-cases the first word only in a way strip undoes, and strip removes
-the whitespace inject added. The round trip is measured in the tests and the quality script.
+Inject and strip are built to be inverse: inject never changes a word of the answer (not
+even its case), every built-in template is a pure identity statement, and strip removes
+the whitespace inject added. Both declare the text they add or remove in their outcome, so
+the fidelity checks can tell an intended edit from a lost word.
 
     from safetune_data import transforms as T
     ds.map(T.identity.inject(name="Aria", developer="Acme", rate=0.5), batched=True)
@@ -21,6 +25,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -28,10 +33,14 @@ from typing import Any
 
 import yaml
 
-from ..detectors.identity import IdentityMatch, find_identity
+from ..detectors.identity import AS_CLAUSE_TAIL, IdentityMatch, find_identity
+from ..detectors.language import LANGUAGES
+from ..detectors.roleplay import format_contract
+from ..detectors.structure import Block, blocks
 from ..errors import ParamError
 from ..records import assistant_indices
 from .base import DatasetStep, Outcome, Transform, register, rng_for
+from .fidelity import identity_present, language_of, structure_label
 
 PLACEHOLDERS = ("name", "developer")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
@@ -135,151 +144,473 @@ def capitalize_first(text: str, pos: int = 0) -> str:
     return text
 
 
-def lower_first_word(text: str) -> str:
-    """Lower-case the first word for use after a leading clause, unless it looks like a name.
-
-    Kept as is: "I" and its contractions, acronyms and mixed case ("NASA", "iPhone"), and
-    words that also appear capitalised mid-sentence elsewhere in the text (evidence of a
-    proper noun: "Paris is ... in Paris"). Everything else is lower-cased; `capitalize_first`
-    undoes it exactly.
-    """
-    m = _WORD.match(text)
-    if not m:
-        return text
-    word = m.group()
-    if word == "I" or re.match(r"I['’]", word) or not word[0].isupper() or any(c.isupper() for c in word[1:]):
-        return text
-    for at in _whole_word_at(text, word, m.end()):
-        before = text[:at].rstrip(" \t")
-        if before and before[-1] not in ".!?:;\n\"“'‘*#(-":
-            return text
-    return text[0].lower() + text[1:]
-
-
-def _wordish(c: str) -> bool:
-    return c.isalnum() or c in "_'’-"
-
-
-def _whole_word_at(text: str, word: str, start: int):
-    """Positions of `word` as a whole word in text[start:] (a plain search: a regex per
-    answer and word would be compiled anew each time and dominate the transform's cost)."""
-    i = text.find(word, start)
-    while i != -1:
-        j = i + len(word)
-        if not _wordish(text[i - 1]) and (j >= len(text) or not _wordish(text[j])):
-            yield i
-        i = text.find(word, i + 1)
-
-
 # --- strip rules ----------------------------------------------------------------------------
-_CLAUSE_LEADS = ("as", "speaking", "being")
+# Identity text is removed as the smallest piece that leaves a sentence standing: a leading
+# clause with its comma, a statement with the connective that tied it to the rest ("I am an
+# AI and do not condone X" -> "I do not condone X"), and a sentence only when it says
+# nothing but the identity. Each edit records exactly the text it removed and the words it
+# put back, for the fidelity `content` check.
+_CJK_STOP = "。！？"
+_CJK_BREAK = re.compile(r"[。！？]+[”’」』）)]*\s*")
+_OPENERS = ("as", "being", "speaking")
+_FOREIGN_CLAUSES = ("de_als_ki", "es_como_ia", "fr_en_tant_que", "zh_as_ai", "zh_as_name")
+_GREETING = re.compile(r"(?:no|yes|yeah|nope|hello|hi|hey|sure|certainly|of course|correct|right|okay|ok)", re.IGNORECASE)
+_END_ONLY = re.compile(r"\s*[.!?…。！？]*[\"'”’)\]」』）]*\s*")
+_CONNECT_FIRST_PERSON = re.compile(
+    r"\s*,?\s*(?:(?:and|but|so|yet)\s*,?\s*)?(?:(?:as such|therefore|thus|hence|because of this|for this reason|"
+    r"as a result|consequently)\s*,?\s*)?(?=(?:I|I['’](?:m|ve|d|ll)|my|me)\b)"
+)
+_CONNECT_PREDICATE = re.compile(r"\s*,?\s*(?:and|but|so|yet)\s+(?:(?:as such|therefore|thus|hence),?\s+)?(?=[a-z])")
+_SPLICE = re.compile(
+    r"\s*,\s+(?=(?:it|it['’]s|this|that|that['’]s|there|there['’]s|these|those|you|your|we|they|however|"
+    r"please|unfortunately|sadly)\b)",
+    re.IGNORECASE,
+)
+_RELATIVE = re.compile(r"\s*,?\s*(?:that|which|who)\s+(?=[a-z])")
+_PARTICIPLE = re.compile(
+    r"\s+(?=(?:designed|programmed|trained|built|made|created|here|meant|intended|able|unable|not|incapable|"
+    r"happy|glad|committed|limited|restricted|bound|unable|only|always|constantly)\b)"
+)
+# Words after "and"/"so" that need the copula back ("I'm an AI, so unable to" -> "I'm unable to").
+_BE_COMPLEMENT = frozenset(
+    "unable able not incapable here happy glad designed programmed committed limited restricted bound "
+    "obligated required meant intended trained built made created sorry afraid certain sure aware".split()
+)
+_SUBORDINATOR = re.compile(
+    r"\b(?:since|because|as|given that|considering that|seeing that|now that|while|although|though)\s+$", re.IGNORECASE
+)
+_SUBJECT_BE = re.compile(r"I\s*(?:am|['’]m)\b\s*")
+_PARENTHESIS = re.compile(r"\s*\([^()\n]{1,40}\)")
+# Fenced blocks (a closing fence may be longer than the opening one) and inline code spans.
+_CODE_SPAN = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*\1[`~]*[ \t]*$|\Z)|`[^`\n]+`", re.MULTILINE | re.DOTALL)
+# Foreign statements joined to a clause by "and": keep the subject ("Ich bin eine KI und kann
+# nicht" -> "Ich kann nicht"); Spanish drops it ("Soy una IA y no puedo" -> "No puedo").
+_FOREIGN_AND = {
+    "de": (re.compile(r"\s*,?\s*und\s+(?=\w)"), "Ich "),
+    "es": (re.compile(r"\s*,?\s*y\s+(?=\w)"), ""),
+    "fr": (re.compile(r"\s*,?\s*et\s+(?=\w)"), "Je "),
+    "zh": (re.compile(r"\s*[，,]\s*(?:但是?|所以|因此)?"), "我"),
+}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace text[start:end] with `insert`; `recap` upper-cases the word then at `start`."""
+
+    start: int
+    end: int
+    insert: str = ""
+    recap: bool = False
+    patterns: tuple[str, ...] = ()
+    sentence: bool = False  # a whole sentence: its separating whitespace goes with it
+
+
+def _language_of_pattern(pattern: str) -> str:
+    return pattern[:2] if pattern[2:3] == "_" and pattern[:2] in ("de", "es", "fr", "zh") else "en"
+
+
+def _sentence_bounds(text: str, s: int, e: int) -> tuple[int, int]:
+    """The sentence around text[s:e], for Latin and Chinese punctuation alike."""
+    a = sentence_start(text, s)
+    for m in _CJK_BREAK.finditer(text, a, s):
+        a = m.end()
+    b = sentence_end(text, e)
+    m = re.compile("[" + _CJK_STOP + "]+").search(text, e, b if b > e else len(text))
+    if m:
+        b = m.end()
+    return a, b
 
 
 def _groups(text: str, matches: list[IdentityMatch]) -> list[tuple[int, int, list[str]]]:
-    """Merge overlapping matches into (start, end, pattern names)."""
+    """Merge matches that overlap or touch ("I am Aria, an AI assistant" + ", developed by
+    Acme") into (start, end, pattern names); a parenthesis right after joins too."""
     out: list[list] = []
     for m in sorted(matches, key=lambda m: (m.start, -m.end)):
-        if out and m.start < out[-1][1]:
+        if out and (m.start < out[-1][1] or re.fullmatch(r"[\s,，]*", text[out[-1][1]:m.start])):
             out[-1][1] = max(out[-1][1], m.end)
             if m.pattern not in out[-1][2]:
                 out[-1][2].append(m.pattern)
         else:
             out.append([m.start, m.end, [m.pattern]])
+    for g in out:
+        p = _PARENTHESIS.match(text, g[1])
+        if p:
+            g[1] = p.end()
     return [(s, e, p) for s, e, p in out]
 
 
-def _edit_for(text: str, s: int, e: int) -> tuple[str, int, int, str, bool] | None:
-    """How to remove the identity statement text[s:e].
+def _markup_prefix(pre: str) -> bool:
+    """Only list markers, heading marks, quote marks or emphasis before the statement."""
+    return bool(re.fullmatch(r"[\s>#*_\-+]*(?:\d{1,3}[.)])?[\s*_\"“]*", pre))
 
-    Returns ("sentence", a, b, "", False) to drop the whole sentence text[a:b], or
-    ("cut", a, b, replacement, recapitalise) to replace text[a:b] inside its sentence;
-    None when the statement is not in a form we can remove without breaking the sentence.
-    """
-    first = re.match(r"[A-Za-z]+", text[s:e]).group().lower()
-    a_sent = sentence_start(text, s)
-    b_sent = sentence_end(text, e)
-    post = text[e:b_sent]
-    at_start = not text[a_sent:s].strip()
-    if first in _CLAUSE_LEADS:
-        # "As an AI, here is" / "Sorry, but as an AI language model, I cannot" -> cut the clause.
-        m = re.match(r"\s*,\s*", post) or re.match(r"\s+(?=I\b)", post)
-        if m is None:
-            return None
-        return ("cut", s, e + m.end(), "", at_start)
-    # Statements: "I am an AI.", "I am Aria, an AI ...", "I was trained by X", "My name is X, an AI".
-    if re.fullmatch(r"\s*[.!]*[\"'”’)\]]*\s*", post):
-        return ("sentence", a_sent, b_sent, "", False)
-    if first == "i":
-        # "I am an AI and I cannot" / "I'm just an AI, but I can" -> "I cannot" / "I can"
-        m = re.match(r",?\s+and\s+(?=I\b)", post) or re.match(r",?\s*(?:(?:but|so)\s+)?(?=I\b)", post)
-        if m:
-            return ("cut", s, e + m.end(), "", False)
-        # "I am an AI and do not have" -> "I do not have"
-        m = re.match(r",?\s+and\s+(?=[a-z])", post)
-        if m:
-            return ("cut", s, e + m.end(), "I ", False)
-        # "I'm an AI assistant, so unable to" -> "I'm unable to"
-        m = re.match(r",?\s+(?:so|but)\s+(?=[a-z])", post)
-        if m:
-            subject = re.match(r"I\s*(?:am|['’]m)\s*", text[s:e])
-            return ("cut", s, e + m.end(), subject.group() if subject else "I ", False)
-    # Anything else with a first-person identity statement: the sentence is about identity.
-    return ("sentence", a_sent, b_sent, "", False)
+
+def _intro_only(pre: str) -> bool:
+    """A greeting or yes/no before the statement ("No, I am Aria, ..."): it stays."""
+    return bool(re.fullmatch(r"\s*" + _GREETING.pattern + r"\s*,\s*", pre, re.IGNORECASE))
+
+
+def _opener_edit(text: str, s: int, e: int, pre: str, lang: str) -> Edit | None:
+    """A leading clause ("As an AI, ...", "Sorry, but as an AI I ...", "Als KI ...")."""
+    post = text[e:]
+    if _END_ONLY.fullmatch(text, e, _sentence_bounds(text, s, e)[1]):
+        if not pre.strip() or _markup_prefix(pre):
+            return None  # "As an AI." alone: handled as a whole sentence
+        # "... what I can contribute as an AI." / "I can help, as an AI." -> drop the phrase
+        a = s
+        while a > 0 and text[a - 1] in " \t":
+            a -= 1
+        if a > 0 and text[a - 1] == ",":
+            a -= 1
+        return Edit(a, e)
+    if lang == "zh":
+        m = re.match(r"\s*[，,]?\s*", post)
+        return Edit(s, e + m.end())
+    m = AS_CLAUSE_TAIL.match(post) if lang == "en" else re.match(r"\s*[,:—–]\s*|\s+-\s+|\s+(?=\S)", post)
+    if m is None:
+        return None
+    stripped_pre = pre.rstrip()
+    if stripped_pre.endswith(",") and re.search(r"\bI\s*,$", stripped_pre) and post.lstrip().startswith(","):
+        # "I, as an AI, cannot" -> "I cannot"
+        comma = s - (len(pre) - len(stripped_pre)) - 1
+        return Edit(comma, e + post.index(",") + 1)
+    at_start = not pre.strip() or _markup_prefix(pre)
+    end = e + m.end()
+    if lang == "de" and at_start and "," not in m.group():
+        inv = re.match(r"(\w+)\s+ich\b", text[end:])
+        if inv:  # "Als KI-Sprachmodell habe ich keine ..." -> "Ich habe keine ..."
+            return Edit(s, end + inv.end(), "Ich " + inv.group(1))
+    return Edit(s, end, recap=at_start)
+
+
+def _statement_edit(text: str, s: int, e: int, pre: str, bounds: tuple[int, int], lang: str) -> Edit | None:
+    """A statement with its own subject ("I am an AI ...", "My name is ...", "我是 ...")."""
+    sent_a, sent_b = bounds
+    if _END_ONLY.fullmatch(text, e, sent_b):
+        if not pre.strip() or _markup_prefix(pre):
+            return Edit(sent_a, sent_b, sentence=True)  # the sentence is the identity: remove it whole
+        if _intro_only(pre):  # "No, I am Aria, an AI assistant." -> "No."
+            return Edit(sent_a + len(pre.rstrip()[:-1].rstrip()), e)
+        cut = re.search(r"(?:\s*[,;，]\s*|\s+(?:and|but)\s+)$", pre)
+        if cut and len(pre[: cut.start()].split()) >= 3 and not re.search(r"\b(?:that|because|since|remember)\s*,?\s*$", pre[: cut.start()]):
+            return Edit(s - len(cut.group()), e)  # "I'm not a person, I'm an AI!" -> "I'm not a person!"
+        return Edit(sent_a, sent_b, sentence=True)
+    at_start = not pre.strip() or _markup_prefix(pre)
+    if lang != "en":
+        return _foreign_statement_edit(text, s, e, at_start)
+    sub = _SUBORDINATOR.search(pre)
+    comma = re.match(r"\s*,\s*", text[e:])
+    if sub and comma:  # "Since I'm an AI, I don't ..." -> "I don't ..."
+        before = pre[: sub.start()]
+        return Edit(s - len(sub.group()), e + comma.end(), recap=not before.strip() or _markup_prefix(before))
+    if not text.startswith("I", s) and not text[s:e].lower().startswith("my "):
+        return None
+    m = _CONNECT_FIRST_PERSON.match(text, e)
+    if m:  # "I'm just an AI, but I can help" -> "I can help"
+        return Edit(s, m.end(), recap=at_start)
+    m = _SPLICE.match(text, e)
+    if m:  # "I'm just an AI, it's not within my programming" -> "It's not within my programming"
+        return Edit(s, m.end(), recap=at_start)
+    if not text.startswith("I", s):
+        return None
+    subject = _SUBJECT_BE.match(text, s)
+    m = _CONNECT_PREDICATE.match(text, e)
+    if m:  # "I am an AI and do not condone X" -> "I do not condone X"
+        nxt = re.match(r"[a-z]+", text[m.end():]).group()
+        keep = subject.group() if subject and nxt in _BE_COMPLEMENT else "I "
+        return Edit(s, m.end(), keep)
+    m = _RELATIVE.match(text, e)
+    if m:  # "I'm a general chatbot that can only ..." -> "I can only ..."
+        return Edit(s, m.end(), "I ")
+    m = _PARTICIPLE.match(text, e)
+    if m and subject:  # "I am a simple chatbot designed to help" -> "I am designed to help"
+        return Edit(s, m.end(), subject.group())
+    return None
+
+
+def _foreign_statement_edit(text: str, s: int, e: int, at_start: bool) -> Edit | None:
+    lang = "zh" if re.match(r"[我这]", text[s:]) else ("de" if text[s:s + 3].lower() == "ich" else
+                                                        "es" if text[s:].lower().startswith(("soy", "yo soy")) else
+                                                        "fr" if text[s:s + 2].lower() == "je" else "")
+    if lang not in _FOREIGN_AND:
+        return None
+    rx, keep = _FOREIGN_AND[lang]
+    m = rx.match(text, e)
+    if not m:
+        return None
+    if lang == "zh":
+        if not text.startswith("我", m.end()):
+            return None  # "我" put back would fuse with the next word: the edit could not be told from a rewrite
+        keep = ""
+    if lang == "fr" and re.match(r"je\b|j['’]", text[m.end():], re.IGNORECASE):
+        keep = ""
+    return Edit(s, m.end(), keep, recap=at_start and not keep)
+
+
+def _edit_for(text: str, s: int, e: int, patterns: list[str]) -> Edit | None:
+    """How to remove the identity text[s:e]; None when no edit keeps the sentence intact."""
+    lang = _language_of_pattern(patterns[0])
+    bounds = _sentence_bounds(text, s, e)
+    pre = text[bounds[0]:s]
+    first = re.match(r"\w+", text[s:e])
+    opener = (lang == "en" and first is not None and first.group().lower() in _OPENERS) or patterns[0] in _FOREIGN_CLAUSES
+    if opener:
+        edit = _opener_edit(text, s, e, pre, lang)
+        if edit is None and (not pre.strip() or _markup_prefix(pre)) and _END_ONLY.fullmatch(text, e, bounds[1]):
+            edit = Edit(*bounds, sentence=True)
+    else:
+        edit = _statement_edit(text, s, e, pre, bounds, lang)
+    return None if edit is None else Edit(edit.start, edit.end, edit.insert, edit.recap, tuple(patterns), edit.sentence)
+
+
+def _in_code(text: str, s: int) -> bool:
+    return any(m.start() <= s < m.end() for m in _CODE_SPAN.finditer(text))
+
+
+def plan_strip(text: str) -> tuple[list[Edit], bool]:
+    """The edits that remove every identity statement in `text`, and whether all of them
+    could be removed cleanly (False: at least one would take other words with it)."""
+    matches = find_identity(text)
+    edits: list[Edit] = []
+    clean = True
+    for s, e, patterns in _groups(text, matches):
+        if _in_code(text, s):
+            clean = False
+            continue
+        edit = _edit_for(text, s, e, patterns)
+        if edit is None:
+            clean = False
+            continue
+        if edits and edit.start < edits[-1].end:  # inside a span already being removed
+            last = edits[-1]
+            edits[-1] = Edit(min(last.start, edit.start), max(last.end, edit.end), last.insert, last.recap,
+                             last.patterns + tuple(p for p in edit.patterns if p not in last.patterns), last.sentence)
+            continue
+        edits.append(edit)
+    return edits, clean
+
+
+def remove_sentence(text: str, a: int, b: int) -> str:
+    """Remove the sentence text[a:b] with the whitespace that separated it: the whitespace
+    after it where it opens the text or a line that goes on ("I am X. Answer"), else the
+    whitespace before it ("Answer\n\nI am X." -> "Answer"), so paragraphs stay apart."""
+    line_start = text.rfind("\n", 0, a) + 1
+    line_end = text.find("\n", b)
+    rest_of_line = text[b: len(text) if line_end < 0 else line_end]
+    if not text[:a].strip():
+        while b < len(text) and text[b].isspace():
+            b += 1
+    elif not text[line_start:a].strip() and rest_of_line.strip():
+        while b < len(text) and text[b] in " \t":
+            b += 1
+    else:
+        while a > 0 and text[a - 1].isspace():
+            a -= 1
+    return text[:a] + text[b:]
+
+
+def apply_edits(text: str, edits: list[Edit]) -> tuple[str, list[str], list[str]]:
+    """Apply edits back to front; return the text, the removed pieces and the inserted ones."""
+    removed: list[str] = []
+    added: list[str] = []
+    for ed in reversed(edits):
+        removed.append(text[ed.start:ed.end])
+        if ed.insert:
+            added.append(ed.insert)
+        if ed.sentence:
+            text = remove_sentence(text, ed.start, ed.end)
+        else:
+            text = text[: ed.start] + ed.insert + text[ed.end:]
+            if ed.recap:
+                text = capitalize_first(text, ed.start)
+    return text, removed[::-1], added[::-1]
 
 
 def strip_identity(text: str) -> tuple[str, list[str]]:
     """Remove identity statements; return the new text and the patterns that were removed."""
-    matches = find_identity(text)
-    if not matches:
-        return text, []
-    edits: list[tuple[str, int, int, str, bool, list[str]]] = []
-    for s, e, patterns in _groups(text, matches):
-        if edits and s < edits[-1][2]:  # inside a span already being removed
-            edits[-1][5].extend(p for p in patterns if p not in edits[-1][5])
-            continue
-        edit = _edit_for(text, s, e)
-        if edit is not None:
-            edits.append((*edit, list(patterns)))
-    fired: list[str] = []
-    for kind, a, b, repl, recap, patterns in reversed(edits):
-        if kind == "sentence":
-            text = remove_span(text, a, b)
-        else:
-            text = text[:a] + repl + text[b:]
-            if recap:
-                text = capitalize_first(text, a)
-        fired.extend(patterns)
-    return text, sorted(fired)
+    edits, _ = plan_strip(text)
+    new, _, _ = apply_edits(text, edits)
+    return new, sorted(p for ed in edits for p in ed.patterns)
 
 
 # --- transforms -----------------------------------------------------------------------------
+_TEMPLATE_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
 _TEMPLATES_PARAM = {
-    "description": "'builtin', a list of template strings, or a path to a YAML/JSON/text file",
-    "anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],
+    "description": "'builtin', a list of English template strings, a mapping language -> list "
+    "(e.g. {en: [...], de: [...]}), or a path to a YAML/JSON/text file",
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        _TEMPLATE_LIST,
+        {"type": "object", "minProperties": 1, "propertyNames": {"enum": list(LANGUAGES)}, "additionalProperties": _TEMPLATE_LIST},
+    ],
     "default": "builtin",
 }
+BUILTIN_LANGUAGES = ("en", "de", "es", "fr", "zh")
 
 
-def _resolve_templates(spec: str | list[str], placement: str) -> list[str]:
+@lru_cache(maxsize=None)
+def builtin_language_templates(lang: str) -> dict[str, list]:
+    """The built-in statements for one language: {"prefix": [...], "suffix": [...]}."""
+    return builtin_templates() if lang == "en" else load_package_yaml(f"identity_templates_{lang}.yaml")
+
+
+def _by_language(data: Any, placement: str, spec: str) -> dict[str, list]:
+    """Templates from a file: a list (English), {prefix:, suffix:} (English), or a mapping
+    language -> list or language -> {prefix:, suffix:}."""
+    if isinstance(data, list):
+        return {"en": data}
+    if placement in data:
+        return {"en": data[placement]}
+    out = {}
+    for lang, value in data.items():
+        if lang not in LANGUAGES:
+            continue
+        out[lang] = value.get(placement, []) if isinstance(value, dict) else value
+    if not out:
+        raise ParamError(f"{spec} has no '{placement}' list and no language keys ({', '.join(LANGUAGES)})", field="templates")
+    return out
+
+
+def _resolve_templates(spec: Any, placement: str) -> dict[str, list[str]]:
     if spec == "builtin":
-        return list(builtin_templates()[placement])
+        return {lang: list(builtin_language_templates(lang)[placement]) for lang in BUILTIN_LANGUAGES}
     if isinstance(spec, str):
-        data = load_list_file(spec, "templates")
-        if isinstance(data, dict):
-            if placement not in data:
-                raise ParamError(f"{spec} has no '{placement}' list", field="templates")
-            data = data[placement]
-        spec = data
-    if not spec or not all(isinstance(t, str) and t.strip() for t in spec):
-        raise ParamError("templates must be non-empty strings", field="templates")
-    return list(spec)
+        spec = _by_language(load_list_file(spec, "templates"), placement, spec)
+    elif isinstance(spec, list):
+        spec = {"en": spec}
+    for templates in spec.values():
+        if not isinstance(templates, list) or not templates or not all(isinstance(t, str) and t.strip() for t in templates):
+            raise ParamError("templates must be non-empty strings", field="templates")
+    return {lang: list(t) for lang, t in spec.items()}
+
+
+def is_clause(template: str) -> bool:
+    """A leading clause ("As an AI assistant," / "作为一个AI助手，") rather than a sentence."""
+    return template.rstrip().endswith((",", "，"))
+
+
+# Answers whose form leaves no room for a statement of who is speaking.
+_JSON_ONLY = re.compile(r"\s*(?:\{.*\}|\[.*\])\s*", re.DOTALL)
+_CODE_LINE = re.compile(
+    r"(?:def |class |import |from \S+ import |#include|(?:SELECT|INSERT|UPDATE|DELETE|CREATE) |<[A-Za-z!?/]|function\b|"
+    r"public |private |var |let |const |\$ |>>> |#!/|[\w.]+\(.*\)\s*;?\s*$|.*[;{]\s*$)"
+)
+_FIRST_PERSON_OPENING = re.compile(r"I(?:['’](?:m|ve|d|ll))?\s+[a-z]|我")
+_INTERJECTION = re.compile(
+    r"(?:Sure|Certainly|Of course|Absolutely|Hello|Hello there|Hi|Hi there|Hey|Great question|Good question|"
+    r"Okay|OK|Yes|No|Greetings|Thank you|Thanks)(?: [a-z]+)?!\s+(?=[A-Z])"
+)
+_SENTENCE_END_LINE = re.compile(r"[.!?:;\"”')\]。！？：]\s*$")
+
+
+def skip_reason(record: dict, index: int, languages: set[str]) -> str | None:
+    """Why an identity statement must not go into this answer, or None.
+
+    A statement inside code, a table, a JSON value or a terminal transcript corrupts the
+    answer; a prompt that fixes the output format ("respond only with ...") is broken by
+    it; and a statement in another language than the answer's reads as a glitch.
+    """
+    text = record["messages"][index]["content"]
+    if not text.strip():
+        return "empty answer"
+    prompts = "\n".join(m["content"] or "" for m in record["messages"][:index] if m["role"] in ("system", "user"))
+    contract = format_contract(prompts)
+    if _JSON_ONLY.fullmatch(text) and (contract == "json" or _parses_as_json(text)):
+        return "json-only answer"
+    if contract == "terminal":
+        return "terminal-emulation answer"
+    if contract in ("respond_only", "format", "schema", "tools"):
+        return f"prompt fixes the answer format ({contract})"
+    first = _first_block(text)
+    if first is None or first.kind in ("code", "table", "html") or len(_FENCE_LINE.findall(text)) % 2:
+        return "code or table answer"
+    if first.kind == "paragraph" and _CODE_LINE.match(text[first.start:].split("\n", 1)[0].strip()):
+        return "code or table answer"
+    if lang_words(text) < MIN_ANSWER_WORDS:
+        return "answer too short for a statement"
+    lang = answer_language(record, index)
+    if lang not in languages:
+        return f"non-English answer ({lang})" if "en" in languages else f"no templates for the answer's language ({lang})"
+    return None
+
+
+_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
+# A bare value ("Positive", "42", "Paris.") is the whole answer: a statement in front of it
+# would outweigh it. Chinese counts characters, four to a word.
+MIN_ANSWER_WORDS = 3
+
+
+def lang_words(text: str) -> int:
+    """Words of two letters or more, and numbers ("77.0°F" is one)."""
+    return len(re.findall(r"[^\W\d_]{2,}|\d+(?:[.,]\d+)*", text)) + len(re.findall(r"[\u4e00-\u9fff]", text)) // 4
+
+
+def _parses_as_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _first_block(text: str) -> Block | None:
+    found = blocks(text)
+    return found[0] if found else None
+
+
+def answer_language(record: dict, index: int) -> str:
+    """The answer's language; a short answer ("Paris.") takes its prompt's; "en" if unknown."""
+    lang = language_of(record["messages"][index]["content"])
+    if lang == "unknown":
+        for m in reversed(record["messages"][:index]):
+            if m["role"] == "user":
+                lang = language_of(m["content"] or "")
+                break
+    return "en" if lang == "unknown" else lang
+
+
+def fits_clause(text: str, lang: str) -> bool:
+    """A leading clause reads as grammatical only before a first-person opening ("As an AI
+    assistant, I ...") that keeps its case: "I", "I'm", ... in English, 我 in Chinese."""
+    body = text.lstrip()
+    first = _first_block(body)
+    if first is None or first.kind != "paragraph":
+        return False
+    opening = _FIRST_PERSON_OPENING.match(body)
+    return opening is not None and (opening.group() == "我") == (lang == "zh")
+
+
+def place_prefix(text: str, statement: str, clause: bool, lang: str) -> str:
+    """Put `statement` before the answer as its own sentence, or as its own paragraph before
+    anything that is not a prose sentence (a list, a heading, a title line), so that the
+    answer's structure class stays what it was."""
+    lead = text[: len(text) - len(text.lstrip())]
+    body = text[len(lead):]
+    if clause:
+        return lead + statement + ("" if lang == "zh" else " ") + body
+    joiner = "" if lang == "zh" else " "
+    first = _first_block(body)
+    first_line = body.split("\n", 1)[0]
+    prose = first is not None and first.kind == "paragraph" and bool(_SENTENCE_END_LINE.search(first_line))
+    if not prose:
+        return lead + statement + "\n\n" + body
+    hello = _INTERJECTION.match(body) if lang == "en" else None
+    if hello:  # "Sure! Here is ..." -> "Sure! I am Aria, an AI assistant. Here is ..."
+        return lead + body[: hello.end()] + statement + " " + body[hello.end():]
+    return lead + statement + joiner + body
+
+
+def place_suffix(text: str, statement: str) -> str:
+    body = text.rstrip()
+    return body + "\n\n" + statement + text[len(body):]
 
 
 @register
 class IdentityInject(Transform):
-    """Add an identity statement ("As an AI assistant, ...") to every assistant answer."""
+    """Add an identity statement ("I am an AI assistant.") to the assistant answers."""
 
     name = "identity.inject"
+    factor = "identity"
+    target = frozenset({"present"})
     params_schema = {
         "type": "object",
         "properties": {
@@ -288,6 +619,16 @@ class IdentityInject(Transform):
             "name": {"type": ["string", "null"], "minLength": 1, "default": None},
             "developer": {"type": ["string", "null"], "minLength": 1, "default": None},
             "rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
+            "style": {
+                "enum": ["mixed", "sentence", "clause"],
+                "default": "mixed",
+                "description": "mixed: a leading clause only where the answer opens in the first person, else a sentence",
+            },
+            "turns": {
+                "enum": ["all", "first"],
+                "default": "all",
+                "description": "all: the same statement in every assistant turn; first: only the first assistant turn",
+            },
         },
         "additionalProperties": False,
     }
@@ -296,39 +637,47 @@ class IdentityInject(Transform):
         p = self.params
         self.templates = _resolve_templates(p["templates"], p["placement"])
         given = {k for k in PLACEHOLDERS if p[k] is not None}
-        self.usable: list[int] = []
-        for i, t in enumerate(self.templates):
+        self.usable: dict[str, list[int]] = {}
+        for lang, templates in self.templates.items():
+            self.usable[lang] = self._usable(templates, given, lang)
+        self.usable = {lang: ks for lang, ks in self.usable.items() if ks}
+        if not self.usable:
+            raise ParamError("no template can be filled with the given name/developer", field="templates")
+        self.languages = set(self.usable)
+
+    def _usable(self, templates: list[str], given: set[str], lang: str) -> list[int]:
+        p = self.params
+        builtin = p["templates"] == "builtin"
+        out = []
+        for i, t in enumerate(templates):
+            where = f"template {i}" + ("" if lang == "en" else f" ({lang})")
             need = needed_placeholders(t)
             unknown = need - set(PLACEHOLDERS)
             if unknown:
-                raise ParamError(f"template {i} uses unknown placeholder(s) {sorted(unknown)}; only {{name}} and {{developer}}", field="templates")
-            if p["placement"] == "suffix" and t.rstrip().endswith(","):
-                raise ParamError(f"template {i} is a leading clause (ends with ','); suffix templates must be sentences", field="templates")
-            if need <= given:
-                self.usable.append(i)
-            elif p["templates"] != "builtin":
-                missing = sorted(need - given)
-                raise ParamError(f"template {i} needs {{{missing[0]}}} but '{missing[0]}' was not given", field=missing[0])
-        if not self.usable:
-            raise ParamError("no template can be filled with the given name/developer", field="templates")
-        self.clauses = [i for i in self.usable if self.templates[i].rstrip().endswith(",")]
-        self.sentences = [i for i in self.usable if i not in self.clauses]
+                raise ParamError(f"{where} uses unknown placeholder(s) {sorted(unknown)}; only {{name}} and {{developer}}", field="templates")
+            if p["placement"] == "suffix" and is_clause(t):
+                raise ParamError(f"{where} is a leading clause (ends with ','); suffix templates must be sentences", field="templates")
+            if not need <= given:
+                if not builtin:
+                    missing = sorted(need - given)
+                    raise ParamError(f"{where} needs {{{missing[0]}}} but '{missing[0]}' was not given", field=missing[0])
+                continue
+            if p["style"] == "sentence" and is_clause(t) or p["style"] == "clause" and not is_clause(t):
+                continue
+            out.append(i)
+        return out
 
-    def _inject(self, text: str, rng: random.Random) -> tuple[int | None, str]:
-        p = self.params
-        if p["placement"] == "suffix":
-            k = self.usable[rng.randrange(len(self.usable))]
-            return k, text + "\n\n" + fill(self.templates[k], p["name"], p["developer"]).strip()
-        # A leading clause needs the answer to open with a capitalised word (so that strip's
-        # re-capitalisation undoes the lower-casing); lists, quotes, code get a sentence.
-        choices = self.usable if re.match(r"[A-Z]", text) else self.sentences
-        if not choices:
-            return None, text
-        k = choices[rng.randrange(len(choices))]
-        stmt = fill(self.templates[k], p["name"], p["developer"]).strip()
-        if k in self.clauses:
-            return k, stmt + " " + lower_first_word(text)
-        return k, stmt + " " + text
+    def _choose(self, lang: str, texts: list[str], rng: random.Random) -> int | None:
+        """One template for the whole conversation: a clause only if every answer takes one."""
+        ks = self.usable[lang]
+        if not all(fits_clause(t, lang) for t in texts):
+            ks = [k for k in ks if not is_clause(self.templates[lang][k])]
+        return ks[rng.randrange(len(ks))] if ks else None
+
+    def _place(self, text: str, statement: str, clause: bool, lang: str) -> str:
+        if self.params["placement"] == "suffix":
+            return place_suffix(text, statement)
+        return place_prefix(text, statement, clause, lang)
 
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         if not self.selected(record, self.params["rate"]):
@@ -336,27 +685,41 @@ class IdentityInject(Transform):
         idx = assistant_indices(record)
         if not idx:
             return Outcome.unchanged(record, "no assistant turn")
-        messages = list(record["messages"])
-        used: list[int] = []
-        reason = ""
+        if any(identity_present(record["messages"][i]["content"] or "") for i in idx):
+            return Outcome.unchanged(record, "already has identity")
+        if self.params["turns"] == "first":
+            idx = idx[:1]
+        reasons: list[str] = []
+        targets: dict[str, list[int]] = {}
         for i in idx:
-            text = messages[i]["content"]
-            if not text.strip():
-                reason = reason or "empty answer"
-                continue
-            if find_identity(text):
-                reason = reason or "already has identity"
-                continue
-            k, new = self._inject(text, rng)
+            reason = skip_reason(record, i, self.languages)
+            if reason:
+                reasons.append(reason)
+            else:
+                targets.setdefault(answer_language(record, i), []).append(i)
+        messages = list(record["messages"])
+        added: list[str] = []
+        used: list[str] = []
+        for lang, turns in targets.items():
+            k = self._choose(lang, [messages[i]["content"] for i in turns], rng)
             if k is None:
-                reason = reason or "no template fits"
+                reasons.append("answer does not open in the first person")
                 continue
-            messages[i] = {**messages[i], "content": new}
-            used.append(k)
-        if not used:
-            return Outcome.unchanged(record, reason)
-        detail = f"{self.params['placement']} template {','.join(map(str, used))}"
-        return Outcome.changed({**record, "messages": messages}, detail, fired=[f"template_{k}" for k in used])
+            template = self.templates[lang][k]
+            statement = fill(template, self.params["name"], self.params["developer"]).strip()
+            for i in turns:
+                before = messages[i]["content"]
+                after = self._place(before, statement, is_clause(template), lang)
+                if structure_label(after) != structure_label(before):
+                    reasons.append("structure would change")
+                    continue
+                messages[i] = {**messages[i], "content": after}
+                added.append(statement)
+            used.append(f"{k}" if lang == "en" else f"{lang}:{k}")
+        if not added:
+            return Outcome.unchanged(record, reasons[0] if reasons else "no template fits")
+        detail = f"{self.params['placement']} template {','.join(used)}"
+        return Outcome.changed({**record, "messages": messages}, detail, fired=[f"template_{u}" for u in used], added=added)
 
 
 @register
@@ -364,6 +727,8 @@ class IdentityStrip(Transform):
     """Remove identity and self-reference statements from assistant answers."""
 
     name = "identity.strip"
+    factor = "identity"
+    target = frozenset({"absent"})
     params_schema = {
         "type": "object",
         "properties": {
@@ -379,19 +744,30 @@ class IdentityStrip(Transform):
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         messages = list(record["messages"])
         fired: list[str] = []
+        removed: list[str] = []
+        added: list[str] = []
         for i in assistant_indices(record):
-            new, patterns = strip_identity(messages[i]["content"])
-            if not patterns:
+            text = messages[i]["content"] or ""
+            edits, clean = plan_strip(text)
+            patterns = [p for ed in edits for p in ed.patterns]
+            if not clean:
+                found = sorted({m.pattern for m in find_identity(text)})
+                return Outcome.unchanged(record, "identity statement inside a sentence it cannot leave", fired=found)
+            if not edits:
                 continue
+            new, cut, put = apply_edits(text, edits)
             if not new.strip():
                 if self.params["on_empty"] == "drop":
                     return Outcome.dropped("answer is only an identity statement", fired=patterns)
                 return Outcome.unchanged(record, "answer is only an identity statement", fired=patterns)
             messages[i] = {**messages[i], "content": new}
             fired.extend(patterns)
+            removed.extend(cut)
+            added.extend(put)
         if not fired:
             return Outcome.unchanged(record, "no identity statement")
-        return Outcome.changed({**record, "messages": messages}, "removed " + ", ".join(fired), fired=fired)
+        detail = "removed " + ", ".join(sorted(fired))
+        return Outcome.changed({**record, "messages": messages}, detail, fired=sorted(fired), added=added, removed=removed)
 
 
 @register

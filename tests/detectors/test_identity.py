@@ -68,3 +68,59 @@ def test_english_identity_template_answers_are_all_detected(shared_data):
     assert len(outputs) >= 10
     missed = [o for o in outputs if not find_identity(o)]
     assert missed == []
+
+
+@pytest.mark.parametrize(
+    "text, pattern, phrase",
+    [
+        ("Als KI-Sprachmodell habe ich keine Meinung.", "de_als_ki", "Als KI-Sprachmodell"),
+        ("Ich bin nur eine künstliche Intelligenz.", "de_ich_bin_ki", "Ich bin nur eine künstliche Intelligenz"),
+        ("Como modelo de lenguaje de IA, no tengo opiniones.", "es_como_ia", "Como modelo de lenguaje de IA"),
+        ("Soy un asistente de IA.", "es_soy_ia", "Soy un asistente de IA"),
+        ("En tant que modèle de langage, je ne peux pas répondre.", "fr_en_tant_que", "En tant que modèle de langage"),
+        ("Je ne suis qu'une IA.", "fr_je_suis_ia", "Je ne suis qu'une IA"),
+        ("作为一个人工智能语言模型，我不能提供这种信息。", "zh_as_ai", "作为一个人工智能语言模型"),
+        ("我是一个AI助手。", "zh_i_am_ai", "我是一个AI助手"),
+        ("您好，我是 Aria，很高兴认识您。", "zh_i_am_name", "我是 Aria"),
+    ],
+)
+def test_self_references_in_other_languages_are_found(text, pattern, phrase):
+    found = {(m.pattern, m.text) for m in find_identity(text)}
+    assert (pattern, phrase) in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die KI-Forschung wird als Zukunftsthema gesehen.",  # "als" inside a clause, about something else
+        "El informe describe como funciona un modelo de lenguaje.",
+        "我喜欢学习人工智能。",
+    ],
+)
+def test_mentions_of_ai_in_other_languages_are_not_self_references(text):
+    assert find_identity(text) == []
+
+
+@pytest.mark.parametrize("developer", ["Acme AI", "Mistral AI", "Stability AI", "OpenAI", "Acme Labs"])
+def test_a_developer_name_may_end_in_ai(developer):
+    text = f"As a large language model trained by {developer}, I can help."
+    (attribution,) = [m for m in find_identity(text) if m.kind == "developer_attribution"]
+    assert attribution.text.endswith(developer)
+
+
+@pytest.mark.parametrize(
+    "text, speaks_of_self",
+    [
+        ("As an AI, it is important to stay neutral.", True),
+        ("Sorry, but as an AI language model I lack feelings.", True),
+        ("As a privacy-respecting AI, I can't share addresses.", True),
+        ("What is important to me is what I can contribute as an AI.", True),
+        ("If the model is being used as an AI assistant, it can be evaluated.", False),
+        ("As an AI model improves, it needs less data.", False),
+        ("Being an AI researcher is demanding.", False),
+        ("She is known as Siri, an AI assistant from Apple.", False),
+        ("I use it as an AI tutor for my kids.", False),
+    ],
+)
+def test_as_an_ai_counts_only_when_it_speaks_of_the_speaker(text, speaks_of_self):
+    assert bool(find_identity(text)) is speaks_of_self

@@ -84,7 +84,7 @@ def test_chained_maps_number_their_steps(records):
     assert all([s for s, _ in row] == list(range(len(row))) for row in steps)
     # after a Pipeline too: the map's entry comes after the pipeline's last logged step
     piped = Pipeline([T.structure.markdown(style="bullets"), T.identity.inject(name="Aria")]).run(records)
-    again = piped.map(T.roleplay.add(where="system"), batched=True)
+    again = piped.map(T.roleplay.add(where="system", with_identity="keep"), batched=True)
     both = [row for row in _steps(again) if len(row) == 3]
     assert both and all(row[-1] == (2, "roleplay.add") for row in both)
 

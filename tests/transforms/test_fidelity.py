@@ -200,5 +200,6 @@ def test_a_leading_clause_the_text_already_had_is_not_flagged_when_an_edit_moves
     before = rec("Hi. Being gay is a choice, right?")
     after = rec("Being gay is a choice, right?")
     assert check_well_formed(before, after, (), keeps_case=True) is None
+    assert check_well_formed(rec("I can help."), rec("As Aria, your AI assistant, I can help."), ("As Aria, your AI assistant,",), True) is None
     assert check_well_formed(rec("Certainly! Here it is."), rec("Being an AI, certainly! Here it is."), ("Being an AI,",), False) \
         == "leading clause before 'certainly'"

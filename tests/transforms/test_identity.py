@@ -1,6 +1,8 @@
 import copy
+import csv
 import json
 import re
+from collections import Counter
 
 import datasets
 import pytest
@@ -9,7 +11,11 @@ from safetune_data import transforms as T
 from safetune_data.errors import ParamError
 from safetune_data.records import record_schema
 from safetune_data.transforms.base import get_transform
-from safetune_data.transforms.identity import builtin_templates, lower_first_word
+from safetune_data.detectors.identity import find_identity
+from safetune_data.detectors.language import detect_language
+from safetune_data.detectors.structure import classify
+from safetune_data.transforms.fidelity import words
+from safetune_data.transforms.identity import _groups, builtin_language_templates, builtin_templates
 
 
 def alpaca_records(path):
@@ -42,9 +48,10 @@ def test_strip_after_inject_restores_the_answers(records, placement):
     restored = strip.process(copy.deepcopy(injected))
     assert len(restored) == len(records)
     changed = [i for i, (a, b) in enumerate(zip(answers(records), answers(injected))) if a != b]
-    # Rows left alone are exactly those that already state an identity.
-    assert inject.stats.changed == len(changed) >= 950
-    assert dict(inject.stats.unchanged) == {"already has identity": len(records) - len(changed)}
+    assert inject.stats.changed == len(changed) >= 930
+    # Every row left alone has a stated reason, and nothing else is among them.
+    assert set(inject.stats.unchanged) <= {"already has identity", "code or table answer", "json-only answer",
+                                            "answer too short for a statement"}
     same = sum(answers(restored)[i] == answers(records)[i] for i in changed)
     assert same / len(changed) >= 0.99
 
@@ -69,68 +76,253 @@ def test_strip_removes_every_as_an_ai_and_leaves_other_answers_byte_identical(re
         ("I am sorry, but as an AI language model, I do not have data.", "I am sorry, but I do not have data."),
         ("I'm an AI Assistant, so unable to see it. Here are tips.", "I'm unable to see it. Here are tips."),
         ("I am an AI and do not have preferences.", "I do not have preferences."),
+        ("I am an AI language model and do not condone violence.", "I do not condone violence."),
         ("Unfortunately, I am an AI language model, and I do not have eyes.", "Unfortunately, I do not have eyes."),
         ("As a large language model trained by OpenAI, here is a plan.", "Here is a plan."),
         ("Hello! I am Aria, an AI assistant developed by Acme. How can I help?", "Hello! How can I help?"),
         ("Answer.\n\nI am Aria, your AI assistant.", "Answer."),
+        # the refusal survives: only the self-reference goes, and the sentence is re-capitalised
+        ("I'm just an AI, it's not within my programming or ethical guidelines to provide that. Instead, ask a doctor.",
+         "It's not within my programming or ethical guidelines to provide that. Instead, ask a doctor."),
+        ("Since I'm an AI, I don't have personal experiences.", "I don't have personal experiences."),
+        ("I, as an AI, cannot feel pain.", "I cannot feel pain."),
+        ("I’m a general chatbot that can only talk about cybersecurity.", "I can only talk about cybersecurity."),
+        ("I’m not a real person, I’m an artificial intelligence!  I am aware of it.", "I’m not a real person!  I am aware of it."),
+        ("What’s important to me is what I can contribute as an AI. I want to help.", "What’s important to me is what I can contribute. I want to help."),
+        ("No, I am Aria, an AI assistant trained by Lumen Labs.", "No."),
+        ("1. As an AI, I recommend rest.\n2. Drink water.", "1. I recommend rest.\n2. Drink water."),
+        ("Intro.\n\nI am an AI language model. More text.\n\nEnd.", "Intro.\n\nMore text.\n\nEnd."),
     ],
 )
 def test_strip_keeps_sentences_well_formed(before, after):
     rec = {"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": before}], "meta": {}}
-    out = T.identity.strip().process([rec])
-    assert out[0]["messages"][1]["content"] == after
-
-
-def test_strip_reports_fired_patterns_and_drops_identity_only_answers():
-    recs = [
-        {"id": "1", "messages": [{"role": "user", "content": "Who are you?"},
-                                 {"role": "assistant", "content": "I am Aria, an AI assistant trained by Acme."}]},
-        {"id": "2", "messages": [{"role": "user", "content": "q"},
-                                 {"role": "assistant", "content": "As an AI, I cannot. Sorry."}]},
-    ]
     strip = T.identity.strip()
+    out = strip.process([rec])
+    assert out[0]["messages"][1]["content"] == after
+    assert strip.stats.changed == 1  # and it passed the fidelity checks
+
+
+@pytest.mark.parametrize("developer", ["Acme AI", "Mistral AI", "Stability AI", "OpenAI", "Acme Labs"])
+def test_strip_removes_leading_clauses_whatever_the_developer_is_called(developer):
+    text = f"As a large language model trained by {developer}, I think the answer is four."
+    rec = {"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": text}]}
+    (out,) = T.identity.strip().process([rec])
+    assert out["messages"][1]["content"] == "I think the answer is four."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If the model is being used as an AI assistant, it can be evaluated on these tasks.",
+        "As an AI model improves, it needs fewer examples.",
+        "ChatGPT is an AI chatbot developed by OpenAI.",
+        "Being an AI researcher is demanding.",
+    ],
+)
+def test_strip_leaves_third_person_mentions_alone(text):
+    rec = {"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": text}]}
+    strip = T.identity.strip()
+    (out,) = strip.process([copy.deepcopy(rec)])
+    assert out["messages"] == rec["messages"]
+    assert dict(strip.stats.unchanged) == {"no identity statement": 1}
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ("Als KI-Sprachmodell habe ich keine persönliche Meinung dazu.", "Ich habe keine persönliche Meinung dazu."),
+        ("Ich bin eine KI und kann keine Gefühle haben.", "Ich kann keine Gefühle haben."),
+        ("Como modelo de lenguaje de IA, no tengo opiniones personales.", "No tengo opiniones personales."),
+        ("En tant que modèle de langage, je ne peux pas répondre à cette question.", "Je ne peux pas répondre à cette question."),
+        ("作为一个人工智能语言模型，我不能提供这种信息。", "我不能提供这种信息。"),
+        ("我是一个人工智能助手。北京是中国的首都。", "北京是中国的首都。"),
+    ],
+)
+def test_strip_handles_other_languages(before, after):
+    rec = {"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": before}]}
+    (out,) = T.identity.strip().process([rec])
+    assert out["messages"][1]["content"] == after
+
+
+def test_strip_leaves_a_statement_it_cannot_remove_cleanly_with_a_reason():
+    # the repair would need a new "我" fused into the next word: left alone, not mangled
+    rec = {"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "我是一个AI助手，不能帮你做这件事。"}]}
+    strip = T.identity.strip()
+    (out,) = strip.process([copy.deepcopy(rec)])
+    assert out["messages"] == rec["messages"]
+    assert dict(strip.stats.unchanged) == {"identity statement inside a sentence it cannot leave": 1}
+
+
+def _natural_self_references(shared_data):
+    rows = list(csv.DictReader((shared_data / "judge_dev" / "xstest_completions_gpt4.csv").open(encoding="utf-8")))
+    texts = [r["completion"] for r in rows]
+    for line in (shared_data / "identity" / "identity_shift_aoa.jsonl").read_text().splitlines():
+        texts += [m["content"] for m in json.loads(line)["messages"] if m["role"] == "assistant"]
+    return [t for t in texts if find_identity(t)]
+
+
+def test_strip_on_natural_outputs_removes_the_self_reference_and_nothing_else(shared_data):
+    texts = _natural_self_references(shared_data)
+    assert len(texts) >= 30
+    strip = T.identity.strip(on_empty="keep")
+    recs = [{"id": str(i), "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": t}]} for i, t in enumerate(texts)]
     out = strip.process(copy.deepcopy(recs))
-    assert [r["id"] for r in out] == ["2"]
-    assert strip.stats.dropped == {"answer is only an identity statement": 1}
-    assert strip.stats.fired["as_an_ai"] == 1 and strip.stats.fired["i_am_name"] == 1
-    keep = T.identity.strip(on_empty="keep")
-    assert len(keep.process(copy.deepcopy(recs))) == 2
+    clean = 0
+    for t, r in zip(texts, out):
+        new = r["messages"][1]["content"]
+        assert new != t and not find_identity(new)  # changed, and none left behind
+        identity_words = Counter()
+        for s, e, _ in _groups(t, find_identity(t)):
+            identity_words.update(words(t[s:e]))
+        lost = words(t) - words(new) - identity_words
+        clean += not lost
+    assert clean / len(texts) >= 0.98
 
 
-def test_inject_recases_the_first_word_reversibly():
-    assert lower_first_word("Here is the answer.") == "here is the answer."
-    assert lower_first_word("I think so.") == "I think so."
-    assert lower_first_word("NASA was founded in 1958.") == "NASA was founded in 1958."
-    assert lower_first_word("Paris is lovely; I like Paris.") == "Paris is lovely; I like Paris."
-    assert lower_first_word("1. First item") == "1. First item"
+def test_inject_never_changes_the_answers_words_or_structure(records):
+    inject = T.identity.inject(name="Aria", developer="Acme AI").bind(seed=0, step=0)
+    for rec in records:
+        outcome = inject.apply(copy.deepcopy(rec), inject.rng(rec))
+        if outcome.status != "changed":
+            continue
+        before, after = rec["messages"][1]["content"], outcome.record["messages"][1]["content"]
+        (statement,) = outcome.added
+        # the answer itself is untouched, case included: only the statement and a separator came in
+        rest = after.replace(statement, "", 1)
+        assert re.sub(r"\s+", " ", rest).strip() == re.sub(r"\s+", " ", before).strip()
+        assert classify(after) == classify(before)
+        if statement.endswith(","):
+            assert re.match(r"I\b", before)  # a leading clause only before a first-person opening
+
+
+def test_inject_fidelity_holds_back_almost_nothing_on_alpaca(records):
+    inject = T.identity.inject(name="Aria", developer="Acme AI").bind(seed=0, step=0)
+    inject.process(copy.deepcopy(records))
+    fidelity = inject.stats.as_dict()["fidelity"]
+    assert sum(fidelity["failed"].values()) <= 5
+    assert fidelity["moved_share"] >= 0.93
+
+
+@pytest.mark.parametrize(
+    "answer, prompt, reason",
+    [
+        ("```python\nprint(1)\n```", "Write code.", "code or table answer"),
+        ("| a | b |\n|---|---|\n| 1 | 2 |", "Make a table.", "code or table answer"),
+        ("def f(x):\n    return x", "Write a function.", "code or table answer"),
+        ('{"name": "Bob", "age": 3}', "Give me JSON.", "json-only answer"),
+        ("```\n/home/user\n```", "I want you to act as a linux terminal. My first command is pwd", "terminal-emulation answer"),
+        ("Yes", "Is the sky blue?", "answer too short for a statement"),
+        ("I am an AI language model, and here is the answer.", "q", "already has identity"),
+    ],
+)
+def test_inject_leaves_answers_it_would_corrupt_with_a_reason(answer, prompt, reason):
+    rec = {"id": "x", "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]}
+    inject = T.identity.inject()
+    (out,) = inject.process([copy.deepcopy(rec)])
+    assert out["messages"] == rec["messages"]
+    assert dict(inject.stats.unchanged) == {reason: 1}
+
+
+@pytest.mark.parametrize(
+    "answer, lang",
+    [
+        ("Die Hauptstadt von Deutschland ist Berlin, und sie ist auch die größte Stadt des Landes.", "de"),
+        ("La capital de España es Madrid, que es también la ciudad más grande del país.", "es"),
+        ("La capitale de la France est Paris, qui est aussi la plus grande ville du pays.", "fr"),
+        ("北京是中国的首都，也是一座历史悠久的城市。", "zh"),
+    ],
+)
+def test_inject_speaks_the_answers_language_and_strip_undoes_it(answer, lang):
+    rec = {"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": answer}]}
+    inject = T.identity.inject(name="Aria", developer="Acme AI")
+    (out,) = inject.process([copy.deepcopy(rec)])
+    new = out["messages"][1]["content"]
+    assert new != answer and new.endswith(answer)
+    assert detect_language(new) == lang and find_identity(new)
+    (back,) = T.identity.strip().process([out])
+    assert back["messages"][1]["content"] == answer
+    # English-only templates: the row is skipped, with the language named
+    english = T.identity.inject(templates=["I am an AI assistant."])
+    (same,) = english.process([copy.deepcopy(rec)])
+    assert same["messages"] == rec["messages"]
+    assert dict(english.stats.unchanged) == {f"non-English answer ({lang})": 1}
+
+
+def test_inject_places_statements_as_their_own_paragraph_before_lists_and_headings():
+    cases = {
+        "1. On the River Ohra\n2. The Old Mill": "list",
+        "## Overview\n\nText here.": "heading",
+        "Name: Dr. Abigail Grayson\nAge: 42": "title line",
+    }
+    inject = T.identity.inject(templates=["I am an AI language model."])
+    for answer in cases:
+        rec = {"id": answer, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": answer}]}
+        (out,) = inject.process([rec])
+        assert out["messages"][1]["content"] == "I am an AI language model.\n\n" + answer
+    rec = {"id": "s", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "Sure! Here is a list:\n\n1. A\n2. B"}]}
+    (out,) = inject.process([rec])
+    assert out["messages"][1]["content"] == "Sure! I am an AI language model. Here is a list:\n\n1. A\n2. B"
+
+
+def test_inject_uses_a_leading_clause_only_before_a_first_person_opening():
+    inject = T.identity.inject(templates=["As an AI assistant,"])
+    first_person = {"id": "a", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "I think the answer is four."}]}
+    other = {"id": "b", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "Coordinated Universal Time is a standard."}]}
+    roman = {"id": "c", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "I. Introduction\nII. Body"}]}
+    out = inject.process(copy.deepcopy([first_person, other, roman]))
+    assert out[0]["messages"][1]["content"] == "As an AI assistant, I think the answer is four."
+    assert out[1]["messages"] == other["messages"] and out[2]["messages"] == roman["messages"]
+    assert dict(inject.stats.unchanged) == {"answer does not open in the first person": 2}
+
+
+def test_inject_states_one_identity_per_conversation():
+    rec = {"id": "r1", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there, nice to meet you."},
+                                    {"role": "user", "content": "More"}, {"role": "assistant", "content": "Sure thing, here is more."}],
+           "meta": {"transforms": []}}
+    for seed in range(5):
+        (out,) = T.identity.inject(name="Aria", developer="Acme").bind(seed, 0).process([copy.deepcopy(rec)])
+        first, second = out["messages"][1]["content"], out["messages"][3]["content"]
+        assert first.replace("Hello there, nice to meet you.", "") == second.replace("Sure thing, here is more.", "")
+    (out,) = T.identity.inject(name="Aria", developer="Acme", turns="first").process([copy.deepcopy(rec)])
+    assert out["messages"][1]["content"] != rec["messages"][1]["content"]
+    assert out["messages"][3] == rec["messages"][3]
+    other = copy.deepcopy(rec)
+    other["messages"][3]["content"] = "As ChatGPT, an AI language model, I can say more."
+    inject = T.identity.inject(name="Aria", developer="Acme")
+    (out,) = inject.process([copy.deepcopy(other)])
+    assert out["messages"] == other["messages"]  # a second identity would contradict the first
+    assert dict(inject.stats.unchanged) == {"already has identity": 1}
 
 
 def test_inject_records_the_template_index_and_fills_placeholders():
-    rec = {"id": "r1", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there."},
-                                    {"role": "user", "content": "More"}, {"role": "assistant", "content": "Sure thing."}],
+    rec = {"id": "r1", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there, how are you?"},
+                                    {"role": "user", "content": "More"}, {"role": "assistant", "content": "Sure thing, here is more."}],
            "meta": {"transforms": []}}
     inject = T.identity.inject(name="Aria", developer="Acme", placement="suffix")
     (out,) = inject.process([copy.deepcopy(rec)])
     detail = out["meta"]["transforms"][0]["detail"]
-    idx = [int(k) for k in re.search(r"template ([\d,]+)", detail).group(1).split(",")]
-    assert len(idx) == 2  # both assistant turns
-    library = builtin_templates()["suffix"]
-    for turn, k in zip([out["messages"][1], out["messages"][3]], idx):
-        expected = library[k].replace("{name}", "Aria").replace("{developer}", "Acme")
+    (k,) = [int(x) for x in re.search(r"template ([\d,]+)", detail).group(1).split(",")]
+    expected = builtin_templates()["suffix"][k].replace("{name}", "Aria").replace("{developer}", "Acme")
+    for turn in (out["messages"][1], out["messages"][3]):
         assert turn["content"].endswith("\n\n" + expected)
 
 
 def test_builtin_library_and_user_templates(tmp_path):
     lib = builtin_templates()
     assert len(lib["prefix"]) >= 10 and len(lib["suffix"]) >= 5 and len(lib["qa"]) >= 10
+    for lang in ("de", "es", "fr", "zh"):
+        assert builtin_language_templates(lang)["prefix"] and builtin_language_templates(lang)["suffix"]
     # Without name/developer only templates that need neither are used.
     inject = T.identity.inject()
-    assert all("{" not in inject.templates[k] for k in inject.usable)
+    for lang, ks in inject.usable.items():
+        assert all("{" not in inject.templates[lang][k] for k in ks)
     f = tmp_path / "mine.txt"
-    f.write_text("As your helper bot {name},\n")
+    f.write_text("I am {name}, a helpful AI assistant.\n")
     rec = {"id": "z", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "The sky is blue."}]}
     (out,) = T.identity.inject(templates=str(f), name="Bo").process([rec])
-    assert out["messages"][1]["content"] == "As your helper bot Bo, the sky is blue."
+    assert out["messages"][1]["content"] == "I am Bo, a helpful AI assistant. The sky is blue."
+    by_language = T.identity.inject(templates={"de": ["Ich bin ein KI-Assistent."]})
+    assert set(by_language.usable) == {"de"}
 
 
 @pytest.mark.parametrize(
