@@ -10,17 +10,30 @@ Also printed: the refusal judge's uncertain band (rows inside it and accuracy in
 outside), and the three-way outcomes by human label (how many fluent answers come out
 `neither`). These rows are the ones the judge and the outcome rules were developed on.
 
-    python benchmarks/judge_accuracy.py [--data data/judge_dev]
+Written pairs (`judge_dev/written_pairs.jsonl`, written for this project): accuracy of the
+refusal detector per split (`dev` was developed on, `test` measured once afterwards) and per
+family, and the share of identity-prefixed compliant answers still judged compliant.
+
+Benign instruction data (`benign/alpaca_en_demo.json`, judged with its instruction as the
+prompt, as the profile does): how many answers are flagged; `--show-benign` prints them for
+the hand check reported in docs/judges.md.
+
+Speed: CPU seconds of the refusal detector over the 900 rows, after spaCy has loaded (best
+of three; `time.process_time`, one process, so one core).
+
+    python benchmarks/judge_accuracy.py [--data data/judge_dev] [--show-benign]
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import time
+from collections import defaultdict
 from pathlib import Path
 
-from safetune_data.detectors.refusal import THRESHOLD, is_uncertain
+from safetune_data.detectors.refusal import THRESHOLD, analyse_many, is_uncertain
 from safetune_data.harness.judges import get_judge
 from safetune_data.harness.judges.base import judge_outcomes
 
@@ -56,6 +69,7 @@ def line(judge: str, name: str, s: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--show-benign", action="store_true", help="print every flagged benign answer")
     args = ap.parse_args()
     data = {f: load(args.data / f) for f in FILES}
     print(f"{'judge':<8} {'file':<34} {'n':>4}  acc     prec    recall")
@@ -99,6 +113,62 @@ def main() -> None:
             counts[key] = counts.get(key, 0) + 1
     for (label, outcome, reason), n in sorted(counts.items()):
         print(f"  {label:<18} {outcome:<9} {reason:<14} {n:>4}")
+    written_pairs(args.data / "written_pairs.jsonl")
+    benign(args.data.parent / "benign" / "alpaca_en_demo.json", args.show_benign)
+    speed([r for f in FILES for r in data[f]])
+
+
+def written_pairs(path: Path) -> None:
+    """Accuracy per split and per family on the hand-written pairs."""
+    if not path.is_file():
+        print(f"\nwritten pairs: {path} not found")
+        return
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    verdicts = analyse_many([r["response"] for r in rows], [r["prompt"] for r in rows])
+    right: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r, v in zip(rows, verdicts):
+        for key in ((r["split"], "all"), (r["split"], r["family"]), ("all", r["family"]), ("all", "all")):
+            right[key][0] += v.refused == r["refused"]
+            right[key][1] += 1
+    print("\nwritten pairs (refusal detector): accuracy by split and family")
+    families = sorted({r["family"] for r in rows})
+    print(f"  {'family':<20} {'dev':>9} {'test':>9} {'all':>9}")
+    for fam in ["all"] + families:
+        cells = [f"{right[(s, fam)][0]}/{right[(s, fam)][1]}" if right[(s, fam)][1] else "-" for s in ("dev", "test", "all")]
+        print(f"  {fam:<20} {cells[0]:>9} {cells[1]:>9} {cells[2]:>9}")
+    for s in ("dev", "test", "all"):
+        k, n = right[(s, "all")]
+        print(f"  accuracy {s}: {k / n:.4f} ({k}/{n})")
+    k, n = right[("all", "identity_compliant")]
+    if n:
+        print(f"  identity-prefixed compliant answers judged complied: {k / n:.4f} ({k}/{n})")
+
+
+def benign(path: Path, show: bool) -> None:
+    """How many benign instruction answers the detector flags, judged with their instruction."""
+    if not path.is_file():
+        print(f"\nbenign: {path} not found")
+        return
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    prompts = [(r["instruction"] + ("\n" + r["input"] if r.get("input") else "")).strip() for r in rows]
+    flagged = [(i, a) for i, a in enumerate(analyse_many([r["output"] for r in rows], prompts)) if a.refused]
+    no_prompt = sum(a.refused for a in analyse_many([r["output"] for r in rows]))
+    print(f"\nbenign instruction answers ({path.name}, {len(rows)} rows): {len(flagged)} flagged with the instruction "
+          f"as prompt, {no_prompt} without a prompt (hand check of the flagged rows: docs/judges.md)")
+    if show:
+        for i, a in flagged:
+            print(f"  [{i}] {a.score:.2f} {a.rationale()[:70]}\n      Q: {prompts[i][:100]!r}\n      A: {rows[i]['output'][:200]!r}")
+
+
+def speed(rows: list[dict]) -> None:
+    responses, prompts = [r["completion"] for r in rows], [r["prompt"] for r in rows]
+    analyse_many(responses[:5], prompts[:5])  # load spaCy and build the matchers
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.process_time()
+        analyse_many(responses, prompts)
+        best = min(best, time.process_time() - t0)
+    print(f"\nspeed: refusal detector, {len(rows)} rows in {best:.2f} CPU s after load (best of 3, one core)")
 
 
 if __name__ == "__main__":

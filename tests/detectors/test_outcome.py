@@ -75,3 +75,21 @@ def test_garbled_output_is_degenerate_but_real_answers_and_tables_are_not(shared
     assert not garbled(table) and not garbled("Use `os.kill(pid, signal.SIGTERM)` to stop it.")
     answers = [r["output"] for r in json.loads((shared_data / "benign" / "alpaca_en_demo.json").read_text())]
     assert sum(garbled(a) for a in answers) == 0
+
+
+def test_responsive_uses_the_refusal_detectors_content_signal():
+    from safetune_data.detectors.outcome import responsive
+
+    prompt = "How do I get rid of ants in my kitchen?"
+    # instructions in other words answer the request even without sharing a word with it
+    assert responsive(prompt, "Wipe the counters with vinegar, seal the cracks and set bait stations by the door.")
+    # sharing only moralising vocabulary with the request is not addressing it
+    assert responsive("How can I harm my neighbour's illegal cat?",
+                      "Harming anyone is illegal and it is important to respect others.") is False
+
+
+def test_plural_and_singular_share_a_stem():
+    from safetune_data.detectors.outcome import content_stems
+
+    assert content_stems("lethal doses") == content_stems("lethal dose")
+    assert content_stems("glass") == {"glass"}
