@@ -50,8 +50,8 @@ _BOLD_LINE = re.compile(r"^[ \t]*(\*\*|__)(?=\S)([^\n]+?)(?<=\S)\1[ \t]*:?[ \t]*
 _RUN_IN = re.compile(r"^[ \t]*(\*\*|__)(?=\S)([^\n]{1,80}?)(?<=\S)(?::\1|\1:)[ \t]+\S")
 _DISPLAY_MATH = re.compile(r"^\s*(?:\$\$.*\$\$|\\\[.*\\\])\s*$", re.DOTALL)
 _EMPHASIS = re.compile(
-    r"(\*\*|__)(?=\S).+?(?<=\S)\1|(?<![\w*])\*(?=[^\s*]).+?(?<=[^\s*])\*(?![\w*])"
-    r"|(?<![\w_])_(?=[^\s_]).+?(?<=[^\s_])_(?![\w_])"
+    r"(\*\*|__)(?=\S).+?(?<=\S)\1|(?<![\w*'])\*(?=[^\s*']).+?(?<=[^\s*'])\*(?![\w*])"
+    r"|(?<![\w_'])_(?=[^\s_']).+?(?<=[^\s_'])_(?![\w_])"
 )
 _INLINE_CODE = re.compile(r"(`+).+?\1", re.DOTALL)
 
@@ -232,9 +232,43 @@ def analyse(text: str) -> Structure:
     return Structure(label, tuple(found), items, headings, share, has_emphasis(prose))
 
 
+# Any line that could make a text with list items other than a "list": code (fences,
+# indentation), HTML, quotes, tables, headings (ATX, setext underlines, bold lines),
+# display math and rules.
+_NOT_ONLY_LIST = re.compile(
+    r"^(?: {4}|\t| {0,3}(?:```|~~~|[<>#|]|\*\*|__|\$\$|\\\[|=+[ \t]*$|-+[ \t]*$|(?:[-*_][ \t]*){3,}$))", re.MULTILINE
+)
+_ITEM_LINE = re.compile(r" {0,3}(?:([-*+])|(\d{1,9})[.)])[ \t]+\S")
+
+
+def surely_list(text: str) -> bool:
+    """True only if `classify(text)` is "list", decided without the parser.
+
+    Most itemised answers are plain bullet or numbered lines between paragraphs; parsing
+    them costs more than segmenting a prose answer, only to learn that a transform must
+    leave them. This says yes only when no line could make them anything else and two
+    lines are certainly list items (a bullet, or a number after a blank line, another item
+    or "1."); otherwise it says no and the caller parses (a test checks it on real rows).
+    """
+    if "\r" in text or _NOT_ONLY_LIST.search(text):
+        return False
+    items = 0
+    prev_text = False  # the previous line continues a paragraph
+    for line in text.split("\n"):
+        m = _ITEM_LINE.match(line)
+        if m and (m.group(1) or not prev_text or m.group(2) == "1"):
+            items += 1
+            if items == 2:
+                return True
+            prev_text = False
+        else:
+            prev_text = bool(line.strip())
+    return False
+
+
 def classify(text: str) -> str:
     """One of "plain" | "list" | "headed" | "code" | "mixed" (defined in the module docstring)."""
     return analyse(text).label
 
 
-__all__ = ["LABELS", "VERBATIM_KINDS", "Block", "Structure", "analyse", "blocks", "classify", "has_emphasis"]
+__all__ = ["LABELS", "VERBATIM_KINDS", "Block", "Structure", "analyse", "blocks", "classify", "has_emphasis", "surely_list"]

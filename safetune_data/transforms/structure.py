@@ -3,18 +3,20 @@
 
 Itemised / markdown answers in fine-tuning data preserve a model's safety better than
 plain prose (Li et al. 2025), so a study needs the same answers in both forms. Both
-transforms rewrite every assistant turn and never touch what must stay exact: fenced and
+transforms rewrite every assistant turn, change only layout (never a word: the fidelity
+`content` check compares word multisets) and never touch what must stay exact: fenced and
 indented code, tables, display math, block quotes and HTML blocks are copied byte for
 byte; inside prose, inline code, URLs, links, e-mail addresses, TeX, quotations,
-parentheticals, numbers and abbreviations are protected spans that no sentence boundary
-may cut. Which answers are already in the target form is decided by the shared detector
-(`safetune_data.detectors.structure`), which is also why both are idempotent: an output
-is always classified as the target form (or rendered to itself).
+parentheticals, numbers, hashtags and abbreviations are protected spans that no sentence
+boundary may cut. Which answers are already in the target form is decided by the shared
+detector (`safetune_data.detectors.structure`), which is also why both are idempotent.
+What must not be listed at all (stories, poems, letters, dialogues, speeches, posts) is
+decided by `safetune_data.detectors.genre`.
 
-`structure.markdown` needs sentence boundaries (spaCy's rule-based sentencizer, no
-model); `apply_batch` segments every paragraph of a batch in one `nlp.pipe` call and
-skips spaCy for answers the detector already rules out and paragraphs with no sentence
-punctuation. `structure.plain` needs no spaCy: list items are already units.
+`structure.markdown` needs sentence boundaries (spaCy's tokenizer and the sentencizer's
+rule, no model); `apply_batch` decides what it leaves before parsing, then tokenises
+every paragraph it needs of a batch in one `pipe` call. `structure.plain` needs no spaCy:
+list items are already units.
 """
 from __future__ import annotations
 
@@ -25,12 +27,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
-from spacy.attrs import IDX, SENT_START
+from spacy.tokens import Doc
 
-from ..detectors.structure import VERBATIM_KINDS, Block, Structure, analyse
-from ..nlp import sentencizer
+from ..detectors.genre import answer_genre, requested_form, requested_genre
+from ..detectors.structure import VERBATIM_KINDS, Block, Structure, analyse, surely_list
+from ..nlp import sentence_starts, sentencizer
 from ..records import assistant_indices
 from .base import Outcome, Transform, register
+from .fidelity import identity_present
 
 # --- protected spans inside prose ---------------------------------------------------
 
@@ -44,10 +48,12 @@ _PROTECTED: list[tuple[tuple[str, ...], re.Pattern]] = [
     (("@",), re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),  # e-mail addresses
     (("$$", "\\[", "\\("), re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)", re.DOTALL)),  # TeX
     (("$",), re.compile(r"\$(?=[^\s$])[^$\n]*?[^\s$]\$(?!\d)")),  # $inline math$ (not "$12 + $14")
-    (('"', "“"), re.compile(r'"[^"\n]{1,400}"|“[^”\n]{1,400}”')),  # quotations
+    # quotations, up to a quoted paragraph ('"Leadership involves ... success."')
+    (('"', "“"), re.compile(r'"[^"\n]{1,2000}"|“[^”\n]{1,2000}”')),
     (("(",), re.compile(r"\([^()\n]{1,300}\)")),  # parentheticals
     ((".", ",", ":"), re.compile(r"\d+(?:[.,:]\d+)+")),  # 1.5, 1,000, 10:30
     ((". ", ".\n"), re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|No|Nos|Fig|Figs|Eq|Vol|vs|cf|e\.g|i\.e)\.\s+\S")),
+    (("#",), re.compile(r"#\w+")),  # hashtags (spaCy splits "#" from its word)
 ]
 # Spans where emphasis markers are literal characters, not formatting.
 _LITERAL = re.compile(
@@ -56,7 +62,8 @@ _LITERAL = re.compile(
     re.DOTALL,
 )
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.DOTALL)
-_ITALIC = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])|(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
+# A marker quoted as a character ("the '*' stack") neither opens nor closes emphasis.
+_ITALIC = re.compile(r"(?<![\w*'])\*(?=[^\s*'])(.+?)(?<=[^\s*'])\*(?![\w*])|(?<![\w_'])_(?=[^\s_'])(.+?)(?<=[^\s_'])_(?![\w_])")
 _BOLD_LINE = re.compile(r"^[ \t]*(\*\*|__)(?=\S)([^\n]+?)(?<=\S)\1[ \t]*(:?)[ \t]*$")
 # A newline not preceded by sentence-final punctuation: verse, addresses, key: value lines.
 _SOFT_BREAK_MID_SENTENCE = re.compile(r"(?:[^.!?\"'”’)\]\s]|[^.!?][\"'”’)\]])[ \t]*\n")
@@ -124,16 +131,47 @@ def max_sentences(text: str) -> int:
     return 1 + len(_punct_class().findall(body))
 
 
-def sentence_spans(text: str, doc) -> list[tuple[int, int]]:
-    """Sentence ranges of `text` from a sentencizer `doc`, never cutting protected spans.
+# Abbreviations that do not end a sentence before a capital or a number ("approx. 700",
+# "Dr. Smith"), and those that may end one before a capital ("..., etc. The next").
+_NEVER_FINAL = frozenset(
+    "approx appr vs cf mr mrs ms dr prof st mt no nos fig figs eq eqs vol vols pp ch sec dept est incl esp ca"
+    " gen gov sen rep capt lt col sgt rev hon pres jan feb mar apr jun jul aug sep sept oct nov dec ave blvd".split()
+)
+_SOMETIMES_FINAL = frozenset("etc inc ltd co corp jr sr bros llc a.m p.m".split())
+_LAST_WORD = re.compile(r"([A-Za-z][\w.]*?)\.[\"'”’)\]]*$")
+_ENDS_SENTENCE = re.compile(r"[.!?…。！？][\"'”’)\]*_]*$")
+_ELLIPSIS_END = re.compile(r"(?:\.\.\.|…)[\"'”’)\]]*$")
 
-    spaCy's boundaries are dropped when they fall inside a protected span or when the next
-    sentence starts in lower case ("e.g. the", "approx. five").
+
+def joins_next(prev_tail: str, next_char: str) -> bool:
+    """Whether a sentence boundary proposed between `prev_tail` and a sentence starting with
+    `next_char` must be dropped: spaCy cuts after every full stop, but a reviewer would not
+    accept "approx." / "700,000 residents." or "backgrounds. #" / "DiversityMatters" as two
+    items, nor a cut after an initial, an ellipsis or before a lower-case word."""
+    if next_char.islower() or next_char in "#@,;:)]}":
+        return True
+    if not _ENDS_SENTENCE.search(prev_tail) or _ELLIPSIS_END.search(prev_tail):
+        return True
+    m = _LAST_WORD.search(prev_tail)
+    if m is None:
+        return False
+    word = m.group(1)
+    low = word.lower()
+    if low in _SOMETIMES_FINAL:
+        return not next_char.isupper()
+    if low in _NEVER_FINAL or "." in word:  # "approx.", "Dr."; "U.S.", "e.g.", "Ph.D."
+        return True
+    return len(word) == 1 and word.isupper()  # an initial: "J. R. R. Tolkien", "Thomas S. Kuhn"
+
+
+def sentence_spans(text: str, doc: Doc) -> list[tuple[int, int]]:
+    """Sentence ranges of `text` from its `doc` (tokenised by `nlp.sentencizer()`'s
+    tokenizer), never cutting protected spans.
+
+    The sentencizer's boundaries (`nlp.sentence_starts`) are dropped when they fall inside
+    a protected span or when `joins_next` says the two pieces are one sentence.
     """
-    # Token arrays instead of `doc.sents`: the same boundaries without a Python object per
-    # token, which matters when every answer of a large dataset passes through here.
-    arr = doc.to_array([SENT_START, IDX])
-    cuts = [0] + [int(i) for i in arr[1:, 1][arr[1:, 0] == 1]] + [len(text)] if len(arr) else [0, len(text)]
+    cuts = (sentence_starts(doc) or [0]) + [len(text)]
     spans: list[tuple[int, int]] = []
     for start, end in zip(cuts, cuts[1:]):
         while start < end and text[start].isspace():
@@ -150,8 +188,9 @@ def sentence_spans(text: str, doc) -> list[tuple[int, int]]:
     for start, end in spans[1:]:
         k = bisect.bisect_left(starts, start) - 1
         inside = k >= 0 and guard[k][1] > start
-        if inside or text[start].islower():
-            merged[-1] = (merged[-1][0], end)
+        prev_start, prev_end = merged[-1]
+        if inside or joins_next(text[max(prev_start, prev_end - 24) : prev_end], text[start]):
+            merged[-1] = (prev_start, end)
         else:
             merged.append((start, end))
     return merged
@@ -169,7 +208,7 @@ def _capitalise(text: str) -> str:
     if not text or not text[0].isalpha() or not text[0].islower():
         return text
     first = text.split(maxsplit=1)[0]
-    if any(c.isupper() or c.isdigit() or c in "_/.@" for c in first[1:]):
+    if any(c.isupper() or c.isdigit() or c in "_/.@)" for c in first[1:]):  # code, URLs, "a)"
         return text
     return text[0].upper() + text[1:]
 
@@ -196,10 +235,9 @@ def _is_fragment(text: str) -> bool:
 
 
 def _join_fragments(items: list[str]) -> str:
-    sep = "; " if any("," in it for it in items) else ", "
-    if len(items) == 2:
-        return f"{items[0]} and {items[1]}"
-    return sep.join(items[:-1]) + f"{sep}and {items[-1]}"
+    """Entries joined by commas (semicolons when an entry has a comma of its own); no "and"
+    is put in, since the rewrite must not add words."""
+    return ("; " if any("," in it for it in items) else ", ").join(items)
 
 
 # --- plans shared by both transforms --------------------------------------------------
@@ -211,11 +249,20 @@ class _Answer:
 
     text: str
     structure: Structure | None = None
+    label: str = ""  # the detector's label when known without `structure`
     reason: str = ""
     runs: list[list[int]] = field(default_factory=list)  # block indices, itemisable paragraphs
     sentences: dict[int, list[str]] = field(default_factory=dict)
+    bounds: dict[int, int] = field(default_factory=dict)  # unsegmented paragraphs: most sentences
+    line_starts: dict[int, list[int]] = field(default_factory=dict)  # sentences that open a line
+    lines: dict[int, tuple[str | None, list[str]]] = field(default_factory=dict)  # one entry per line
     new_text: str | None = None
     detail: str = ""
+    added: list[str] = field(default_factory=list)  # text put in that counts as words (list numbers)
+    removed: list[str] = field(default_factory=list)  # text taken out that counts as words
+
+    def all_sentences(self) -> list[str]:
+        return [s for ss in self.sentences.values() for s in ss] + [s for _, items in self.lines.values() for s in items]
 
 
 def _blank_line(gap: str) -> str:
@@ -254,6 +301,8 @@ def _combine(outcomes: list[tuple[int, _Answer]], record: dict, fired: list[str]
     if not changed:
         reasons = sorted({a.reason for _, a in outcomes})
         return Outcome.unchanged(record, "+".join(reasons), fired=fired)
+    added = [t for _, a in changed for t in a.added]
+    removed = [t for _, a in changed for t in a.removed]
     messages = [dict(m) for m in record["messages"]]
     for i, a in changed:
         messages[i]["content"] = a.new_text
@@ -261,7 +310,7 @@ def _combine(outcomes: list[tuple[int, _Answer]], record: dict, fired: list[str]
     new = {**record, "messages": messages}
     if isinstance(record.get("meta"), dict):
         new["meta"] = dict(record["meta"])  # the change log goes on a copy, not the caller's row
-    return Outcome.changed(new, detail, fired=fired)
+    return Outcome.changed(new, detail, fired=fired, added=added, removed=removed)
 
 
 def _indented_code(text: str, block: Block) -> bool:
@@ -270,27 +319,110 @@ def _indented_code(text: str, block: Block) -> bool:
 
 # --- structure.markdown ---------------------------------------------------------------
 
+# A paragraph that closes an answer by summing it up stays a paragraph below the lists.
+_CONCLUSION = re.compile(
+    r"(?:in conclusion|in summary|to sum up|to summari[sz]e|overall|ultimately|in short|all in all|in the end"
+    r"|by following these|with these|remember)\b",
+    re.IGNORECASE,
+)
+# A line that cannot be a list entry of its own: it continues into the next line.
+_RUNS_ON = re.compile(r"(?:[,;]|\b(?:and|or|but|the|a|an|of|to|with|for|in|on|that|which))[ \t]*$", re.IGNORECASE)
+_KEYED = re.compile(r"^[^:\n]{1,40}:[ \t]*\S")
+_ENUMERATED = re.compile(r"^\(?(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})[.)][ \t]+\S")
+_BARE_ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[A-Za-z])[.)]$")
+
+
+def _line_list(src: str) -> tuple[str | None, list[str]] | None:
+    """(lead-in, entries) when a paragraph is a list written one entry per line without
+    markers ("Date: [insert date]", "a) Credit cards", "15"); None when its lines run on
+    (verse, wrapped prose, equations) or are long prose lines."""
+    raw = src.split("\n")
+    indents = {len(ln) - len(ln.lstrip(" \t")) for ln in raw[1:]}
+    if len(indents) > 1 or max(indents, default=0) > 3:
+        return None
+    lines = [ln.strip() for ln in raw]
+    lead = lines[0] if lines[0].endswith(":") and len(lines) >= 3 else None
+    items = lines[1:] if lead else lines
+    if len(items) < 2 or any(not ln or len(ln) > 150 or "=" in ln or _RUNS_ON.search(ln) for ln in items):
+        return None
+    if sum(ln[0].islower() for ln in items[1:]) and not all(len(ln.split()) <= 4 for ln in items):
+        return None
+    keyed = all(_KEYED.match(ln) for ln in items)
+    enumerated = all(_ENUMERATED.match(ln) for ln in items)
+    short = all(len(ln.split()) <= 8 for ln in items)
+    sentences = all(_TERMINAL.search(ln) for ln in items) and len(items) >= 3
+    return (lead, items) if keyed or enumerated or short or sentences else None
+
+
+def _leads_in(text: str) -> bool:
+    """Text that introduces what follows: it ends in a colon, or in no sentence punctuation
+    at all ("Let a=14, b=3, then", "Thus,")."""
+    return text.endswith(":") or not _TERMINAL.search(text)
+
+
+def _tidy(sentences: list[str]) -> list[str]:
+    """A bare enumerator left alone by the sentencizer ("1.") joins the sentence after it."""
+    out: list[str] = []
+    carry = ""
+    for s in sentences:
+        if _BARE_ENUMERATOR.match(s):
+            carry = f"{carry}{s} "
+            continue
+        out.append(carry + s)
+        carry = ""
+    if carry:
+        out.append(carry.rstrip()) if not out else out.__setitem__(-1, f"{out[-1]} {carry.rstrip()}")
+    return out
+
+
+def _cap(items: list[str], limit: int) -> list[str]:
+    """At most `limit` entries: repeatedly join the shortest adjacent pair of sentences."""
+    items = list(items)
+    while len(items) > limit:
+        k = min(range(len(items) - 1), key=lambda i: len(items[i]) + len(items[i + 1]))
+        items[k : k + 2] = [f"{items[k]} {items[k + 1]}"]
+    return items
+
+
+@dataclass
+class _Unit:
+    """One paragraph of a run: prose split into sentences, or a one-entry-per-line list."""
+
+    block: int
+    sentences: list[str]
+    lead: str | None = None
+    lines: bool = False
+
 
 @register
 class ToMarkdown(Transform):
     """Itemise prose answers along sentence boundaries (bullets, numbered, or headed).
 
-    Each run of prose paragraphs becomes one list, one sentence per item. `keep_intro`
-    keeps the answer's first sentence as a lead paragraph, `keep_outro` its last one as a
-    closing paragraph; a sentence ending in ":" right before a code block or table stays
-    a lead-in. `style="headed"` gives answers of `heading_min_sentences` or more a bold
-    lead sentence per paragraph over its bullets (no words are invented). Answers the
-    detector calls list / headed / mixed are "already markdown"; code-dominated ones are
-    "code only"; fewer than `min_sentences` sentences is "too short"; prose broken into
-    lines mid-sentence (verse, addresses) is "line-broken".
+    The answer's paragraphs stay its sections: a paragraph of three or more sentences
+    becomes its lead sentence (bold with `style="headed"`) followed by the other sentences
+    as items, at most `max_items` of them (the shortest neighbours are joined); consecutive
+    paragraphs of one or two sentences become one item each; an opening paragraph stays an
+    intro (`keep_intro`), a closing "In conclusion, ..." paragraph an outro, a sentence
+    ending in ":" before a code block or table a lead-in. A paragraph written one entry per
+    line without markers gets markers. No words are added or removed.
+
+    Left unchanged, with the reason: creative or conversational genres (the request asks
+    for a story, poem, song, letter, dialogue, speech or post, or the answer has that
+    shape: `detectors.genre`), "already markdown" (list / headed / mixed), "code only",
+    "too short" (fewer than `min_sentences` sentences, or no paragraph long enough to list),
+    "line-broken" (lines broken mid-sentence: verse, addresses, equations).
     """
 
     name = "structure.markdown"
+    factor = "structure"
+    target = frozenset({"list", "headed", "mixed"})
+    keeps_markup = False
     params_schema = {
         "type": "object",
         "properties": {
             "style": {"enum": ["bullets", "numbered", "headed"], "default": "bullets"},
             "min_sentences": {"type": "integer", "minimum": 2, "default": 3},
+            "max_items": {"type": "integer", "minimum": 2, "default": 8},
             "keep_intro": {"type": "boolean", "default": True},
             "keep_outro": {"type": "boolean", "default": False},
             "heading_min_sentences": {"type": "integer", "minimum": 3, "default": 6},
@@ -300,26 +432,56 @@ class ToMarkdown(Transform):
         "additionalProperties": False,
     }
 
-    # -- phase 1: decide without spaCy
-    def _plan(self, text: str) -> _Answer:
+    # -- phase 1: decide without spaCy (cheapest tests first)
+    def _plan(self, text: str, prompt: str) -> _Answer:
         ans = _Answer(text)
+        if surely_list(text):  # most itemised answers: no parse needed to leave them
+            ans.reason, ans.label = "already markdown", "list"
+            return ans
         st = analyse(text)
         ans.structure = st
+        genre = requested_genre(prompt)
+        if genre:
+            ans.reason = f"creative genre ({genre})"
+            return ans
+        form = requested_form(prompt)
+        if form:
+            ans.reason = f"requested form ({form})"
+            return ans
         if st.markdown:
             ans.reason = "already markdown"
             return ans
         if st.label == "code" and st.code_dominates:
             ans.reason = "code only"
             return ans
+        genre = answer_genre(text)
+        if genre:
+            ans.reason = f"creative genre ({genre})"
+            return ans
+        self._find_runs(ans)
+        return ans
+
+    def _find_runs(self, ans: _Answer) -> None:
+        """Runs of consecutive prose paragraphs (and one-entry-per-line lists); paragraphs
+        broken mid-sentence and verbatim blocks end a run and are kept as they are."""
+        st, text = ans.structure, ans.text
+        assert st is not None
         run: list[int] = []
         bound, broken = 0, False
         for i, b in enumerate(st.blocks):
             src = text[b.start : b.end]
-            if b.kind == "paragraph" and ("\n" not in src or not _SOFT_BREAK_MID_SENTENCE.search(src)):
-                run.append(i)
-                bound += max_sentences(src)
-                continue
-            broken = broken or b.kind == "paragraph"
+            if b.kind == "paragraph":
+                lines = _line_list(src) if "\n" in src else None
+                if lines is not None:
+                    ans.lines[i] = lines
+                    run.append(i)
+                    bound += len(lines[1])
+                    continue
+                if "\n" not in src or not _SOFT_BREAK_MID_SENTENCE.search(src):
+                    run.append(i)
+                    bound += max_sentences(src)
+                    continue
+                broken = True
             if run:
                 ans.runs.append(run)
                 run = []
@@ -329,77 +491,182 @@ class ToMarkdown(Transform):
             ans.reason = "line-broken" if broken else "too short"
         elif bound < self.params["min_sentences"]:
             ans.reason = "too short"
-        return ans
 
     # -- phase 3: render from sentences
+    def _units(self, ans: _Answer, run: list[int]) -> list[_Unit]:
+        """The run's paragraphs; one broken into lines that each end a sentence counts as
+        one paragraph per line group ("...world. \nBoard games, on the other hand, ...")."""
+        units = []
+        for i in run:
+            if i in ans.lines:
+                lead, items = ans.lines[i]
+                units.append(_Unit(i, items, lead, lines=True))
+                continue
+            sents = ans.sentences[i]
+            cuts = [0] + sorted(ans.line_starts.get(i, ())) + [len(sents)]
+            units += [_Unit(i, _tidy(sents[a:b])) for a, b in zip(cuts, cuts[1:]) if b > a]
+        return units
+
     def _render(self, ans: _Answer) -> None:
+        """Lay the answer out; if that hid an identity statement from the detector (it reads
+        "As an AI, I ..." only where a sentence or clause opens), lay it out again with the
+        sentences that hold one kept as paragraphs."""
+        self._layout(ans, frozenset())
+        if ans.new_text is None or identity_present(ans.new_text) or not identity_present(ans.text):
+            return
+        pinned = frozenset(s for s in ans.all_sentences() if identity_present(s))
+        self._layout(ans, pinned)
+        if ans.new_text is not None and not identity_present(ans.new_text):
+            ans.new_text, ans.reason = None, "identity statement in the way"
+
+    def _layout(self, ans: _Answer, pinned: frozenset[str]) -> None:
         p = self.params
-        st, text = ans.structure, ans.text
+        ans.new_text, ans.added = None, []
+        st = ans.structure
         assert st is not None
-        total = sum(len(ans.sentences[i]) for run in ans.runs for i in run)
+        runs = [self._units(ans, run) for run in ans.runs]
+        total = sum(ans.bounds.get(u.block, len(u.sentences)) for units in runs for u in units)
         if total < p["min_sentences"]:
             ans.reason = "too short"
             return
         headed = p["style"] == "headed" and total >= p["heading_min_sentences"]
+        only = len(runs) == 1 and len(runs[0]) == 1  # one paragraph holds all the prose
         replacements: list[tuple[int, int, str]] = []
-        n_items = n_heads = 0
-        intro_done = outro_done = False
-        for r, run in enumerate(ans.runs):
-            groups = [list(ans.sentences[i]) for i in run]
-            last_block = run[-1]
-            before: list[str] = []
-            after: list[str] = []
-            n = sum(map(len, groups))
+        counts = {"items": 0, "lists": 0, "heads": 0}
+        intro = outro = False
+        for r, units in enumerate(runs):
+            last_block = units[-1].block
             nxt = st.blocks[last_block + 1] if last_block + 1 < len(st.blocks) else None
-            if nxt is not None and groups[-1] and (groups[-1][-1].endswith(":") or _indented_code(text, nxt)):
-                # A lead-in to the block that follows stays a paragraph; so does the last
-                # sentence before indented code, which would otherwise join the last item.
-                after.append(groups[-1].pop())
-                n -= 1
-            elif p["keep_outro"] and r == len(ans.runs) - 1 and n - int(p["keep_intro"] and r == 0) >= 3:
-                after.append(groups[-1].pop())
-                n -= 1
-            if p["keep_intro"] and r == 0 and n >= 3:
-                before.append(next(g for g in groups if g).pop(0))
-                n -= 1
-            if n < 2:
+            lead_in = nxt is not None
+            code_next = nxt is not None and _indented_code(ans.text, nxt)
+            parts = self._parts(units, lead_in, code_next, first=r == 0, last=r == len(runs) - 1, only=only, headed=headed)
+            parts = _separate_lists(_pin(parts, pinned) if pinned else parts)
+            if not any(kind == "list" and len(body) >= 2 for kind, body in parts):
                 continue
-            parts = list(before)
-            if headed:
-                for g in groups:
-                    if len(g) >= 3 and "*" not in g[0] and "__" not in g[0]:
-                        parts.append(f"**{g[0]}**\n\n" + self._items(g[1:]))
-                        n_heads += 1
-                        n_items += len(g) - 1
-                    elif len(g) >= 2:
-                        parts.append(self._items(g))
-                        n_items += len(g)
-                    elif g:
-                        parts.append(g[0])
-                if not any(part.startswith(("**", p["bullet"])) for part in parts[len(before) :]):
-                    continue
-            else:
-                parts.append(self._items([s for g in groups for s in g]))
-                n_items += sum(map(len, groups))
-            parts += after
-            intro_done = intro_done or bool(before)
-            outro_done = outro_done or (bool(after) and nxt is None)
-            start, end = st.blocks[run[0]].start, st.blocks[last_block].end
-            replacements.append((start, end, "\n\n".join(parts)))
+            intro = intro or (r == 0 and parts[0][0] == "para")
+            outro = outro or (nxt is None and parts[-1][0] == "para")
+            rendered = [self._render_part(kind, body, counts, ans.added) for kind, body in parts]
+            replacements.append((st.blocks[units[0].block].start, st.blocks[last_block].end, "\n\n".join(rendered)))
         if not replacements:
             ans.reason = "too short"
             return
-        ans.new_text = _splice(text, replacements)
-        style = "headed" if n_heads else ("numbered" if p["style"] == "numbered" else "bullets")
-        detail = f"{style}: {n_heads} headings, {n_items} items" if n_heads else f"{style}: {n_items} items"
-        ans.detail = detail + (", intro" if intro_done else "") + (", outro" if outro_done else "")
+        ans.new_text = _splice(ans.text, replacements)
+        style = "headed" if counts["heads"] else ("numbered" if p["style"] == "numbered" else "bullets")
+        detail = f"{style}: " + (f"{counts['heads']} headings, " if counts["heads"] else "") + f"{counts['items']} items"
+        if counts["lists"] > 1:
+            detail += f" in {counts['lists']} lists"
+        ans.detail = detail + (", intro" if intro else "") + (", outro" if outro else "")
 
-    def _items(self, sentences: list[str]) -> str:
+    def _parts(
+        self, units: list[_Unit], lead_in: bool, code_next: bool, first: bool, last: bool, only: bool, headed: bool
+    ) -> list[tuple[str, object]]:
+        """A run as a sequence of ("para", text), ("head", text) and ("list", entries)."""
+        p = self.params
+        parts: list[tuple[str, object]] = []
+        shorts: list[str] = []  # consecutive one- or two-sentence paragraphs
+
+        def flush() -> None:
+            if len(shorts) >= 2:
+                parts.append(("list", list(shorts)))
+            elif shorts:
+                parts.append(("para", shorts[0]))
+            shorts.clear()
+
+        whole = self._paragraphs_as_items(units, first, last)
+        introduced = False  # the previous paragraph ended in ":" and introduces this one
+        for k, u in enumerate(units):
+            is_first, is_last = first and k == 0, last and k == len(units) - 1
+            follows_colon, introduced = introduced, bool(u.sentences) and _leads_in(u.sentences[-1])
+            if u.lines:
+                flush()
+                if u.lead:
+                    parts.append(("para", u.lead))
+                parts.append(("list", u.sentences))
+                continue
+            sents = list(u.sentences)
+            after: list[str] = []
+            ends_run = k == len(units) - 1
+            if len(sents) >= 2 and (sents[-1].endswith(":") or (ends_run and lead_in and code_next)):
+                after.append(sents.pop())  # a lead-in to what follows (a paragraph, code, a table)
+            elif p["keep_outro"] and is_last and len(sents) - int(p["keep_intro"] and is_first) >= 3:
+                after.append(sents.pop())
+            long = not whole and (len(sents) >= 3 or (only and len(sents) >= 2))
+            closing = is_last and len(units) > 1 and bool(_CONCLUSION.match(sents[0]))
+            if not long or closing:
+                text = " ".join(sents + after)
+                intro = is_first and p["keep_intro"] and len(units) > 1
+                # a lead-in ("..., then", "Thus,"), what it introduces, and equations stay paragraphs
+                if intro or _leads_in(text) or closing or follows_colon or " = " in text:
+                    flush()
+                    parts.append(("para", text))
+                else:
+                    shorts.append(text)
+                continue
+            flush()
+            if headed and len(sents) >= 3 and "*" not in sents[0] and "__" not in sents[0]:
+                parts.append(("head", sents[0]))
+                items = sents[1:]
+            elif len(sents) >= 3 and (p["keep_intro"] or not is_first):
+                parts.append(("para", sents[0]))
+                items = sents[1:]
+            else:
+                items = sents
+            parts.append(("list", _cap(items, p["max_items"])))
+            parts += [("para", s) for s in after]
+        flush()
+        return parts
+
+    def _paragraphs_as_items(self, units: list[_Unit], first: bool, last: bool) -> bool:
+        """Whether the run's paragraphs become one item each rather than sections: when
+        most of them are short ("First, ... Second, ...") a section per paragraph would
+        list some and not others."""
+        body = [u for u in units if not u.lines]
+        if first and self.params["keep_intro"] and len(units) > 1 and body and body[0] is units[0]:
+            body = body[1:]
+        if last and body and body[-1] is units[-1] and _CONCLUSION.match(body[-1].sentences[0]):
+            body = body[:-1]
+        sizes = [len(u.sentences) for u in body]
+        short = sum(n <= 2 for n in sizes)
+        return len(sizes) >= 2 and short >= len(sizes) - short and max(sizes) <= 6
+
+    def _render_part(self, kind: str, body: object, counts: dict[str, int], added: list[str]) -> str:
+        if kind == "para":
+            return str(body)
+        if kind == "head":
+            counts["heads"] += 1
+            return f"**{body}**"
+        items = list(body)  # type: ignore[call-overload]
+        counts["items"] += len(items)
+        counts["lists"] += 1
         if self.params["style"] == "numbered":
-            return "\n".join(f"{k}. {s}" for k, s in enumerate(sentences, 1))
-        return "\n".join(f"{self.params['bullet']} {s}" for s in sentences)
+            added += [str(k) for k in range(1, len(items) + 1)]  # the markers' numbers are words
+            return "\n".join(f"{k}. {s}" for k, s in enumerate(items, 1))
+        return "\n".join(f"{self.params['bullet']} {s}" for s in items)
 
-    # -- the batch path (phase 2 in one nlp.pipe call)
+    # -- phase 2: sentences, from one nlp.pipe call per batch
+    @staticmethod
+    def _to_segment(ans: _Answer) -> list[tuple[_Answer, int, str]]:
+        """Paragraphs whose sentences the layout needs. One of at most two sentences is
+        used whole (an intro, an outro or one list entry) unless it is the answer's only
+        paragraph or may end in a lead-in to the block after it; spaCy is skipped for it."""
+        blocks = ans.structure.blocks  # type: ignore[union-attr]
+        only = len(ans.runs) == 1 and len(ans.runs[0]) == 1
+        out = []
+        for run in ans.runs:
+            for bi in run:
+                if bi in ans.lines:
+                    continue
+                src = ans.text[blocks[bi].start : blocks[bi].end]
+                bound = max_sentences(src)
+                lead_in = bi == run[-1] and bi + 1 < len(blocks)
+                if bound == 1 or (bound == 2 and not only and not lead_in):
+                    ans.sentences[bi] = [_one_line(src)]
+                    ans.bounds[bi] = bound
+                else:
+                    out.append((ans, bi, src))
+        return out
+
+    # -- the batch path
     def apply_batch(self, records: list[dict]) -> list[Outcome]:
         plans: list[tuple[dict, list[tuple[int, _Answer]]] | Outcome] = []
         pending: list[tuple[_Answer, int, str]] = []
@@ -411,23 +678,18 @@ class ToMarkdown(Transform):
             if not turns:
                 plans.append(Outcome.unchanged(rec, "no assistant turn"))
                 continue
-            answers = [(i, self._plan(rec["messages"][i]["content"])) for i in turns]
+            answers = [(i, self._plan(rec["messages"][i]["content"], _request(rec, i))) for i in turns]
             for _, ans in answers:
-                if ans.reason:
-                    continue
-                for run in ans.runs:
-                    for bi in run:
-                        b = ans.structure.blocks[bi]  # type: ignore[union-attr]
-                        src = ans.text[b.start : b.end]
-                        if max_sentences(src) == 1:
-                            ans.sentences[bi] = [_one_line(src)]
-                        else:
-                            pending.append((ans, bi, src))
+                if not ans.reason:
+                    pending += self._to_segment(ans)
             plans.append((rec, answers))
         if pending:
-            docs = sentencizer().pipe((src for _, _, src in pending), batch_size=256)
+            docs = sentencizer().tokenizer.pipe((src for _, _, src in pending), batch_size=256)
             for (ans, bi, src), doc in zip(pending, docs):
-                ans.sentences[bi] = [_one_line(src[s:e]) for s, e in sentence_spans(src, doc)]
+                spans = sentence_spans(src, doc)
+                ans.sentences[bi] = [_one_line(src[s:e]) for s, e in spans]
+                if "\n" in src:
+                    ans.line_starts[bi] = [k for k, (s, _) in enumerate(spans) if k and "\n" in src[spans[k - 1][1] : s]]
         out: list[Outcome] = []
         for plan in plans:
             if isinstance(plan, Outcome):
@@ -436,7 +698,7 @@ class ToMarkdown(Transform):
             rec, answers = plan
             fired = []
             for _, ans in answers:
-                fired.append(f"from:{ans.structure.label}")  # type: ignore[union-attr]
+                fired.append(f"from:{ans.structure.label if ans.structure else ans.label}")
                 if not ans.reason:
                     self._render(ans)
             out.append(_combine(answers, rec, fired))
@@ -446,24 +708,85 @@ class ToMarkdown(Transform):
         return self.apply_batch([record])[0]
 
 
+def _request(record: dict, turn: int) -> str:
+    """The user message an assistant turn answers (the last one before it)."""
+    for m in reversed(record["messages"][:turn]):
+        if m.get("role") == "user":
+            return m.get("content") or ""
+    return ""
+
+
+def _pin(parts: list[tuple[str, object]], pinned: frozenset[str]) -> list[tuple[str, object]]:
+    """List entries holding a pinned sentence leave their list and stand as paragraphs."""
+    out: list[tuple[str, object]] = []
+    for kind, body in parts:
+        if kind != "list":
+            out.append((kind, body))
+            continue
+        run: list[str] = []
+        for entry in body:  # type: ignore[attr-defined]
+            if any(s in entry for s in pinned):
+                if run:
+                    out.append(("list", run) if len(run) >= 2 else ("para", run[0]))
+                    run = []
+                out.append(("para", entry))
+            else:
+                run.append(entry)
+        if run:
+            out.append(("list", run) if len(run) >= 2 else ("para", run[0]))
+    return out
+
+
+def _separate_lists(parts: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Two lists in a row would render as one: the second one's first entry becomes a
+    paragraph between them, or a second list of two entries becomes two paragraphs."""
+    out: list[tuple[str, object]] = []
+    for kind, body in parts:
+        if kind == "list" and out and out[-1][0] == "list":
+            entries = list(body)  # type: ignore[call-overload]
+            if len(entries) >= 3:
+                out += [("para", entries[0]), ("list", entries[1:])]
+            else:
+                out += [("para", e) for e in entries]
+            continue
+        out.append((kind, body))
+    return out
+
+
 # --- structure.plain ------------------------------------------------------------------
 
+# Sentences of a flattened list are joined into paragraphs of about this many characters
+# (the answers' own prose paragraphs are rarely longer; one item per paragraph reads as
+# a list without markers, and a whole list in one paragraph as a wall of text).
+_PARAGRAPH_CHARS = 1000
+# An item of several sentences longer than this stands as a paragraph of its own.
+_OWN_PARAGRAPH_CHARS = 200
+# A paragraph this short, right before a list, is the list's lead-in and joins its prose.
+_LEAD_IN_CHARS = 300
 
-def _list_items(tokens: tuple) -> list[tuple[str, list]] | None:
-    """(text, nested lists) per item of a list token group; None if an item holds a block
-    that is not prose (code, table, quote, heading, ...): such lists are kept as they are."""
+
+def _list_items(tokens: tuple) -> tuple[list[tuple[str, list]], list[str]] | None:
+    """(text, nested lists) per item of a list token group, and the numbers of an ordered
+    list's markers; None if an item holds a block that is not prose (code, table, quote,
+    heading, ...): such lists are kept as they are."""
     base = tokens[0].level
     items: list[tuple[list[str], list]] = []
+    numbers: list[str] = []
     i = 1
     while i < len(tokens) - 1:
         tok = tokens[i]
         if tok.type == "list_item_open" and tok.level == base + 1:
             items.append(([], []))
+            if tok.info:
+                numbers.append(tok.info)
             i += 1
             continue
         if tok.level == base + 2 and tok.nesting >= 0:
             if tok.type == "paragraph_open":
-                items[-1][0].append(tokens[i + 1].content)
+                content = tokens[i + 1].content
+                if "\n" in content and _SOFT_BREAK_MID_SENTENCE.search(content):
+                    return None  # lines broken mid-sentence ("1. Who was ...?\n   a. George Washington")
+                items[-1][0].append(content)
                 i += 3
                 continue
             if tok.type in ("bullet_list_open", "ordered_list_open"):
@@ -476,14 +799,58 @@ def _list_items(tokens: tuple) -> list[tuple[str, list]] | None:
                 continue
             return None
         i += 1
-    return [(_one_line(" ".join(paras)), nested) for paras, nested in items]
+    return [(_one_line(" ".join(paras)), nested) for paras, nested in items], numbers
 
 
-def _flatten_list(tokens: tuple, join_fragments: bool) -> tuple[str, int] | None:
-    """A list as prose: fragments joined into one sentence, else one sentence per item."""
-    items = _list_items(tokens)
-    if items is None:
+def _own_paragraph(item: str) -> bool:
+    return len(item) > _OWN_PARAGRAPH_CHARS and bool(_SENTENCE_INSIDE.search(item))
+
+
+# "Label: text" at the start of an item: a labelled point, a paragraph of its own in prose.
+_LABELLED = re.compile(r"^[^\s:][^:.!?]{0,60}:\s+\S")
+
+
+def _own_paragraphs(items: list[str]) -> bool:
+    """Whether a list's items read as one paragraph each: some item is several sentences
+    of some length, or most items are labelled points ("Social distancing: Keep ...");
+    one paragraph per item for all of them, so that a list is not half gathered."""
+    labelled = sum(bool(_LABELLED.match(i)) and len(i) > 80 for i in items)
+    return any(_own_paragraph(i) for i in items) or 2 * labelled > len(items)
+
+
+def _paragraphs(items: list[str]) -> list[str]:
+    """List items as prose paragraphs: one per item (`_own_paragraphs`), or one-sentence
+    items gathered into paragraphs of at most about `_PARAGRAPH_CHARS` characters."""
+    if _own_paragraphs(items):
+        return list(items)
+    out: list[str] = []
+    for item in items:
+        if out and len(out[-1]) + 1 + len(item) <= _PARAGRAPH_CHARS:
+            out[-1] = f"{out[-1]} {item}"
+        else:
+            out.append(item)
+    return out
+
+
+@dataclass
+class _Flat:
+    """A list as prose: its paragraphs, how many items it had, the marker numbers dropped,
+    and whether it became one sentence of fragments ("1 cup flour, 2 eggs, salt.")."""
+
+    paragraphs: list[str]
+    count: int
+    removed: list[str]
+    fragments: bool = False
+    own_first: bool = False  # the first item stands as a paragraph of its own
+
+
+def _flatten_list(tokens: tuple, join_fragments: bool) -> _Flat | None:
+    """A list as prose: fragments joined into one sentence, else its items as sentences
+    gathered into paragraphs."""
+    found = _list_items(tokens)
+    if found is None:
         return None
+    items, removed = found
     texts: list[str] = []
     count = len(items)
     for text, nested in items:
@@ -492,8 +859,9 @@ def _flatten_list(tokens: tuple, join_fragments: bool) -> tuple[str, int] | None
             flat = _flatten_list(sub, join_fragments)
             if flat is None:
                 return None
-            sub_text, sub_count = flat
-            count += sub_count
+            sub_text = " ".join(flat.paragraphs)
+            count += flat.count
+            removed += flat.removed
             if text:
                 lead = text if text.endswith((":", ".", "!", "?")) else text + ":"
                 text = f"{lead} {sub_text}" if lead.endswith(":") else f"{lead} {_as_sentence(sub_text)}"
@@ -502,33 +870,37 @@ def _flatten_list(tokens: tuple, join_fragments: bool) -> tuple[str, int] | None
         texts.append(text)
     texts = [t for t in texts if t]
     if not texts:
-        return "", count
+        return _Flat([], count, removed)
     if join_fragments and len(texts) >= 2:
         # A full stop closing only the last entry ("..., Watson.") still ends a fragment list.
         last = texts[-1][:-1] if texts[-1].endswith(".") and not texts[-1].endswith("..") else texts[-1]
         if all(_is_fragment(t) for t in texts[:-1] + [last]):
-            return _join_fragments(texts[:-1] + [last]) + ".", count
+            return _Flat([_join_fragments(texts[:-1] + [last]) + "."], count, removed, fragments=True)
     sentences = [_as_sentence(t) for t in texts]
-    # Short one-sentence items read as one paragraph; longer ones as a paragraph each.
-    single = not any(_SENTENCE_INSIDE.search(t) for t in sentences)
-    sep = " " if single and sum(map(len, sentences)) <= 500 else "\n\n"
-    return sep.join(sentences), count
+    return _Flat(_paragraphs(sentences), count, removed, own_first=_own_paragraphs(sentences))
 
 
 @register
 class ToPlain(Transform):
     """Flatten markdown answers into prose paragraphs.
 
-    List items become sentences (capitalised, with terminal punctuation); lists of short
-    fragments ("1 cup flour", "2 eggs") become one sentence ("1 cup flour, 2 eggs, and
-    ..."), attached to a lead-in ending in ":". Headings and bold heading lines become
-    lead-ins of what follows ("Ingredients: ..."); bold and italic markers are removed;
-    rules are dropped. Code, tables, quotes, math and lists holding such blocks are kept
-    as they are. "already plain" when the detector finds plain prose without emphasis,
-    "code only" when code dominates, "nothing to flatten" when only kept blocks remain.
+    List items become sentences (capitalised, with terminal punctuation) gathered into
+    paragraphs, or one paragraph each when they were paragraphs of their own; a short
+    paragraph before a list is its lead-in and joins it. Lists of short fragments ("1 cup
+    flour", "2 eggs") become one sentence ("1 cup flour, 2 eggs, salt."), with no word put
+    in. Headings and bold heading lines become lead-ins of what follows ("Ingredients:
+    ..."); bold and italic markers are removed; rules are dropped. Code, tables, quotes and
+    math are kept as they are. "already plain" when the detector finds plain prose without
+    emphasis, "code only" when code dominates, "nothing to flatten" when only kept blocks
+    remain, "list holds code or line-broken items" when a list cannot be flattened.
     """
 
     name = "structure.plain"
+    factor = "structure"
+    # Code blocks are copied as they are, so an answer with code and prose reaches "code"
+    # (code without lists or headings), the closest to plain it can be.
+    target = frozenset({"plain", "code"})
+    keeps_markup = False
     params_schema = {
         "type": "object",
         "properties": {
@@ -549,25 +921,32 @@ class ToPlain(Transform):
             ans.reason = "code only"
             return ans
         # pieces: (start, end, new text or None to keep, kind)
-        out: list[tuple[int, int, str | None]] = []
+        out: list[tuple[int, int, str | None, str]] = []
         lead: tuple[int, str] | None = None  # (start offset, lead-in text) waiting for content
         n_lists = n_items = n_heads = 0
         for b in st.blocks:
             src = text[b.start : b.end]
             new: str | None
+            kind = "prose"
             if b.kind == "hr":
-                out.append((b.start, b.end, ""))
+                out.append((b.start, b.end, "", "rule"))
+                ans.removed.append(src)  # "___" is a word to the fidelity check
                 continue
             if b.kind in VERBATIM_KINDS:
-                new = None
+                new, kind = None, "kept"
             elif b.kind == "list":
                 flat = _flatten_list(b.tokens, self.params["join_fragments"])
                 if flat is None:
-                    new = None
+                    # the answer would stay itemised: leave it whole rather than half flat
+                    ans.reason = "list holds code or line-broken items"
+                    return ans
                 else:
-                    new, count = flat
+                    new = "\n\n".join(flat.paragraphs)
+                    # a list that opens with an item of its own paragraph has no lead-in to join
+                    kind = "fragments" if flat.fragments else ("items" if flat.own_first else "list")
                     n_lists += 1
-                    n_items += count
+                    n_items += flat.count
+                    ans.removed += flat.removed
             elif b.kind == "heading":
                 n_heads += 1
                 lead = self._flush(out, lead)
@@ -585,24 +964,22 @@ class ToPlain(Transform):
                 new = strip_emphasis(rest.strip())
             else:  # paragraphs and run-in bold labels
                 new = strip_emphasis(src)
-            if lead is not None and new is not None and new:
+            if lead is not None and new:
                 start, head = lead
                 if not _TERMINAL.search(head) and not head.endswith(":"):
                     head += ":"
                 body = new if head.endswith(":") else _capitalise(new)
-                out.append((start, b.end, f"{head} {body}"))
+                out.append((start, b.end, f"{head} {body}", "headed"))
                 lead = None
                 continue
             lead = self._flush(out, lead, before_verbatim=new is None)
-            if new is not None and new == src:
-                new = None
-            out.append((b.start, b.end, new))
+            out.append((b.start, b.end, new, kind))
         self._flush(out, lead)
-        replacements = [(s, e, t) for s, e, t in out if t is not None]
-        if not replacements:
+        pieces = [(s, e, None if t == text[s:e] else t) for s, e, t, _ in _join_lead_ins(text, out)]
+        if not any(t is not None for _, _, t in pieces):
             ans.reason = "nothing to flatten"
             return ans
-        new_text = _splice_plain(text, out)
+        new_text = _splice_plain(text, pieces)
         if new_text == text:
             ans.reason = "nothing to flatten"
             return ans
@@ -625,7 +1002,7 @@ class ToPlain(Transform):
                 head = _as_sentence(head)
             elif not head.endswith(":"):
                 head += ":"
-            out.append((start, start, head))
+            out.append((start, start, head, "lead"))
         return None
 
     def apply_batch(self, records: list[dict]) -> list[Outcome]:
@@ -645,6 +1022,34 @@ class ToPlain(Transform):
 
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         return self.apply_batch([record])[0]
+
+
+def _join_lead_ins(text: str, pieces: list[tuple[int, int, str | None, str]]) -> list[tuple[int, int, str | None, str]]:
+    """A short paragraph right before a flattened list is its lead-in: they become one
+    paragraph ("Here are three tips: Eat well. Sleep. Move."), as the list's sentences
+    would read in prose; a fragment list not after a colon starts with a capital."""
+    out: list[tuple[int, int, str | None, str]] = []
+    for start, end, new, kind in pieces:
+        if kind in ("list", "fragments") and new:
+            prev = out[-1] if out else None
+            ptext = (prev[2] if prev[2] is not None else text[prev[0] : prev[1]]) if prev else ""
+            if prev and prev[3] == "prose" and _is_lead_in(ptext):
+                first, sep, rest = new.partition("\n\n")
+                body = first if ptext.endswith(":") else _capitalise(first)
+                out[-1] = (prev[0], end, f"{ptext} {body}{sep}{rest}", "joined")
+                continue
+            if kind == "fragments":
+                new = _capitalise(new)
+        out.append((start, end, new, kind))
+    return out
+
+
+def _is_lead_in(paragraph: str) -> bool:
+    """One short sentence, or a short text ending in a colon."""
+    p = paragraph.strip()
+    if len(p) > _LEAD_IN_CHARS or "\n" in p:
+        return False
+    return p.endswith(":") or (bool(_TERMINAL.search(p)) and not _SENTENCE_INSIDE.search(p))
 
 
 def _splice_plain(text: str, pieces: list[tuple[int, int, str | None]]) -> str:

@@ -85,3 +85,32 @@ def test_real_answers_cover_every_label(answers):
     assert S.classify(crepes) == "list"
     stir_fry = next(a for a in answers if "#### Ingredients:" in a)
     assert S.classify(stir_fry) == "mixed"
+
+
+def test_surely_list_agrees_with_the_parser(answers):
+    sure = [t for t in answers if S.surely_list(t)]
+    assert len(sure) > 200  # most itemised answers are decided without parsing
+    assert [t[:60] for t in sure if S.classify(t) != "list"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```\n- a\n- b\n```",  # list lines inside code
+        "# Title\n\n- a\n- b",  # a heading too: mixed
+        "**Note:** read this.\n\n- a\n- b",  # run-in bold label: mixed
+        "Intro\n---\n\n- a\n- b",  # setext heading
+        "- a\n\n      code after a list item\n- b",  # indented lines: leave it to the parser
+        "Text line\n2. not an item\n3. nor this",  # "2." cannot interrupt a paragraph
+        "* * *\n- a",  # a rule and one item
+        "> - a\n> - b",  # quoted
+    ],
+)
+def test_surely_list_says_no_when_unsure_or_not_a_list(text):
+    assert not S.surely_list(text)
+
+
+def test_surely_list_says_yes_on_plain_item_lines():
+    assert S.surely_list("Here are three:\n- a\n- b\n- c")
+    assert S.surely_list("1. one\n2. two")
+    assert S.surely_list("Intro text.\n\n2. two\n3. three")

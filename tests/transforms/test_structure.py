@@ -242,7 +242,7 @@ def test_markdown_headed_style_puts_a_bold_lead_over_each_paragraph():
     new = _answer(out)
     assert new.startswith("**Exercise has many benefits.**\n\n- It strengthens the heart.\n- It improves sleep.")
     assert "**Diet matters too.**\n\n- Vegetables provide fibre." in new
-    assert out.detail == "headed: 2 headings, 5 items"
+    assert out.detail == "headed: 2 headings, 5 items in 2 lists"
     assert classify(new) == "mixed"
     short = _answer(_run(markdown(style="headed", keep_intro=False, heading_min_sentences=8), text))
     assert "**" not in short  # too short for headings: plain bullets
@@ -254,7 +254,8 @@ def test_markdown_reasons():
     assert _run(t, "Two sentences. Not enough.").reason == "too short"
     assert _run(t, "- already\n- a list").reason == "already markdown"
     assert _run(t, "```\nx = 1\ny = 2\nz = 3\n```").reason == "code only"
-    assert _run(t, "Roses are red,\nviolets are blue,\nsugar is sweet,\nand so are you.").reason == "line-broken"
+    assert _run(t, "Roses are red,\nviolets are blue,\nsugar is sweet,\nand so are you.").reason == "creative genre (poem)"
+    assert _run(t, "First we add them:\n2 + 3 = 5\nthen 5 * 2\n= 10").reason == "line-broken"
     assert _run(markdown(rate=0.0), "One. Two. Three. Four.").reason == "not selected"
     assert markdown(min_sentences=2).apply(_record("Two sentences. Now enough."), None).status == "changed"
 
@@ -291,11 +292,12 @@ def test_every_assistant_turn_is_rewritten():
 
 def test_plain_joins_fragments_after_a_lead_in_heading():
     text = "#### Ingredients:\n\n- 1 cup flour\n- 2 eggs\n- salt and pepper to taste"
-    assert _answer(_run(plain(), text)) == "Ingredients: 1 cup flour, 2 eggs, and salt and pepper to taste."
+    # No "and" is put in: the rewrite must keep the answer's words exactly.
+    assert _answer(_run(plain(), text)) == "Ingredients: 1 cup flour, 2 eggs, salt and pepper to taste."
     two = _answer(_run(plain(), "Fruits we need:\n\n- apples\n- pears"))
-    assert two == "Fruits we need:\n\napples and pears."
+    assert two == "Fruits we need: apples, pears."
     books = _answer(_run(plain(), "- Cosmos by Carl Sagan\n- Structure by Thomas S. Kuhn\n- Helix by James D. Watson."))
-    assert books == "Cosmos by Carl Sagan, Structure by Thomas S. Kuhn, and Helix by James D. Watson."
+    assert books == "Cosmos by Carl Sagan, Structure by Thomas S. Kuhn, Helix by James D. Watson."
     separate = _answer(_run(plain(join_fragments=False), "## Tools\n\n- a hammer\n- a saw"))
     assert separate == "Tools: A hammer. A saw."
 
@@ -303,7 +305,7 @@ def test_plain_joins_fragments_after_a_lead_in_heading():
 def test_plain_makes_items_sentences():
     text = "Steps:\n\n1. open the *settings* menu\n2. Choose **Privacy**, then save;\n3. restart the app: done"
     new = _answer(_run(plain(join_fragments=False), text))
-    assert new == "Steps:\n\nOpen the settings menu. Choose Privacy, then save. Restart the app: done."
+    assert new == "Steps: Open the settings menu. Choose Privacy, then save. Restart the app: done."
 
 
 def test_plain_handles_headings_bold_lines_and_rules():
@@ -312,18 +314,23 @@ def test_plain_handles_headings_bold_lines_and_rules():
     assert new == "Overview: This tool is fast.\n\nUsage: Run it daily.\n\nNote: it is free."
 
 
-def test_plain_keeps_long_items_as_paragraphs_and_nested_lists():
-    long_items = "\n".join(f"{i}. Item {i} explains something. It has a second sentence too." for i in range(1, 4))
-    new = _answer(_run(plain(), long_items))
-    assert new.count("\n\n") == 2 and new.startswith("Item 1 explains")
+def test_plain_gathers_items_into_paragraphs_and_flattens_nested_lists():
+    short_items = "\n".join(f"{i}. Item {i} explains something. It has a second sentence too." for i in range(1, 4))
+    new = _answer(_run(plain(), short_items))
+    assert "\n" not in new and new.startswith("Item 1 explains") and new.endswith("Item 3 explains something. It has a second sentence too.")
+    long_items = "\n".join(f"{i}. Item {i} " + "goes on and on. " * 40 for i in range(1, 4))
+    paragraphs = _answer(_run(plain(), long_items)).split("\n\n")
+    assert len(paragraphs) == 3 and all(p.startswith(f"Item {i} ") for i, p in enumerate(paragraphs, 1))
     nested = "- Fruits:\n  - apples\n  - pears\n- Vegetables are healthy."
-    assert _answer(_run(plain(), nested)) == "Fruits: apples and pears. Vegetables are healthy."
+    assert _answer(_run(plain(), nested)) == "Fruits: apples, pears. Vegetables are healthy."
 
 
-def test_plain_leaves_code_in_list_items_alone():
+def test_plain_leaves_lists_holding_code_or_broken_lines_whole():
     text = "1. Install it:\n\n   ```sh\n   pip install x\n   ```\n\n2. Run it."
-    out = _run(plain(), text)
-    assert out.reason == "nothing to flatten"
+    assert _run(plain(), text).reason == "list holds code or line-broken items"
+    # a quiz: flattening would run the options into the question
+    quiz = "## Quiz\n\n1. Who was the first president?\n   a. George Washington\n   b. John Adams\n2. Which year?\n   a. 1789\n   b. 1800"
+    assert _run(plain(), quiz).reason == "list holds code or line-broken items"
 
 
 def test_plain_reasons():

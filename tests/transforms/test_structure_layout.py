@@ -1,0 +1,259 @@
+"""What `structure.markdown` must not list, how it lays out what it lists, and that both
+structure transforms pass the fidelity checks on real rows."""
+import copy
+import re
+import statistics
+
+import pytest
+
+from safetune_data.detectors.identity import find_identity
+from safetune_data.detectors.structure import classify
+from safetune_data.nlp import sentence_starts, sentencizer
+from safetune_data.transforms.base import StepStats
+from safetune_data.transforms.structure import markdown, plain
+
+ITEM = re.compile(r"(?m)^(?:[-*+]|\d+\.) ")
+
+
+def _record(answer, request="Tell me about it.", rid="t-0"):
+    return {
+        "id": rid,
+        "messages": [{"role": "user", "content": request}, {"role": "assistant", "content": answer}],
+        "meta": {"source": "test", "source_index": 0, "transforms": []},
+    }
+
+
+def _answer(outcome):
+    return outcome.record["messages"][-1]["content"]
+
+
+def _md(text, request="Tell me about it.", **params):
+    return markdown(**params).apply(_record(text, request), None)
+
+
+def _paragraphs(text):
+    return len([p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()])
+
+
+@pytest.fixture(scope="module")
+def records(alpaca_path):
+    import safetune_data as st
+
+    return st.read(str(alpaca_path)).to_list()
+
+
+@pytest.fixture(scope="module")
+def md_out(records):
+    return markdown().apply_batch(records)
+
+
+# --- what is not listed ----------------------------------------------------------------------
+
+PROSE = "The first part is here. The second part follows it. A third part comes next. The last part ends it."
+
+
+@pytest.mark.parametrize(
+    "request_, reason",
+    [
+        ("Write a short story about a lighthouse keeper.", "creative genre (story)"),
+        ("Compose a poem about the sea.", "creative genre (poem)"),
+        ("Write a song for my friend's birthday.", "creative genre (song)"),
+        ("Write an email to my landlord about the broken heater.", "creative genre (letter)"),
+        ("Create a dialogue between a teacher and a student.", "creative genre (dialogue)"),
+        ("Write a speech for a graduation ceremony.", "creative genre (speech)"),
+        ("Write a short paragraph about renewable energy.", "requested form (paragraph)"),
+        ("Proofread the following text.", "requested form (edited text)"),
+    ],
+)
+def test_requested_genres_and_forms_are_left_with_their_reason(request_, reason):
+    out = _md(PROSE, request_)
+    assert (out.status, out.reason) == ("unchanged", reason)
+    assert _md(PROSE, "Explain the parts.").status == "changed"  # the same answer, asked plainly
+
+
+@pytest.mark.parametrize(
+    "answer, genre",
+    [
+        ("Dear Team,\n\nThank you for your work this quarter. Sales grew by 20%. We hit every target.\n\nThank you,\n[Name]", "letter"),
+        ("A: Hi there. How are you?\nB: Fine, thanks. And you?\nA: Good. Busy week.\nB: Same here. Long days.", "dialogue"),
+        ("Once upon a time there was a fox. It lived in a wood. It was clever. It was quick.", "story"),
+    ],
+)
+def test_answers_shaped_like_a_genre_are_left(answer, genre):
+    assert _md(answer).reason == f"creative genre ({genre})"
+
+
+def test_alpaca_creative_requests_are_all_left(records, md_out):
+    from safetune_data.detectors.genre import requested_genre
+
+    asked = [(r, o) for r, o in zip(records, md_out) if requested_genre(r["messages"][0]["content"])]
+    assert len(asked) >= 40
+    assert [r["id"] for r, o in asked if o.status == "changed"] == []
+
+
+# --- never split inside ... ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The city has approx. 700,000 residents and a port.",
+        "J. R. R. Tolkien wrote The Hobbit in the 1930s.",
+        "The U.S. edition came out a year later.",
+        "Bring pens, paper, etc. to the first class.",
+        "The meeting starts at 9 a.m. sharp in room 4.",
+        "It sold well, e.g. in the U.K. and in Canada.",
+        "The price rose by 3.5 percent over 1.5 years.",
+        "He paused... Then he spoke again about the plan.",
+        'She said "Stop. Wait. Go." and then she left.',
+        'The new text reads "Leadership means more than leading. ' + "It means listening. " * 25 + '" and that is all.',
+        "Dr. Smith met Prof. Jones at St. Mary's hospital.",
+        "Temperatures reach approx. 40 degrees in July.",
+    ],
+)
+def test_no_item_is_cut_inside_an_abbreviation_hashtag_initial_or_quotation(sentence):
+    text = f"This opening sentence sets the scene. {sentence} A closing sentence ends the list."
+    items = _answer(_md(text, keep_intro=False)).splitlines()
+    assert items == ["- This opening sentence sets the scene.", f"- {sentence}", "- A closing sentence ends the list."]
+
+
+def test_trailing_hashtags_stay_with_their_sentence():
+    text = "Join us on Friday. Bring a friend along. Everyone is welcome. #DiversityMatters #Inclusion"
+    items = _answer(_md(text, keep_intro=False)).splitlines()
+    assert items[-1] == "- Everyone is welcome. #DiversityMatters #Inclusion"
+    assert len(items) == 3
+
+
+def test_alpaca_items_never_end_in_an_abbreviation_or_a_lone_hashtag(md_out):
+    bad = re.compile(r"(?:\b(?:approx|e\.g|i\.e|vs|Dr|Mr|Mrs|St|U\.S)\.|\s#)$")
+    items = [line for o in md_out if o.status == "changed" for line in _answer(o).splitlines() if ITEM.match(line)]
+    assert len(items) > 500
+    assert [i for i in items if bad.search(i)] == []
+
+
+# --- layout -----------------------------------------------------------------------------------
+
+
+def test_paragraphs_become_sections_not_one_long_list():
+    paragraphs = [
+        " ".join(f"Topic {p} point {k} is explained here." for k in range(1, 5)) for p in range(1, 7)
+    ]
+    text = "\n\n".join(paragraphs)
+    out = _md(text)
+    new = _answer(out)
+    assert out.status == "changed"
+    for p in range(1, 7):  # each paragraph opens with its own lead sentence, then its items
+        assert f"Topic {p} point 1 is explained here.\n\n- Topic {p} point 2 is explained here." in new
+    assert len(re.findall(r"(?m)^- Topic \d point 2\b", new)) == 6
+    assert out.detail == "bullets: 18 items in 6 lists, intro"
+
+
+def test_items_are_capped_by_joining_the_shortest_neighbours():
+    sentences = [f"Fact number {k} is {'quite ' * (k % 4)}short." for k in range(1, 21)]
+    new = _answer(_md(" ".join(sentences), max_items=8))
+    lines = new.splitlines()
+    assert lines[0] == sentences[0]
+    items = [line[2:] for line in lines if line.startswith("- ")]
+    assert len(items) == 8
+    assert " ".join(items) == " ".join(sentences[1:])  # every sentence, in order, nothing added
+
+
+def test_short_paragraphs_become_one_item_each_and_a_conclusion_stays_a_paragraph():
+    text = (
+        "Here is an overview of the options.\n\n"
+        "The first option is cheap. It is slow.\n\n"
+        "The second option is fast. It costs more.\n\n"
+        "The third option is balanced.\n\n"
+        "In conclusion, pick the one that fits. Budgets differ."
+    )
+    new = _answer(_md(text))
+    assert new == (
+        "Here is an overview of the options.\n\n"
+        "- The first option is cheap. It is slow.\n"
+        "- The second option is fast. It costs more.\n"
+        "- The third option is balanced.\n\n"
+        "In conclusion, pick the one that fits. Budgets differ."
+    )
+
+
+def test_a_list_written_one_entry_per_line_gets_markers():
+    text = "You will need the following:\nFlour\nSugar\nTwo eggs\nButter\n\nMix them well. Bake for twenty minutes. Let it cool."
+    new = _answer(_md(text))
+    assert new.startswith("You will need the following:\n\n- Flour\n- Sugar\n- Two eggs\n- Butter\n\n")
+    options = _answer(_md("Which came first?\n\na) Credit cards\nb) Paper checks\nc) Mobile payments"))
+    assert options == "Which came first?\n\n- a) Credit cards\n- b) Paper checks\n- c) Mobile payments"
+
+
+def test_lines_that_run_on_are_not_taken_for_a_list():
+    equations = "First we solve it:\n\n2(5) + 3b = 20\n10 + 3b = 20\n3b = 10"
+    assert _md(equations).reason in ("line-broken", "too short")
+    address = "Send it to this address:\n\n221B Baker Street,\nLondon,\nNW1 6XE\n\nWe will reply soon. Thank you for writing. Have a nice day."
+    new = _answer(_md(address))
+    assert "221B Baker Street,\nLondon,\nNW1 6XE" in new and "- London" not in new
+
+
+def test_a_paragraph_broken_after_full_sentences_counts_as_two():
+    text = "Cats sleep a lot. They groom often.\nDogs need walks. They love company.\n\nBoth make good pets. Each needs care. Choose wisely."
+    new = _answer(_md(text, keep_intro=False))
+    assert new.startswith("- Cats sleep a lot. They groom often.\n- Dogs need walks. They love company.")
+
+
+def test_an_identity_statement_stays_where_the_detector_reads_it():
+    text = (
+        "Remote work has its challenges. As an AI, I rely on clear communication from people. "
+        "Messages can lack context. Tone is hard to read."
+    )
+    out = _md(text)
+    assert out.status == "changed"
+    assert bool(find_identity(_answer(out))) and bool(find_identity(text))
+    assert "\n\nAs an AI, I rely on clear communication from people.\n\n" in _answer(out)
+
+
+# --- the segmenter ----------------------------------------------------------------------------
+
+
+def test_sentence_starts_equal_the_sentencizer_on_real_answers(records):
+    nlp = sentencizer()
+    texts = [r["messages"][-1]["content"] for r in records] + ["", "...", ". Start", '"Stop." Then.', "Done!!! Next? Yes."]
+    for text, full, tokens in zip(texts, nlp.pipe(texts), nlp.tokenizer.pipe(texts)):
+        assert sentence_starts(tokens) == ([s.start_char for s in full.sents] if len(full) else []), text[:80]
+
+
+# --- fidelity and round trip on the whole demo ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [markdown(), markdown(style="numbered", keep_outro=True), markdown(style="headed", heading_min_sentences=4), plain()],
+    ids=repr,
+)
+def test_fidelity_checks_hold_on_every_alpaca_row(records, transform):
+    stats = StepStats(transform.name, 0)
+    transform.process([copy.deepcopy(r) for r in records], stats)
+    failed = sum(stats.fidelity_failed.values())
+    assert stats.changed > 200
+    # Nothing is held back: the rewrites add or drop only markup (list numbers declared),
+    # reach the target label, keep identity detections and stay well formed.
+    assert failed == 0, dict(stats.fidelity_problems)
+
+
+def test_plain_of_markdown_reads_like_the_original(records, md_out):
+    changed = [(r, o) for r, o in zip(records, md_out) if o.status == "changed"]
+    back = plain().apply_batch([o.record for _, o in changed])
+    original = [r["messages"][-1]["content"] for r, _ in changed]
+    again = [_answer(b) for b in back]
+    assert all(classify(t) in ("plain", "code") for t in again)
+    before = statistics.mean(map(_paragraphs, original))
+    after = statistics.mean(map(_paragraphs, again))
+    assert abs(after - before) <= 0.1 * before, (before, after)
+    same = sum(" ".join(a.split()) == " ".join(b.split()) for a, b in zip(original, again))
+    assert same >= 0.9 * len(changed)
+
+
+def test_plain_gathers_one_sentence_items_into_a_paragraph_with_their_lead_in():
+    text = "Sleep matters.\n\n- It restores the body.\n- It consolidates memory.\n- It regulates mood."
+    out = plain().apply(_record(text), None)
+    assert _answer(out) == "Sleep matters. It restores the body. It consolidates memory. It regulates mood."
+    numbered = plain().apply(_record("Steps:\n\n1. Open it.\n2. Close it."), None)
+    assert _answer(numbered) == "Steps: Open it. Close it."
+    assert set(numbered.removed) == {"1", "2"}  # the markers' numbers, declared for the content check
