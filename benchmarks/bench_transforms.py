@@ -60,7 +60,7 @@ def make_steps() -> tuple[list, str]:
 
     steps = [get_transform("structure.markdown")(style="bullets")]
     note = ""
-    for name, params in (("identity.inject", {}), ("roleplay.add", {"where": "system"})):
+    for name, params in (("identity.inject", {}), ("roleplay.add", {"where": "system", "with_identity": "keep"})):
         try:
             steps.append(get_transform(name)(**params))
         except ConfigError:

@@ -18,7 +18,7 @@ restores, structure flips by inject, content words strip removes outside the ide
 clause, creative rows left alone by markdown, split hashtags/abbreviations, paragraphs of
 plain∘markdown, roleplay strip∘add restores. With `--write`, 25 fixed-seed before/after
 pairs per transform from the dev split go to docs/transform_samples.md with the rating a
-person gave each pair in benchmarks/transform_ratings.yaml (keyed by transform, row id and a
+person gave each pair in benchmarks/transform_ratings/*.yaml (keyed by transform, row id and a
 hash of the output, so a changed output loses its old rating and shows as unrated).
 """
 from __future__ import annotations
@@ -42,15 +42,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO / "data"))
-RATINGS = REPO / "benchmarks" / "transform_ratings.yaml"
+RATINGS = REPO / "benchmarks" / "transform_ratings"  # one YAML file per transform: {key: {rating, note}}
 DOC = REPO / "docs" / "transform_quality.md"
 SAMPLES_DOC = REPO / "docs" / "transform_samples.md"
 COMMAND = "python benchmarks/transform_quality.py --write"
 SAMPLE = 25
 DEVELOPERS = ("Acme AI", "Acme Labs", "Mistral AI", "OpenAI")
+# Rows whose instruction asks for a creative or conversational piece: a verb of writing within a
+# few words of the genre ("Write a short story", "Compose a poem about", "Draft an email to").
+# A question about a genre ("Summarize the story") is not one: its answer may well be a list.
 CREATIVE = re.compile(
-    r"\b(story|stories|poem|poems|poetry|haiku|limerick|sonnet|song|lyrics|rap|letter|e-?mail|dialogue|"
-    r"conversation between|script|screenplay|speech|diary entry|monologue)\b",
+    r"\b(?:write|compose|create|draft|generate|craft|pen|tell|make up|come up with|produce)\b(?:\W+\w+){0,6}?\W+"
+    r"(?:story|stories|poem|poems|poetry|haiku|limerick|sonnet|song|lyrics|rap|letter|e-?mail|dialogue|"
+    r"conversation|script|screenplay|speech|diary entry|monologue|fable|tale)\b",
     re.IGNORECASE,
 )
 ABBREVIATIONS = ("approx.", "etc.", "e.g.", "i.e.", "Dr.", "Mr.", "Mrs.", "Ms.", "vs.", "U.S.", "a.m.", "p.m.", "St.", "No.")
@@ -93,6 +97,17 @@ def aoa() -> list[dict]:
     return [_record(f"aoa-{i:04d}", json.loads(x)["messages"], "aoa") for i, x in enumerate(lines) if x.strip()]
 
 
+def persona_dev_rows() -> list[dict]:
+    """Rows that carry persona framing, for reading roleplay.strip (Alpaca has almost none): the
+    AOA identity-shift rows and the hand-written role-play development rows of the tests."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("roleplay_dev", REPO / "tests" / "transforms" / "test_roleplay_fidelity.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return aoa() + [copy.deepcopy(r) for r in module.DEV]
+
+
 SPLITS = {
     "dev": {"base": alpaca, "natural": lambda: xstest("xstest_completions_gpt4.csv") + aoa()},
     "held-out": {"base": sharegpt_pairs, "natural": lambda: xstest("xstest_completions_llama2new.csv")},
@@ -133,9 +148,17 @@ def fidelity_line(stats: dict) -> str:
 def measure_structure(base: list[dict]) -> tuple[list[str], dict]:
     md, st, sec = run(T.structure.markdown(), base)
     lines = [f"structure.markdown: {fidelity_line(st)}; {sec:.1f} s"]
-    creative = [r for r in base if CREATIVE.search(user_text(r))]
-    left = sum(1 for r in creative if r["id"] in md and md[r["id"]]["messages"] == r["messages"])
-    lines.append(f"  creative-genre rows (instruction asks for a story/poem/letter/...) left unchanged: {pct(left, len(creative))}")
+    # (row, index of an answer whose request asks for a creative piece): multi-turn rows are
+    # judged turn by turn, since a later question about the piece may rightly become a list
+    creative = [(r, i + 1) for r in base for i, m in enumerate(r["messages"][:-1])
+                if m["role"] == "user" and r["messages"][i + 1]["role"] == "assistant" and CREATIVE.search(m["content"])]
+    left = sum(1 for r, i in creative if r["id"] in md and md[r["id"]]["messages"][i] == r["messages"][i])
+    lines.append(f"  answers to a request for a story/poem/letter/dialogue/speech/... left unchanged: {pct(left, len(creative))}")
+    if os.environ.get("SHOW_CREATIVE_CHANGED"):
+        for r, i in creative:
+            if r["id"] in md and md[r["id"]]["messages"][i] != r["messages"][i]:
+                print("   changed creative:", r["id"], repr(r["messages"][i - 1]["content"][:160]), "->",
+                      repr(md[r["id"]]["messages"][i]["content"][:200]))
     hashtag = abbrev = 0
     for rid in changed_ids(base, md):
         for a in answers(md[rid]):
@@ -219,9 +242,10 @@ def rating_key(op: str, rid: str, after: dict) -> str:
 def load_ratings() -> dict[str, dict]:
     import yaml
 
-    if not RATINGS.is_file():
-        return {}
-    return yaml.safe_load(RATINGS.read_text(encoding="utf-8")) or {}
+    out: dict[str, dict] = {}
+    for path in sorted(RATINGS.glob("*.yaml")):
+        out.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return out
 
 
 def excerpt(text: str, n: int = 900) -> str:
@@ -283,6 +307,9 @@ def main() -> None:
         plans = [("structure.markdown", dev_base, dev_outputs["markdown"]), ("structure.plain", dev_base, dev_outputs["plain"]),
                  ("identity.inject", dev_base, dev_outputs["inject"]), ("identity.strip", dev_outputs["strip_input"], dev_outputs["strip"]),
                  ("roleplay.add", dev_base, dev_outputs["add"]), ("roleplay.strip", dev_base, dev_outputs["roleplay_strip"])]
+        persona_rows = persona_dev_rows()
+        persona_out, _, _ = run(T.roleplay.strip(), persona_rows)
+        plans[-1] = ("roleplay.strip", persona_rows, persona_out)
         for op, before, after in plans:
             lines, counts = samples(op, before, after, ratings)
             sample_lines += lines

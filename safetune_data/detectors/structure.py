@@ -195,9 +195,16 @@ def _parsed_blocks(text: str) -> list[Block]:
 
 def blocks(text: str) -> list[Block]:
     """Top-level blocks of an answer, in order."""
+    return list(_blocks(text))
+
+
+@lru_cache(maxsize=4096)
+def _blocks(text: str) -> tuple[Block, ...]:
+    """Cached per text: a transform, the next step of a chain and the fidelity checks all
+    ask for the blocks of the same answer, and markdown parsing is the detector's cost."""
     if not _MARKUP_LINE.search(text):
-        return _plain_blocks(text)
-    return _parsed_blocks(text)
+        return tuple(_plain_blocks(text))
+    return tuple(_parsed_blocks(text))
 
 
 def _nonblank(s: str) -> int:

@@ -133,7 +133,36 @@ class Failure:
         return f"fidelity: {self.check} ({self.problem})"
 
 
+_SPACE = re.compile(r"\s+")
+
+
+def _pure_edit(b: str, a: str, added: tuple[str, ...], removed: tuple[str, ...]) -> bool:
+    """Whether `a` is `b` with exactly the declared texts inserted (or `b` is `a` with the
+    removed ones deleted), up to whitespace: then words and markup are kept by construction,
+    and the word counts need not be taken (the common case for inject, strip, add)."""
+    if added and not removed:
+        rest = a
+        for t in added:
+            if t not in rest:
+                return False
+            rest = rest.replace(t, " ", 1)
+        return _SPACE.sub(" ", rest).strip() == _SPACE.sub(" ", b).strip()
+    if removed and not added:
+        rest = b
+        for t in removed:
+            if t not in rest:
+                return False
+            rest = rest.replace(t, " ", 1)
+        return _SPACE.sub(" ", rest).strip() == _SPACE.sub(" ", a).strip()
+    return False
+
+
 def check_content(before: dict, after: dict, added: Iterable[str], removed: Iterable[str], keeps_markup: bool) -> str | None:
+    added, removed = tuple(added), tuple(removed)
+    b_texts, a_texts = _role_texts(before), _role_texts(after)
+    changed = [r for r in set(b_texts) | set(a_texts) if b_texts.get(r, "") != a_texts.get(r, "")]
+    if len(changed) == 1 and _pure_edit(b_texts.get(changed[0], ""), a_texts.get(changed[0], ""), added, removed):
+        return None
     added_words = Counter()
     removed_words = Counter()
     added_markup = Counter()
@@ -144,8 +173,7 @@ def check_content(before: dict, after: dict, added: Iterable[str], removed: Iter
     for t in removed:
         removed_words.update(words(t))
         removed_markup.update(markup(t))
-    b_texts, a_texts = _role_texts(before), _role_texts(after)
-    for role in sorted(set(b_texts) | set(a_texts)):
+    for role in sorted(changed):
         b, a = b_texts.get(role, ""), a_texts.get(role, "")
         if a == b:
             continue
@@ -269,7 +297,7 @@ def check_well_formed(before: dict, after: dict, added: Iterable[str], keeps_cas
     for b, a in pairs:
         if len(_FENCE.findall(b)) % 2 == 0 and len(_FENCE.findall(a)) % 2:
             return "unbalanced code fence"
-        if keeps_case:
+        if keeps_case and not _pure_edit(b, a, added, ()):  # a pure insertion re-cases nothing
             problem = _recased(b, a, added)
             if problem:
                 return problem

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..detectors.identity import find_identity
 from ..detectors.language import detect_language
 from ..detectors.roleplay import PREMISE_KINDS, find_framing, format_contract
 from ..errors import ParamError
 from .base import Outcome, Transform, register
+from .fidelity import identity_present
 from .identity import capitalize_first, load_list_file, load_package_yaml, remove_span
 
 
@@ -252,7 +252,7 @@ class RoleplayAdd(Transform):
             if lang not in ("en", "unknown"):
                 return ("not English", f"language:{lang}")
         if self.params["with_identity"] == "skip":
-            if any(find_identity(m["content"] or "") for m in messages if m["role"] == "assistant"):
+            if any(identity_present(m["content"] or "") for m in messages if m["role"] == "assistant"):
                 return ("answer states an AI identity",)
         return None
 
