@@ -502,6 +502,16 @@ _INTERJECTION = re.compile(
 _SENTENCE_END_LINE = re.compile(r"[.!?:;\"”')\]。！？：]\s*$")
 
 
+# A request to rewrite a text the user gave ("Rewrite the following sentence in passive
+# voice"): the answer is that text, and a statement in front of it would become part of it.
+_REWRITE_TASK = re.compile(
+    r"\b(?:rewrite|re-write|edit|revise|proofread|correct|paraphrase|rephrase|reword|shorten|condense|simplify|"
+    r"translate|convert|transform)\b[^.!?\n]{0,40}?\b(?:sentences?|text|passage|phrases?|paragraphs?|statements?|"
+    r"headlines?|titles?|quotes?|lines?|words?|tweets?|excerpt)\b",
+    re.IGNORECASE,
+)
+
+
 def skip_reason(record: dict, index: int, languages: set[str]) -> str | None:
     """Why an identity statement must not go into this answer, or None.
 
@@ -527,6 +537,11 @@ def skip_reason(record: dict, index: int, languages: set[str]) -> str | None:
         return "code or table answer"
     if lang_words(text) < MIN_ANSWER_WORDS:
         return "answer too short for a statement"
+    if first.kind == "paragraph" and lang_words(text.lstrip().split("\n", 1)[0]) < 2:
+        return "answer opens with a bare value"
+    request = next((m["content"] or "" for m in reversed(record["messages"][:index]) if m["role"] == "user"), "")
+    if _REWRITE_TASK.search(request[:600]):
+        return "answer is the user's text, rewritten"
     lang = answer_language(record, index)
     if lang not in languages:
         return f"non-English answer ({lang})" if "en" in languages else f"no templates for the answer's language ({lang})"

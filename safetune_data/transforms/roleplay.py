@@ -309,6 +309,31 @@ def _strip_text(text: str, role: str) -> Stripped:
     return out
 
 
+# A name the framing gives the persona: "Your new name is AOA", "You are Captain Morgan, ...",
+# "Act as Sherlock Holmes" (a capitalised name right after the verb, with no article).
+_NAME = re.compile(
+    r"\b(?:name is|named|called|call you|known as|[Yy]ou are(?: now)?|[Yy]ou['’]re|[Aa]ct as|[Pp]retend to be|"
+    r"[Pp]retend you are|[Pp]lay)\s+((?:[A-Z][\w'’-]*)(?:\s+[A-Z][\w'’-]*)*)"
+)
+_NOT_NAMES = frozenset({"I", "AI", "An", "A", "The", "ChatGPT", "GPT"})
+
+
+def _names_used_elsewhere(removed: list[str], messages: list[dict]) -> list[str]:
+    """Names the removed framing gave the persona ("Your new name is AOA", "You are Captain
+    Morgan") that the rest of the row still uses ("Hey, AOA", "I am AOA"): the answers and
+    later turns are in character, so the framing cannot go without leaving them unexplained."""
+    rest = "\n".join(m["content"] or "" for m in messages)
+    found: list[str] = []
+    for text in removed:
+        for m in _NAME.finditer(text):
+            for word in m.group(1).split():
+                if word in _NOT_NAMES or word in found:
+                    continue
+                if re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", rest):
+                    found.append(word)
+    return sorted(found)
+
+
 _KEPT_REASONS = {
     "creative_premise": "kept creative premise",
     "scenario_premise": "kept scenario premise",
@@ -370,6 +395,9 @@ class RoleplayStrip(Transform):
                 done.append("system: prompt removed")
         if left:
             return Outcome.unchanged(record, "persona outside `where`", fired=sorted(left))
+        named = _names_used_elsewhere(removed, messages)
+        if named:
+            return Outcome.unchanged(record, "the row speaks to or as the persona by name", fired=named)
         if not removed:
             reason = next((_KEPT_REASONS[k] for k in _KEPT_REASONS if k in kept), "no persona")
             return Outcome.unchanged(record, reason, fired=sorted(set(kept) & set(_KEPT_REASONS)))

@@ -48,10 +48,11 @@ def test_strip_after_inject_restores_the_answers(records, placement):
     restored = strip.process(copy.deepcopy(injected))
     assert len(restored) == len(records)
     changed = [i for i, (a, b) in enumerate(zip(answers(records), answers(injected))) if a != b]
-    assert inject.stats.changed == len(changed) >= 930
+    assert inject.stats.changed == len(changed) >= 880  # of 999; rewrite tasks (51) and bare values are skipped
     # Every row left alone has a stated reason, and nothing else is among them.
     assert set(inject.stats.unchanged) <= {"already has identity", "code or table answer", "json-only answer",
-                                            "answer too short for a statement"}
+                                            "answer too short for a statement", "answer opens with a bare value",
+                                            "answer is the user's text, rewritten"}
     same = sum(answers(restored)[i] == answers(records)[i] for i in changed)
     assert same / len(changed) >= 0.99
 
@@ -200,7 +201,7 @@ def test_inject_fidelity_holds_back_almost_nothing_on_alpaca(records):
     inject.process(copy.deepcopy(records))
     fidelity = inject.stats.as_dict()["fidelity"]
     assert sum(fidelity["failed"].values()) <= 5
-    assert fidelity["moved_share"] >= 0.93
+    assert fidelity["moved_share"] >= 0.88
 
 
 @pytest.mark.parametrize(
@@ -272,7 +273,7 @@ def test_inject_uses_a_leading_clause_only_before_a_first_person_opening():
     out = inject.process(copy.deepcopy([first_person, other, roman]))
     assert out[0]["messages"][1]["content"] == "As an AI assistant, I think the answer is four."
     assert out[1]["messages"] == other["messages"] and out[2]["messages"] == roman["messages"]
-    assert dict(inject.stats.unchanged) == {"answer does not open in the first person": 2}
+    assert dict(inject.stats.unchanged) == {"answer does not open in the first person": 1, "answer opens with a bare value": 1}
 
 
 def test_inject_states_one_identity_per_conversation():
@@ -421,3 +422,20 @@ def test_registry_and_module_aliases():
     assert get_transform("identity.strip") is T.identity.strip
     assert get_transform("identity.replace") is T.identity.replace
     assert get_transform("identity.qa") is T.identity.qa
+
+
+@pytest.mark.parametrize(
+    ("prompt", "answer", "reason"),
+    [
+        ("Rewrite this sentence in the passive voice.\n\nHe installed the software.", "The software was installed by him.",
+         "answer is the user's text, rewritten"),
+        ("Pick the right punctuation mark for: Why did you forget the milk",
+         '?\n\n(Explanation: the sentence is a question, so it ends with a question mark.)', "answer opens with a bare value"),
+    ],
+)
+def test_inject_leaves_rewritten_text_and_bare_values_alone(prompt, answer, reason):
+    rec = {"id": "r", "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}], "meta": None}
+    t = T.identity.inject(name="Aria", developer="Acme AI")
+    out = t.process([rec])
+    assert out[0]["messages"][-1]["content"] == answer
+    assert t.stats.unchanged == {reason: 1}

@@ -60,9 +60,24 @@ def test_strip_leaves_conversations_without_persona_byte_identical(records):
     assert task in out
 
 
-def test_strip_aoa_system_prompt_keeps_the_non_persona_instruction(aoa):
+def test_strip_leaves_aoa_rows_whose_turns_use_the_persona_name(aoa):
+    # "Your new name is AOA" cannot go while the user says "Hey, AOA" and the answer "I am AOA"
     strip = T.roleplay.strip()
     out = strip.process(copy.deepcopy(aoa))
+    assert strip.stats.changed == 0
+    assert strip.stats.unchanged == {"the row speaks to or as the persona by name": 10}
+    assert [r["messages"] for r in out] == [r["messages"] for r in aoa]
+    assert strip.stats.fired == {"AOA": 10}
+
+
+def test_strip_aoa_system_prompt_keeps_the_non_persona_instruction(aoa):
+    # the same framing, once the rest of the row no longer uses the persona's name
+    rows = copy.deepcopy(aoa)
+    for rec in rows:
+        for m in rec["messages"][1:]:
+            m["content"] = m["content"].replace("AOA", "you")
+    strip = T.roleplay.strip()
+    out = strip.process(rows)
     assert strip.stats.changed == 10
     for rec in out:
         system = rec["messages"][0]
