@@ -257,6 +257,13 @@ def _frame_end(text: str, start: int, trigger_end: int) -> int:
 
 def find_framing(text: str, role: str = "user") -> list[PersonaMatch]:
     """Every framing-shaped sentence in `text` (a message of `role`), with its kind, by position."""
+    return list(_find_framing(text, role))
+
+
+@lru_cache(maxsize=8192)
+def _find_framing(text: str, role: str) -> tuple[PersonaMatch, ...]:
+    """Cached per (text, role): `roleplay.add` tries its framing in context, its fidelity check
+    and the next step look at the same prompts again, and the Matcher is the cost."""
     found: dict[int, PersonaMatch] = {}
     if text and _PREFILTER.search(text):
         _match_triggers(text, role, found)
@@ -265,7 +272,7 @@ def find_framing(text: str, role: str = "user") -> list[PersonaMatch]:
             a = sm.start() + len(sm.group()) - len(sm.group().lstrip(" \t\"“*"))
             if not any(m.start <= a < m.end for m in found.values()):
                 found[a] = PersonaMatch("story_premise", a, sm.end(), text[a : sm.end()], "creative_premise")
-    return [found[k] for k in sorted(found)]
+    return tuple(found[k] for k in sorted(found))
 
 
 def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> None:
