@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from ..detectors.genre import creative_genre
 from ..detectors.identity import AS_CLAUSE_TAIL, IdentityMatch, find_identity
 from ..detectors.language import LANGUAGES
 from ..detectors.roleplay import format_contract
@@ -542,6 +543,9 @@ def skip_reason(record: dict, index: int, languages: set[str]) -> str | None:
     request = next((m["content"] or "" for m in reversed(record["messages"][:index]) if m["role"] == "user"), "")
     if _REWRITE_TASK.search(request[:600]):
         return "answer is the user's text, rewritten"
+    genre = creative_genre(request, text)
+    if genre:  # the answer is the piece asked for: a statement before it becomes its first line
+        return f"answer is a requested piece ({genre})"
     lang = answer_language(record, index)
     if lang not in languages:
         return f"non-English answer ({lang})" if "en" in languages else f"no templates for the answer's language ({lang})"

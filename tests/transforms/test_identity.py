@@ -48,11 +48,11 @@ def test_strip_after_inject_restores_the_answers(records, placement):
     restored = strip.process(copy.deepcopy(injected))
     assert len(restored) == len(records)
     changed = [i for i, (a, b) in enumerate(zip(answers(records), answers(injected))) if a != b]
-    assert inject.stats.changed == len(changed) >= 880  # of 999; rewrite tasks (51) and bare values are skipped
+    assert inject.stats.changed == len(changed) >= 800  # of 999; rewrite tasks, requested pieces, bare values skipped
     # Every row left alone has a stated reason, and nothing else is among them.
-    assert set(inject.stats.unchanged) <= {"already has identity", "code or table answer", "json-only answer",
-                                            "answer too short for a statement", "answer opens with a bare value",
-                                            "answer is the user's text, rewritten"}
+    assert {r for r in inject.stats.unchanged if not r.startswith("answer is a requested piece (")} <= {
+        "already has identity", "code or table answer", "json-only answer", "answer too short for a statement",
+        "answer opens with a bare value", "answer is the user's text, rewritten"}
     same = sum(answers(restored)[i] == answers(records)[i] for i in changed)
     assert same / len(changed) >= 0.99
 
@@ -201,7 +201,7 @@ def test_inject_fidelity_holds_back_almost_nothing_on_alpaca(records):
     inject.process(copy.deepcopy(records))
     fidelity = inject.stats.as_dict()["fidelity"]
     assert sum(fidelity["failed"].values()) <= 5
-    assert fidelity["moved_share"] >= 0.88
+    assert fidelity["moved_share"] >= 0.8
 
 
 @pytest.mark.parametrize(
@@ -429,6 +429,8 @@ def test_registry_and_module_aliases():
     [
         ("Rewrite this sentence in the passive voice.\n\nHe installed the software.", "The software was installed by him.",
          "answer is the user's text, rewritten"),
+        ("Write a short poem about the sea.", "The sea is wide and grey,\nit sings the night away,\nand folds the ships in spray.",
+         "answer is a requested piece (poem)"),
         ("Pick the right punctuation mark for: Why did you forget the milk",
          '?\n\n(Explanation: the sentence is a question, so it ends with a question mark.)', "answer opens with a bare value"),
     ],
