@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
-import gzip
 import hashlib
 import json
 import os
@@ -41,6 +40,7 @@ from statistics import mean
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 DATA = Path(os.environ.get("SAFETUNE_SHARED_DATA", REPO / "data"))
 RATINGS = REPO / "benchmarks" / "transform_ratings"  # one YAML file per transform: {key: {rating, note}}
 DOC = REPO / "docs" / "transform_quality.md"
@@ -59,6 +59,7 @@ CREATIVE = re.compile(
 )
 ABBREVIATIONS = ("approx.", "etc.", "e.g.", "i.e.", "Dr.", "Mr.", "Mrs.", "Ms.", "vs.", "U.S.", "a.m.", "p.m.", "St.", "No.")
 
+from quality_structure import fence  # noqa: E402  (one fenced-block writer for the docs both scripts write)
 from safetune_data import transforms as T  # noqa: E402
 from safetune_data.transforms.fidelity import identity_present, structure_label, words  # noqa: E402
 
@@ -250,12 +251,6 @@ def load_ratings() -> dict[str, dict]:
 
 def excerpt(text: str, n: int = 900) -> str:
     return text if len(text) <= n else text[:n] + " […]"
-
-
-def fence(text: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}text\n{text}\n{ticks}"
 
 
 def samples(op: str, before: list[dict], after: dict[str, dict], ratings: dict) -> tuple[list[str], Counter]:

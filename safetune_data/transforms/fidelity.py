@@ -141,20 +141,20 @@ def _pure_edit(b: str, a: str, added: tuple[str, ...], removed: tuple[str, ...])
     removed ones deleted), up to whitespace: then words and markup are kept by construction,
     and the word counts need not be taken (the common case for inject, strip, add)."""
     if added and not removed:
-        rest = a
-        for t in added:
-            if t not in rest:
-                return False
-            rest = rest.replace(t, " ", 1)
-        return _SPACE.sub(" ", rest).strip() == _SPACE.sub(" ", b).strip()
+        return _is_deletion(a, b, added)
     if removed and not added:
-        rest = b
-        for t in removed:
-            if t not in rest:
-                return False
-            rest = rest.replace(t, " ", 1)
-        return _SPACE.sub(" ", rest).strip() == _SPACE.sub(" ", a).strip()
+        return _is_deletion(b, a, removed)
     return False
+
+
+def _is_deletion(longer: str, shorter: str, pieces: tuple[str, ...]) -> bool:
+    """Whether deleting each piece once from `longer` leaves `shorter`, up to whitespace."""
+    rest = longer
+    for t in pieces:
+        if t not in rest:
+            return False
+        rest = rest.replace(t, " ", 1)
+    return _SPACE.sub(" ", rest).strip() == _SPACE.sub(" ", shorter).strip()
 
 
 def check_content(before: dict, after: dict, added: Iterable[str], removed: Iterable[str], keeps_markup: bool) -> str | None:
