@@ -124,3 +124,26 @@ def test_skipped_input_rows_are_kept_beside_the_run(tmp_path):
     assert index["variants"][0]["rows"] == 2 and index["input_dropped"] == {"malformed JSON": 1}
     rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
     assert [x["line"] for x in rejects] == [2]
+
+
+def test_on_fidelity_fail_exits_2_naming_row_and_check_and_writes_nothing(tmp_path, cli):
+    # plain can flatten the bullets but not the table, so the detector still sees a list
+    answer = ("Here are the plans.\n\n- The first plan is cheap.\n- The second plan is fast.\n\n"
+              "| plan | cost |\n|---|---|\n| first | 10 |\n| second | 20 |")
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "row-7", "messages": [{"role": "user", "content": "Compare the plans."},
+                                                             {"role": "assistant", "content": answer}]}) + "\n")
+    r = tmp_path / "r.yaml"
+    r.write_text(f"input: {{path: {data}}}\nsteps:\n  - structure.plain: {{on_fidelity: fail}}\n")
+    code, _, err = cli("run", r, "--out", tmp_path / "o")
+    assert code == 2
+    line = next(x for x in err.splitlines() if x.startswith("error: "))
+    assert line.startswith("error: d.jsonl, row 0, step 0, field 'on_fidelity': row 'd-000000': ")
+    assert "fidelity check 'target' (answer is list)" in line
+    assert not (tmp_path / "o").exists()
+    # the default (skip) leaves the row unchanged and counts it
+    r.write_text(f"input: {{path: {data}}}\nsteps:\n  - structure.plain: {{}}\n")
+    code, _, err = cli("run", r, "--out", tmp_path / "o")
+    assert code == 0, err
+    step = json.loads((tmp_path / "o" / "default" / "manifest.json").read_text())["steps"][0]
+    assert step["unchanged"] == {"fidelity: target (answer is list)": 1} and step["fidelity"]["failed"]["target"] == 1

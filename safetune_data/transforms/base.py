@@ -325,9 +325,10 @@ class Transform:
         if failure is None or action == "keep":
             return outcome
         if action == "fail":
+            meta = before.get("meta") or {}
             raise InputError(
                 f"row '{before.get('id')}': the rewrite failed the fidelity check '{failure.check}' ({failure.problem})",
-                step=self.step, field="on_fidelity",
+                file=meta.get("source"), row=meta.get("source_index"), step=self.step, field="on_fidelity",
                 hint="set on_fidelity: skip to leave such rows unchanged, or keep to keep and count them",
             )
         return Outcome.unchanged(before, failure.reason, fired=outcome.fired)
