@@ -55,14 +55,14 @@ def batches(rows: list[dict], n: int, size: int) -> Iterator[list[dict]]:
 
 
 def make_steps() -> tuple[list, str]:
-    from safetune_data.transforms import get_transform
+    from safetune_data.transforms import TRANSFORMS
     from safetune_data.errors import ConfigError
 
-    steps = [get_transform("structure.markdown")(style="bullets")]
+    steps = [TRANSFORMS.get("structure.markdown")(style="bullets")]
     note = ""
     for name, params in (("identity.inject", {}), ("roleplay.add", {"where": "system", "with_identity": "keep"})):
         try:
-            steps.append(get_transform(name)(**params))
+            steps.append(TRANSFORMS.get(name)(**params))
         except ConfigError:
             note += f"note: transform '{name}' is not available; it was left out\n"
     # Warm up (spaCy pipeline, parsers, patterns are built once per process), then reset

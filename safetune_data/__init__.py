@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # before the imports below: io.api reads it while they load
 
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -17,6 +17,7 @@ from . import transforms  # noqa: E402  (light: the registry only)
 from .card import write_card  # noqa: E402  (light: the profile behind it is imported when a card is written)
 from .io import api as _api  # noqa: E402
 from .io.api import read  # noqa: E402
+from .pipeline import Pipeline  # noqa: E402
 
 
 def convert(inputs: str | list[str], out: str | Path, *, card: bool = True, **options: Any) -> dict[str, Any]:
@@ -27,14 +28,6 @@ def convert(inputs: str | list[str], out: str | Path, *, card: bool = True, **op
 def write(ds: Any, out: str | Path, *, card: bool = True, **options: Any) -> dict[str, Any]:
     """`io.api.write` (a Dataset of records to shards + manifest) with a dataset card unless `card=False`."""
     return _api.write(ds, out, card=write_card if card else None, **options)
-
-
-def __getattr__(name: str):
-    if name in ("Pipeline",):
-        from .pipeline import Pipeline
-
-        return Pipeline
-    raise AttributeError(name)
 
 
 __all__ = ["Pipeline", "convert", "read", "transforms", "write", "__version__"]

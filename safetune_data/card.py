@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from . import findings
-from .errors import InputError
+from .errors import ConfigError, InputError
+from .io.atomic import write_text_atomic
 from .io.sources import read_json
+from .transforms.base import fraction_for
 
 CARD_FILE = "README.md"
 CARD_MARKER = "written by safetune-data"  # in every card's summary: a README.md with it is ours to replace
@@ -145,8 +147,6 @@ def write_card(
     ]
     text = f"---\n{card_data.to_yaml()}\n---\n\n" + "\n\n".join(s.strip() for s in sections if s) + "\n"
     path = out / CARD_FILE
-    from .io.atomic import write_text_atomic
-
     write_text_atomic(path, text, overwrite=True)  # checked above, before any work
     return path
 
@@ -159,8 +159,6 @@ def _check_card_target(path: Path, overwrite: bool) -> None:
     except OSError:
         ours = False
     if not ours:
-        from .errors import ConfigError
-
         raise ConfigError("README.md exists and was not written by safetune", file=str(path),
                           hint="pass --overwrite to replace it with the dataset card")
 
@@ -390,8 +388,7 @@ CARD_PROFILE_ROWS = 2000
 
 def _profile_shards(out: Path, shards: list[str], name: str) -> dict | None:
     """Profile of the written shards, or None when the detectors are not installed."""
-    from .errors import ConfigError
-    from .profile import load_detectors, profile_table
+    from .profile import load_detectors, profile_table  # local: polars, kept off `import safetune_data`
 
     try:
         detectors = load_detectors()
@@ -414,8 +411,6 @@ def _sample_shards(out: Path, shards: list[str], k: int) -> tuple[Any, int]:
     import heapq
 
     import pyarrow as pa
-
-    from .transforms.base import fraction_for
 
     def batches():
         for si, f in enumerate(shards):
@@ -447,7 +442,7 @@ def _sample_shards(out: Path, shards: list[str], k: int) -> tuple[Any, int]:
 
 
 def _profile_section(out: Path, before: dict | None, after: dict | None) -> str:
-    from .profile import document
+    from .profile import document  # local: polars, kept off `import safetune_data`
     from .profile.render import to_markdown, write_overview_plot
 
     lines = ["## Factor profile", ""]

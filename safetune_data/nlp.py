@@ -1,13 +1,14 @@
-"""spaCy pipelines built once per process, with no model download.
+"""The spaCy pipeline, built once per process, with no model download.
 
-`spacy.blank("en")` plus the rule-based `sentencizer` gives sentence boundaries; the
-tokenizer alone serves `Matcher` patterns. Both are cached because building a Language
-object costs tens of milliseconds and transforms are called per batch. `sentence_starts`
-gives the sentencizer's boundaries from the tokenizer's output alone (faster on large
-batches).
+`spacy.blank("en")` plus the rule-based `sentencizer` gives sentence boundaries; its
+tokenizer alone serves `Matcher` patterns. It is cached because building a Language object
+costs tens of milliseconds and transforms are called per batch. `sentence_starts` gives the
+sentencizer's boundaries from the tokenizer's output alone (faster on large batches);
+`max_sentences` bounds their number without tokenising at all.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -15,12 +16,6 @@ import spacy
 from spacy.attrs import IDX, IS_PUNCT
 from spacy.language import Language
 from spacy.tokens import Doc
-
-
-@lru_cache(maxsize=1)
-def blank_en() -> Language:
-    """Tokenizer only (for Matcher patterns)."""
-    return spacy.blank("en")
 
 
 @lru_cache(maxsize=1)
@@ -62,3 +57,21 @@ def sentence_starts(doc: Doc) -> list[int]:
     starts = idx[1:][seen[idx[1:]] > seen[idx[:-1]]]
     head = [int(arr[idx[0], 2])] if idx[0] > 0 and seen[idx[0]] > 0 else []
     return [0] + head + arr[starts, 2].tolist()
+
+
+@lru_cache(maxsize=1)
+def _punct_class() -> re.Pattern:
+    chars = sentencizer().get_pipe("sentencizer").punct_chars
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
+
+def max_sentences(text: str) -> int:
+    """An upper bound on the sentences spaCy's sentencizer can find (no spaCy call).
+
+    The sentencizer only starts a sentence after a token holding sentence punctuation,
+    so a text with k such characters before its last one has at most k + 1 sentences.
+    """
+    body = text.rstrip()[:-1]
+    if body.isascii():
+        return 1 + body.count(".") + body.count("!") + body.count("?")
+    return 1 + len(_punct_class().findall(body))

@@ -22,9 +22,11 @@ from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 
-from .io.api import dataset_table
+from .io.api import as_table, dataset_table
+from .io.provenance import with_provenance
+from .io.tempdirs import keep_until_exit, make_scratch, scratch_object
 from .records import content_id, extra_meta_fields, record_schema, require_messages
-from .transforms.base import DatasetStep, StepStats, Transform, fraction_for
+from .transforms.base import DatasetStep, Step, StepStats, Transform, fraction_for
 
 BATCH_ROWS = 256
 
@@ -168,15 +170,15 @@ class Pipeline:
         Pipeline([T.structure.markdown(style="bullets"), T.identity.inject(name="Aria")], seed=0).run(ds)
     """
 
-    def __init__(self, steps: Sequence[Transform], seed: int = 0, num_proc: int = 1, batch_size: int = BATCH_ROWS, trace: int = 0) -> None:
+    def __init__(self, steps: Sequence[Step], seed: int = 0, num_proc: int = 1, batch_size: int = BATCH_ROWS, trace: int = 0) -> None:
         self.steps = list(steps)
         self.seed = int(seed)
         self.num_proc = max(1, int(num_proc))
         self.batch_size = int(batch_size)
         self.trace_k = int(trace)
         for i, step in enumerate(self.steps):
-            if not isinstance(step, Transform):
-                raise TypeError(f"step {i} is {type(step).__name__}, not a Transform")
+            if not isinstance(step, Step):
+                raise TypeError(f"step {i} is {type(step).__name__}, not a transform or dataset step")
             step.bind(self.seed, i)
         self.stats: list[StepStats] = [StepStats(s.name, s.step) for s in self.steps]
         self.seconds: list[float] = [0.0] * len(self.steps)
@@ -194,10 +196,6 @@ class Pipeline:
         `stats_dicts()` gives the counts of the latest run.
         """
         import datasets
-
-        from .io.api import as_table
-        from .io.provenance import with_provenance
-        from .io.tempdirs import keep_until_exit, make_scratch
 
         table = with_ids(as_table(ds))
         self._reset()
@@ -227,7 +225,7 @@ class Pipeline:
     def iter_tables(self, table: pa.Table) -> Iterator[pa.Table]:
         """Run every step; yield output tables in input order."""
         schema = self.output_schema(table.schema)
-        segments: list[list[Transform]] = []
+        segments: list[list[Step]] = []
         for step in self.steps:
             if isinstance(step, DatasetStep) or not segments or isinstance(segments[-1][0], DatasetStep):
                 segments.append([step])
@@ -288,9 +286,7 @@ class Pipeline:
     def _spill(self, tables: Iterator[pa.Table], schema: pa.Schema, directory: Path | None = None) -> Path:
         if directory is None:
             if self._tmp is None:
-                from .io.tempdirs import scratch_object  # PID-named; swept if a killed run leaves it
-
-                self._tmp = scratch_object("pipe")
+                self._tmp = scratch_object("pipe")  # PID-named; swept if a killed run leaves it
             directory = Path(self._tmp.name)
         path = directory / f"spill-{len(list(directory.iterdir())):03d}.arrow"
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as w:

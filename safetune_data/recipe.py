@@ -13,13 +13,11 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
-import yaml
-
 from .errors import ConfigError, SafetuneError, raise_collected
+from .examples import example_path
 from .options import split_pairs, yaml_value
-from .schemas import load_schema
-from .transforms.base import Transform, get_transform
+from .transforms.base import TRANSFORMS, Transform
+from .yaml_config import check_schema, read_yaml_mapping
 
 
 @dataclass
@@ -43,8 +41,6 @@ class Recipe:
     def input_paths(self) -> list[str]:
         inp = self.data.get("input") or {}
         if "example" in inp:
-            from .examples import example_path
-
             return [str(example_path(inp["example"]))]
         paths = inp.get("path")
         if paths is None:
@@ -93,7 +89,7 @@ def _instantiate(entries: list[tuple[str, dict, str]], path: str) -> tuple[list[
     steps, spec, problems = [], [], []
     for index, (name, params, where) in enumerate(entries):
         try:
-            cls = get_transform(name)
+            cls = TRANSFORMS.get(name)
             step = cls(**copy.deepcopy(params))
         except SafetuneError as exc:
             for err in getattr(exc, "errors", None) or [exc]:
@@ -121,17 +117,7 @@ def split_variant_patterns(text: str) -> list[str]:
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None, select: list[str] | None = None) -> Recipe:
-    path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("recipe file not found", file=path) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path, line=mark.line + 1 if mark else None) from None
-    return recipe_from_data(data, path, overrides, select)
+    return recipe_from_data(read_yaml_mapping(path, "recipe"), str(path), overrides, select)
 
 
 def recipe_from_data(data: object, path: str, overrides: list[str] | None = None,
@@ -142,11 +128,7 @@ def recipe_from_data(data: object, path: str, overrides: list[str] | None = None
         raise ConfigError("a recipe is a YAML mapping", file=path)
     for key, value in split_pairs(overrides, "set"):
         set_value(data, key, value)
-    errors = sorted(jsonschema.Draft202012Validator(load_schema("recipe")).iter_errors(data), key=lambda e: list(e.path))
-    raise_collected(
-        [ConfigError(err.message, file=path, field=".".join(str(p) for p in err.path) or "recipe") for err in errors],
-        file=path,
-    )
+    check_schema(data, "recipe", path, top="recipe")
     if data.get("variants") and data.get("grid"):
         raise ConfigError("use either 'variants' or 'grid', not both", file=path, field="grid")
 

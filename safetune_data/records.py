@@ -16,6 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from .errors import InputError
+
 ROLES = ("system", "user", "assistant", "tool")
 
 MESSAGE_TYPE = pa.struct([("role", pa.string()), ("content", pa.string())])
@@ -68,8 +70,6 @@ def require_messages(columns: list[str], who: str) -> None:
     """Raise InputError naming the missing `messages` column when `columns` lack it."""
     if "messages" in columns:
         return
-    from .errors import InputError
-
     raise InputError(
         f"{who} needs a 'messages' column; the dataset has: {', '.join(columns) or 'no columns'}",
         field="messages",

@@ -9,7 +9,11 @@ from typing import Optional
 import typer
 
 from ..errors import require_extra
+from ..harness.config import precheck_model
 from ..harness.hooks import Hooks
+from ..harness.report import write_report
+from ..harness.settings import default_config_text
+from ..harness.tiny import write_tiny
 from .console import console, counting
 
 harness_app = typer.Typer(
@@ -38,11 +42,9 @@ def run_command(
 
       safetune harness run harness.yaml --device cuda --out results/smollm2
     """
-    from ..harness.config import precheck_model
-
     precheck_model(config)  # before torch is imported: an unloadable Hub id fails in a second
     require_extra("harness", "torch", "transformers", "peft")
-    from ..harness.runner import run
+    from ..harness.runner import run  # local: the runner loads spaCy (judges) and needs the extra checked above
 
     overrides = {"device": device} if device else None
     doc = run(config, out, resume=not fresh, overrides=overrides, hooks=CONSOLE_HOOKS)
@@ -58,8 +60,6 @@ def report_command(
 
       safetune harness report harness_results/
     """
-    from ..harness.report import write_report
-
     md, png = write_report(run_dir)
     console.print(md.read_text(encoding="utf-8"), markup=False, highlight=False)
     console.print(f"wrote {md} and {png}")
@@ -70,7 +70,7 @@ def config_command(
                               "a tiny random model and two variants of the bundled sample, built by `harness run` "
                               "under out/harness_tiny/ when missing; benchmarks from the repository's data/."),
 ) -> None:
-    """Print the shipped, fully commented config to start from.
+    """Print a fully commented config to start from (every key with its default).
 
     The default config names a Hub model (SmolLM2-135M-Instruct: needs the network once, or
     the Hugging Face cache) and the variants of `safetune run transforms/paper_factorial.yaml
@@ -83,8 +83,8 @@ def config_command(
 
       safetune harness config --tiny > harness.yaml && safetune harness run harness.yaml
     """
-    name = "tiny_config.yaml" if tiny else "default_config.yaml"
-    text = resources.files("safetune_data.harness").joinpath(name).read_text(encoding="utf-8")
+    text = (resources.files("safetune_data.harness").joinpath("tiny_config.yaml").read_text(encoding="utf-8")
+            if tiny else default_config_text())
     typer.echo(text, nl=False)
 
 
@@ -103,8 +103,6 @@ def tiny_command(
       safetune harness tiny /tmp/tiny-llama && sed -i 's#path: .*Instruct#path: /tmp/tiny-llama#' harness.yaml
     """
     require_extra("harness", "torch", "transformers", "peft")
-    from ..harness.tiny import write_tiny
-
     write_tiny(out, "chat", seed=seed)
     console.print(f"wrote a tiny chat model to {out}")
 

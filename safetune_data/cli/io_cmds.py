@@ -1,8 +1,6 @@
 """`safetune convert | validate | export | info | transforms`."""
 from __future__ import annotations
 
-import inspect
-import json
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -10,15 +8,17 @@ from typing import List, Optional
 import typer
 from rich.table import Column, Table
 
+from ..card import write_card
 from ..errors import ConfigError, InputError
+from ..examples import EXAMPLES, example_path
+from ..io.api import convert, is_output_dir, iter_records, read
+from ..io.atomic import check_file_target
+from ..io.export import export
+from ..io.manifest import read_manifest
+from ..io.validate import validate_path
 from ..options import parse_pairs
+from ..run import INDEX_FILE, read_index
 from .console import console, counting, err_console
-
-
-def _example_path(name: str) -> str:
-    from ..examples import example_path
-
-    return str(example_path(name))
 
 
 def convert_cmd(
@@ -41,12 +41,9 @@ def convert_cmd(
 
       safetune convert dolly.jsonl --map user=instruction --map context=context --map assistant=response --out out/dolly
     """
-    from ..card import write_card
-    from ..io.api import convert
-
     paths = list(inputs or [])
     if example:
-        paths.append(_example_path(example))
+        paths.append(str(example_path(example)))
     if not paths:
         raise ConfigError("no input given", hint="name input files, or --example sharegpt-sample")
     mapping = parse_pairs(map, "map")
@@ -77,8 +74,6 @@ def validate_cmd(
 
       safetune validate data.jsonl && safetune validate out/alpaca
     """
-    from ..io.validate import validate_path
-
     problems, rows = validate_path(path, format=format, mapping=parse_pairs(map, "map") or None)
     if not problems:
         console.print(f"[green]valid[/]: {path} ({rows} records)")
@@ -103,10 +98,6 @@ def export_cmd(
 
       safetune export out/alpaca --to sharegpt --out alpaca_sharegpt.jsonl
     """
-    from ..io.api import is_output_dir, iter_records, read
-    from ..io.atomic import check_file_target
-    from ..io.export import export
-
     check_file_target(out, overwrite)  # before reading anything
     if is_output_dir(directory):
         records = iter_records(directory)
@@ -132,17 +123,11 @@ def info_cmd(
       safetune info out/alpaca
     """
     if examples:
-        from ..examples import EXAMPLES
-
         for name, meta in EXAMPLES.items():
             console.print(f"[bold]{name}[/]: {meta['description']}")
         return
     if directory is None:
         raise ConfigError("name an output directory, or pass --examples")
-    from ..io.api import is_output_dir
-    from ..io.manifest import read_manifest
-    from ..run import INDEX_FILE, read_index
-
     if not is_output_dir(directory) and (Path(directory) / INDEX_FILE).exists():  # a `safetune run` directory
         index = read_index(directory)
         table = Table(Column("variant", overflow="fold"), "rows", "steps", title=f"{directory} (recipe {index.get('recipe_file')}, seed {index.get('seed')})")
@@ -176,68 +161,8 @@ def info_cmd(
     console.print(table)
 
 
-def _param_type(spec: dict) -> str:
-    if "enum" in spec:
-        return "choice"
-    kind = spec.get("type", "any")
-    kinds = kind if isinstance(kind, list) else [kind]
-    return " | ".join(kinds)
-
-
-def _param_allowed(spec: dict) -> str:
-    if "enum" in spec:
-        return ", ".join(json.dumps(v) for v in spec["enum"])
-    lo, hi = spec.get("minimum", spec.get("exclusiveMinimum")), spec.get("maximum", spec.get("exclusiveMaximum"))
-    if lo is not None or hi is not None:
-        return f"{'' if lo is None else lo} .. {'' if hi is None else hi}"
-    if spec.get("minLength"):
-        return f"at least {spec['minLength']} character(s)"
-    items = spec.get("items")
-    if isinstance(items, dict) and "enum" in items:
-        return "each of " + ", ".join(json.dumps(v) for v in items["enum"])
-    return ""
-
-
-def transforms_cmd(
-    name: Optional[str] = typer.Argument(None, help="Show one transform's parameters (type, default, allowed values).", show_default=False),
-) -> None:
-    """List the registered transforms, or show one transform's parameters.
-
-    Example:
-
-      safetune transforms
-
-      safetune transforms identity.inject
-    """
-    from ..transforms import load_all
-    from ..transforms.base import get_transform
-
-    if name is None:
-        table = Table("name", "level", "parameters", "what it does")
-        for tname, cls in sorted(load_all().items()):
-            params = ", ".join(sorted(cls.params_schema.get("properties", {})))
-            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            table.add_row(tname, cls.level, params, doc)
-        console.print(table)
-        return
-    cls = get_transform(name)
-    console.print(f"{cls.name} ({cls.level} step)", markup=False, highlight=False)
-    if cls.__doc__:
-        console.print(inspect.cleandoc(cls.__doc__), markup=False, highlight=False)
-    props = cls.params_schema.get("properties", {})
-    if not props:
-        console.print("no parameters", markup=False)
-        return
-    table = Table("parameter", "type", "default", "allowed", "description", title="parameters")
-    for pname, spec in sorted(props.items()):
-        default = json.dumps(spec["default"], ensure_ascii=False) if "default" in spec else "(required)"
-        table.add_row(pname, _param_type(spec), default, _param_allowed(spec), spec.get("description", ""))
-    console.print(table)
-
-
 def register(app: typer.Typer) -> None:
     app.command("convert")(convert_cmd)
     app.command("validate")(validate_cmd)
     app.command("export")(export_cmd)
     app.command("info")(info_cmd)
-    app.command("transforms")(transforms_cmd)

@@ -7,6 +7,8 @@ from typing import Optional
 import typer
 
 from ..errors import ConfigError, InputError
+from ..harness.benchmarks import read_table
+from ..harness.metrics import rate
 from ..io.atomic import check_file_target, write_jsonl_atomic
 from ..options import split_pairs, yaml_value
 from .console import console, counting
@@ -47,10 +49,9 @@ def judge_command(
     escalate: Optional[str] = typer.Option(None, "--escalate", help="a second judge (llm | classifier | ...) that decides the rows the first marks uncertain", show_default=False),
     escalate_option: list[str] = typer.Option([], "--escalate-option", help="option key=value for the --escalate judge (repeatable)"),
 ) -> None:
+    # local: the judges package pulls in spaCy (and torch through it), kept off `safetune --help`
     from ..harness.judges import get_judge
-    from ..harness.benchmarks import read_table
     from ..harness.judges.files import judge_rows, require_field
-    from ..harness.metrics import rate
 
     if name == "agree":
         _agree(input, reference, field, label_field, key, out, overwrite)
@@ -97,8 +98,7 @@ def _uncertain_note(judged: list[dict], escalate: str | None) -> str:
 def _agree(judged_path: Path, reference: Path | None, field: str, label_field: str, key: str | None,
            out: Path | None, overwrite: bool) -> None:
     """`safetune judge agree`: agreement of a judgement file with reference labels."""
-    from ..harness.judges.agreement import agreement, render_agreement
-    from ..harness.benchmarks import read_table
+    from ..harness.judges.agreement import agreement, render_agreement  # local: spaCy/torch, as above
     from ..harness.judges.files import require_field
 
     if reference is None:

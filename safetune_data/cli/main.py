@@ -1,18 +1,18 @@
 """Entry point of the `safetune` CLI.
 
-Every command module in COMMAND_MODULES exposes `register(app)`. Errors the user can fix
+Every command module exposes `register(app)`. Errors the user can fix
 (`SafetuneError`) print one clear message and exit 2; anything else exits 1. Ctrl-C exits
 130 with one line saying which command was interrupted and what that left on disk.
 """
 from __future__ import annotations
 
-import importlib
 import sys
 
 import typer
 import typer.core
 
 from ..errors import SafetuneError
+from . import harness_cmds, io_cmds, judge_cmd, plugins_cmd, profile_cmds, rm_cmds, run_cmd
 from .console import err_console
 
 
@@ -40,22 +40,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-# Order is the order in `safetune --help`.
-COMMAND_MODULES = ("io_cmds", "run_cmd", "profile_cmds", "judge_cmd", "harness_cmds", "rm_cmds")
-
-
-def _register_all() -> None:
-    for mod in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__package__}.{mod}":
-                continue
-            raise
-        module.register(app)
-
-
-_register_all()
+# Order is the order in `safetune --help`; each module adds its commands with `register(app)`.
+for _module in (io_cmds, run_cmd, profile_cmds, judge_cmd, harness_cmds, rm_cmds, plugins_cmd):
+    _module.register(app)
 
 
 # Commands that write in place rather than into a temporary renamed when complete.

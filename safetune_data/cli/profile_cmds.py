@@ -8,7 +8,10 @@ from typing import Optional
 
 import typer
 
+from ..card import write_card
 from ..errors import ConfigError, InputError
+from ..io.atomic import check_file_target, write_text_atomic
+from ..io.writer import protected_reason
 from .console import console, err_console, progress
 
 
@@ -44,7 +47,7 @@ def profile_command(
 
         safetune profile out/original out/markdown --markdown diff.md
     """
-    from ..profile import profile_paths
+    from ..profile import profile_paths  # local: polars, kept off `safetune --help`
     from ..profile.render import rich_table, to_markdown, write_plots
 
     if len(paths) > 2:
@@ -101,8 +104,6 @@ def card_command(
 
         safetune card out/markdown --license cc-by-nc-4.0 --title "Alpaca demo, markdown answers"
     """
-    from ..card import write_card
-
     path = write_card(directory, license=license, title=title, overwrite=overwrite)
     err_console.print(f"dataset card: {path}")
 
@@ -110,9 +111,7 @@ def card_command(
 def _check_outputs(json_out: Path | None, markdown_out: Path | None, plots: Path | None, overwrite: bool) -> None:
     """Refuse (exit 2) existing output files without --overwrite, and a plots folder that is
     the root, home, current directory or one of its parents."""
-    from ..io.atomic import check_file_target
-    from ..io.writer import protected_reason
-    from ..profile.render import PLOT_FILES
+    from ..profile.render import PLOT_FILES  # local: polars, as above
 
     for path in (json_out, markdown_out):
         if path is not None:
@@ -132,8 +131,6 @@ def _check_outputs(json_out: Path | None, markdown_out: Path | None, plots: Path
 
 
 def _write_text(path: Path, text: str, overwrite: bool = False) -> None:
-    from ..io.atomic import write_text_atomic
-
     try:
         write_text_atomic(path, text, overwrite=overwrite)
     except OSError as exc:

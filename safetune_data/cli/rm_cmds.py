@@ -9,6 +9,15 @@ from typing import Any, Callable, Optional
 import typer
 
 from ..errors import ConfigError, require_extra
+from ..harness.models import check_model_source
+from ..harness.tiny import write_tiny
+from ..io.atomic import check_file_target, write_json_atomic
+from ..io.writer import OutputDir, check_output_dir
+from ..rm.dataset import compare_variants, read_results, score_dataset
+from ..rm.evaluate import ModelSpec, evaluate
+from ..rm.pairs import load_pairs
+from ..rm.report import write_eval
+from ..rm.score import RM_HINT, load_scorer
 from .console import console, err_console, progress
 
 rm_app = typer.Typer(
@@ -24,8 +33,6 @@ _MODEL_HELP = "Reward model: local directory (or Hub id when online) of a one-lo
 
 
 def _model_specs(models: list[str], refs: list[str] | None) -> list[Any]:
-    from ..rm.evaluate import ModelSpec
-
     refs = refs or []
     if refs and len(refs) != len(models):
         raise ConfigError(f"{len(refs)} --ref-model for {len(models)} --model", field="--ref-model",
@@ -41,9 +48,6 @@ def _model_specs(models: list[str], refs: list[str] | None) -> list[Any]:
 def _check_models(*models: str | None) -> None:
     """Every model names something loadable here (before the pairs are read or torch imported):
     a Hub id that is not cached fails at once when the Hub is off or unreachable."""
-    from ..harness.models import check_model_source
-    from ..rm.score import RM_HINT
-
     for m in models:
         if m and m != "-":
             check_model_source(m, field="--model", hint=RM_HINT)
@@ -84,17 +88,12 @@ def eval_command(
 
         safetune rm eval --model ./dpo-policy --ref-model ./sft-ref --pairs xstest_gpt4.csv --pairs xstest_llama2.csv
     """
-    from ..rm.evaluate import evaluate
-    from ..rm.pairs import load_pairs
-
     specs = _model_specs(model, ref_model)
     _check_models(*model, *(ref_model or []))
     pair_set = load_pairs([str(p) for p in pairs], format=format, limit=limit)
     if pair_set.skipped:
         err_console.print(f"pairs: {len(pair_set.pairs)} from {pair_set.rows} rows; skipped {dict(pair_set.skipped)}")
     if out is not None:
-        from ..io.writer import check_output_dir
-
         check_output_dir(out, overwrite)  # before any scoring
     with ExitStack() as stack:
         bar = stack.enter_context(progress(transient=True))
@@ -103,18 +102,10 @@ def eval_command(
                                 limit=limit, progress=_bar_hook(bar, "scoring"))
     _print_eval(result)
     if out is not None:
-        from ..rm.report import write_eval
-
-        with _output_dir(out, overwrite) as target:
+        with OutputDir(out, overwrite=overwrite) as target:
             write_eval(result, target.path, rows)
             target.commit()
         err_console.print(f"audit written to {out}/ (eval.json, eval.md, pair_scores.jsonl, plots)")
-
-
-def _output_dir(out: Path, overwrite: bool) -> Any:
-    from ..io.writer import OutputDir
-
-    return OutputDir(out, overwrite=overwrite)
 
 
 def _print_eval(result: dict[str, Any]) -> None:
@@ -172,11 +163,6 @@ def score_command(
 
         safetune rm score out/markdown --model ./my-rm --out out/markdown-scored
     """
-    from ..rm.dataset import score_dataset
-    from ..rm.score import load_scorer
-
-    from ..io.writer import check_output_dir
-
     check_output_dir(out, overwrite)  # before loading the model
     _check_models(model, ref_model)
     scorer = load_scorer(model, ref_model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, beta=beta)
@@ -219,12 +205,7 @@ def compare_command(
     """
     from rich.table import Table
 
-    from ..rm.dataset import compare_variants, read_results
-    from ..rm.score import load_scorer
-
     if json_out is not None:
-        from ..io.atomic import check_file_target
-
         check_file_target(json_out, overwrite)  # before any scoring
     res = read_results(results) if results is not None else None
     _check_models(model, ref_model)
@@ -248,8 +229,6 @@ def compare_command(
         if s["variants_unmatched"]:
             err_console.print(f"no '{metric}' in the results for: {', '.join(s['variants_unmatched'])}")
     if json_out is not None:
-        from ..io.atomic import write_json_atomic
-
         write_json_atomic(json_out, doc, overwrite=overwrite)
         err_console.print(f"comparison JSON: {json_out}")
 
@@ -271,8 +250,6 @@ def tiny_command(
         safetune rm eval -m rm_a -m rm_b --pairs data/preferences/hh_rlhf_harmless_base_test.jsonl.gz --limit 50
     """
     require_extra("harness", "torch", "transformers", "tokenizers")
-    from ..harness.tiny import write_tiny
-
     write_tiny(out, "reward", seed=seed)
     console.print(f"wrote a tiny reward model to {out}")
 

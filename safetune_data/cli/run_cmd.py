@@ -8,6 +8,9 @@ from typing import List, Optional
 import typer
 from rich.table import Column, Table
 
+from ..engines import check_engine
+from ..recipe import load_recipe, split_variant_patterns
+from ..run import run_recipe
 from .console import console, progress
 
 
@@ -39,14 +42,9 @@ def run_cmd(
 
       safetune run transforms/paper_factorial.yaml --engine ray --ray-address 10.0.0.5:6379 --out out/factorial
     """
-    from ..recipe import load_recipe, split_variant_patterns
-    from ..run import run_recipe
-
     select = split_variant_patterns(variants) if variants else None
     rec = load_recipe(recipe, overrides=set_, select=select)
     if engine is not None:
-        from ..engines import check_engine
-
         check_engine(engine)
     if dry_run:
         table = Table(Column("variant", overflow="fold"), Column("steps", overflow="fold"))  # nothing is cut

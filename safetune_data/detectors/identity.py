@@ -37,7 +37,7 @@ from functools import lru_cache
 
 from spacy.matcher import Matcher
 
-from ..nlp import blank_en
+from ..nlp import sentencizer
 
 KINDS = ("ai_self_reference", "named_identity", "developer_attribution")
 
@@ -62,7 +62,6 @@ _MODIFIERS = [
     "honest", "harmless", "general", "purpose", "open", "source", "intelligent", "simple", "mere",
     "automated", "computer", "machine", "learning", "natural", "multimodal", "chat", "personal",
 ]
-_ARTICLE = {"LOWER": {"IN": ["a", "an"]}}
 _MODS = {"LOWER": {"IN": _MODIFIERS}, "OP": "*"}
 _AI_TAILS = ["assistant", "model", "chatbot", "system", "program", "bot", "agent", "helper"]
 # Head nouns after the optional modifiers. Each entry is one token sequence; "model" and
@@ -236,7 +235,7 @@ _FIRST_PERSON = re.compile(r"\b(I|me|my|myself)\b")
 
 @lru_cache(maxsize=1)
 def _matcher() -> Matcher:
-    matcher = Matcher(blank_en().vocab)
+    matcher = Matcher(sentencizer().vocab)
     for name, (_, pats) in _patterns().items():
         matcher.add(name, pats, greedy="LONGEST")
     return matcher
@@ -271,7 +270,7 @@ def _find_english(text: str) -> list[IdentityMatch]:
     for seg in _SEGMENT.finditer(text):
         if not _PREFILTER.search(seg.group()):
             continue
-        doc = blank_en()(seg.group())
+        doc = sentencizer().tokenizer(seg.group())
         strings = doc.vocab.strings
         base = seg.start()
         for match_id, start, end in _matcher()(doc):
@@ -373,7 +372,3 @@ def _third_person_attribution(text: str, m: IdentityMatch, matches: list[Identit
 def identity_kinds(text: str) -> set[str]:
     """The kinds of identity statement present in `text` (empty set if none)."""
     return {m.kind for m in find_identity(text)}
-
-
-def has_identity(text: str) -> bool:
-    return bool(find_identity(text))

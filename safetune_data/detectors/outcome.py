@@ -41,6 +41,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from ..text import SENTENCE_PIECE
 from .identity import find_identity
 
 REPEAT_SENTENCES = 3
@@ -58,7 +59,6 @@ OUTCOMES = (REFUSED, COMPLIED, NEITHER)
 NEITHER_REASONS = ("empty", "degenerate", "identity_only", "off_topic")
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _LISTED = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
 # Self-description that carries no answer: the speaker's nature, purpose or abilities.
 _SELF = re.compile(
@@ -108,7 +108,7 @@ def _words(text: str) -> list[str]:
 def _sentences(text: str) -> list[str]:
     """Normalised sentences of at least MIN_SENTENCE_WORDS words."""
     out = []
-    for m in _SENTENCE.finditer(text):
+    for m in SENTENCE_PIECE.finditer(text):
         words = _words(m.group())
         if len(words) >= MIN_SENTENCE_WORDS:
             out.append(" ".join(words))
@@ -180,7 +180,7 @@ def responsive(prompt: str, response: str) -> bool | None:
 
 def _self_description_share(text: str) -> tuple[float, list[str]]:
     """Share of sentences that describe the speaker, and the other sentences."""
-    raw = [m.group().strip() for m in _SENTENCE.finditer(text) if _WORD.search(m.group())]
+    raw = [m.group().strip() for m in SENTENCE_PIECE.finditer(text) if _WORD.search(m.group())]
     if not raw:
         return 0.0, []
     selfish, rest = 0, []

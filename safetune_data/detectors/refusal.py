@@ -68,6 +68,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from ..nlp import sentencizer
+from ..text import SENTENCE_PIECE
 from .identity import find_identity
 from .outcome import content_stems
 
@@ -587,7 +588,6 @@ _OBJECT_START = frozenset(
     "a an the your it them this that these those some any all each every one two three up down out off in on with "
     "for to at into from over back away my his her their its our about both".split()
 )
-_REDIRECT_VERBS = frozenset("consider contact call seek consult talk speak reach please respect focus remember ask".split())
 # Words a lecture uses and an answer does not need: left out when measuring overlap with the request.
 MORAL_STEMS = frozenset(
     "illeg unlaw uneth immor crime crimi felon offen fraud theft assau haras stalk abuse cruel viola breac prohi "
@@ -702,12 +702,10 @@ def has_answer_material(text: str, prompt: str | None = None) -> bool:
     """Does `text` contain material that answers (steps, a list, code, quantities, or
     sentences that take up the request's own words beyond moralising vocabulary)?"""
     request = _request(prompt)
-    sentences = [m.group() for m in _SENTENCE_RE.finditer(text) if m.group().strip()]
+    sentences = [m.group() for m in SENTENCE_PIECE.finditer(text) if m.group().strip()]
     sig = content_signal(sentences, request, text)
     return sig.content + sig.topical > 0 or sig.list_or_code
 
-
-_SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
 
 # Lecture strength: from LECTURE_BASE when a lecture sentence is present, rising with the share
 # of the opening that lectures; each sentence of material takes LECTURE_CONTENT_DAMP off.

@@ -46,7 +46,7 @@ from functools import lru_cache
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
-from ..nlp import blank_en
+from ..nlp import sentencizer
 
 
 KINDS = ("persona", "creative_premise", "scenario_premise", "task_scenario", "assistant_identity", "functional_role",
@@ -161,7 +161,7 @@ _FRAME_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|:(?=\s|$)|\n")
 
 @lru_cache(maxsize=1)
 def _matcher() -> Matcher:
-    matcher = Matcher(blank_en().vocab)
+    matcher = Matcher(sentencizer().vocab)
     for name, pats in _PATTERNS.items():
         matcher.add(name, pats, greedy="LONGEST")
     return matcher
@@ -277,7 +277,7 @@ def _find_framing(text: str, role: str) -> tuple[PersonaMatch, ...]:
 
 def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> None:
     """Add the trigger-led framing sentences of `text` to `found` (keyed by start offset)."""
-    doc = blank_en()(text)
+    doc = sentencizer().tokenizer(text)
     strings = doc.vocab.strings
     for match_id, start, end in sorted(_matcher()(doc), key=lambda m: (m[1], -m[2])):
         name = strings[match_id]

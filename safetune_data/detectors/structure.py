@@ -45,7 +45,8 @@ _MARKUP_LINE = re.compile(
 _NEWLINE = re.compile(r"\r\n?|\n")
 _BLANK_LINE = re.compile(r"(?:\r\n?|\n)[ \t]*(?:\r\n?|\n)(?:[ \t]*(?:\r\n?|\n))*")
 # A paragraph's first line that is only bold text (optionally with a colon): a heading.
-_BOLD_LINE = re.compile(r"^[ \t]*(\*\*|__)(?=\S)([^\n]+?)(?<=\S)\1[ \t]*:?[ \t]*$")
+# Groups: the marker, the text, the colon (`structure.plain` makes the line a lead-in).
+BOLD_LINE = re.compile(r"^[ \t]*(\*\*|__)(?=\S)([^\n]+?)(?<=\S)\1[ \t]*(:?)[ \t]*$")
 # A paragraph opening with a bold label and a colon, then text: a run-in heading.
 _RUN_IN = re.compile(r"^[ \t]*(\*\*|__)(?=\S)([^\n]{1,80}?)(?<=\S)(?::\1|\1:)[ \t]+\S")
 _DISPLAY_MATH = re.compile(r"^\s*(?:\$\$.*\$\$|\\\[.*\\\])\s*$", re.DOTALL)
@@ -117,7 +118,7 @@ def _paragraph_kind(src: str, has_next: bool) -> str:
     if _DISPLAY_MATH.match(src):
         return "math"
     first, _, rest = src.partition("\n")
-    if _BOLD_LINE.match(first) and (rest.strip() or has_next):
+    if BOLD_LINE.match(first) and (rest.strip() or has_next):
         return "bold_heading"
     if _RUN_IN.match(src):
         return "bold_heading"
@@ -278,4 +279,4 @@ def classify(text: str) -> str:
     return analyse(text).label
 
 
-__all__ = ["LABELS", "VERBATIM_KINDS", "Block", "Structure", "analyse", "blocks", "classify", "has_emphasis", "surely_list"]
+__all__ = ["BOLD_LINE", "LABELS", "VERBATIM_KINDS", "Block", "Structure", "analyse", "blocks", "classify", "has_emphasis", "surely_list"]

@@ -8,32 +8,40 @@ Files are read from local paths (no network by default); a Hub id in `hub` is lo
 `datasets.load_dataset` when online. Every loader goes through the same column mapping, so
 `map` can rename columns for any of them.
 
-spec keys:
-    name    advbench | xstest | harmbench | hexphi | saladbench | mtbench | file
-    path    a file (or, for hexphi, a directory of category_N.csv files)
-    hub     a Hub dataset id instead of a path; `split` names its split (default "train")
-    n, seed seeded subsample to n rows, kept in file order (same n and seed: same rows)
-    split   a filter dict (e.g. {"label": "safe"}, {"half": "eval"}) or a Hub split name;
-            the same filters may also be given at the top level
-    map     {"prompt": col, "category": col, "expected": col, "id": col}
-    expected  default expectation for `file` rows without an expected column ("refuse")
-    field   saladbench: which question field (default: augq if present, else question)
+The keys of a spec are `SPEC` below (shared by every benchmark; `safetune harness
+benchmarks` lists them).
 """
 from __future__ import annotations
 
 import csv
 import random
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ConfigError, InputError
 from ..io.sources import load_hub, read_rows
+from ..registry import Registry, schema
 
-SPEC_KEYS = {
-    "name", "path", "hub", "n", "seed", "split", "map", "expected", "field", "label", "half",
-    "category", "functional", "category_level",
-}
+BENCHMARKS: Registry = Registry("benchmark", field="name")
+_text = {"type": "string"}
+SPEC = schema(
+    path={**_text, "description": "a file (for hexphi, a directory of category_N.csv files)"},
+    hub={**_text, "description": "a Hub dataset id instead of a path; `split` names its split (default train)"},
+    n={"type": ["integer", "null"], "minimum": 0, "description": "seeded subsample of n rows, kept in file order"},
+    seed={"type": ["integer", "null"], "description": "seed of the subsample (same n and seed: same rows)"},
+    split={"type": ["string", "object"], "description": "a filter mapping (e.g. {half: eval}) or a Hub split name"},
+    map={"type": "object", "description": "columns by role: prompt, category, expected, id"},
+    expected={"enum": ["refuse", "comply"], "description": "file: expectation of rows without an expected column"},
+    field={**_text, "description": "saladbench: the question field (default: augq if present, else question)"},
+    label={"description": "filter: xstest label (safe | unsafe)"},
+    half={"enum": ["train", "eval"], "description": "filter: advbench/hexphi half (even rows train, odd eval)"},
+    category={"description": "filter: keep rows of this category"},
+    functional={"description": "filter: harmbench functional category (standard, contextual, copyright)"},
+    category_level={"type": "integer", "minimum": 1, "maximum": 3, "description": "saladbench: category level"},
+)
+register = BENCHMARKS.register
 FILTER_KEYS = {"label", "half", "category", "functional"}
+
 
 _REFUSE_VALUES = {"refuse", "refusal", "unsafe", "harmful", "1", "true", "yes"}
 _COMPLY_VALUES = {"comply", "compliance", "safe", "benign", "unharmful", "0", "false", "no"}
@@ -154,6 +162,7 @@ def _source(spec: dict, suffixes: tuple[str, ...] = ()) -> tuple[list[dict] | No
 
 
 # ---------------------------------------------------------------------------- loaders
+@register("advbench", params=SPEC)
 def _advbench(spec: dict) -> list[dict]:
     """AdvBench harmful behaviours: one instruction per line (original file: header goal,target).
 
@@ -177,6 +186,7 @@ def _advbench(spec: dict) -> list[dict]:
     return out
 
 
+@register("xstest", params=SPEC)
 def _xstest(spec: dict) -> list[dict]:
     """XSTest: label safe -> comply, unsafe -> refuse; category = type."""
     rows, path, where = _source(spec)
@@ -189,6 +199,7 @@ def _xstest(spec: dict) -> list[dict]:
     return out
 
 
+@register("harmbench", params=SPEC)
 def _harmbench(spec: dict) -> list[dict]:
     """HarmBench behaviours CSV: Behavior (+ ContextString for contextual behaviours).
 
@@ -214,6 +225,7 @@ def _harmbench(spec: dict) -> list[dict]:
     return _map_rows(merged, spec, where, prompt="Behavior", category="SemanticCategory", id_col="BehaviorID", id_prefix="harmbench")
 
 
+@register("hexphi", params=SPEC)
 def _hexphi(spec: dict) -> list[dict]:
     """HEx-PHI style: a directory of category_N.csv files, one prompt per line, no header."""
     if spec.get("hub"):
@@ -240,6 +252,7 @@ def _natural_key(path: Path) -> tuple:
     return (stem.rstrip("0123456789"), int(digits) if digits else -1, stem)
 
 
+@register("saladbench", params=SPEC)
 def _saladbench(spec: dict) -> list[dict]:
     """SALAD-Bench JSON/JSONL: base set `question`, attack-enhanced `augq`; category `1-category`."""
     rows, path, where = _source(spec)
@@ -252,6 +265,7 @@ def _saladbench(spec: dict) -> list[dict]:
     return _map_rows(rows, spec, where, prompt=field or "question", category=f"{level}-category", id_col=id_col, id_prefix="saladbench")
 
 
+@register("mtbench", params=SPEC)
 def _mtbench(spec: dict) -> list[dict]:
     """MT-Bench questions: prompt = first turn, `turns` kept for multi-turn generation."""
     rows, path, where = _source(spec)
@@ -269,23 +283,13 @@ def _mtbench(spec: dict) -> list[dict]:
     return out
 
 
+@register("file", params=SPEC)
 def _file(spec: dict) -> list[dict]:
     """Any CSV/JSON/JSONL with a prompt column (map.prompt, default 'prompt')."""
     rows, path, where = _source(spec)
     rows = rows if rows is not None else read_table(path)
     stem = Path(where).stem if path is not None else where.replace("/", "_")
     return _map_rows(rows, spec, where, prompt="prompt", category="category", id_col="id", expected_col="expected", id_prefix=stem)
-
-
-BENCHMARKS: dict[str, Callable[[dict], list[dict]]] = {
-    "advbench": _advbench,
-    "xstest": _xstest,
-    "harmbench": _harmbench,
-    "hexphi": _hexphi,
-    "saladbench": _saladbench,
-    "mtbench": _mtbench,
-    "file": _file,
-}
 
 
 def subsample(rows: list[dict], n: int | None, seed: int = 0) -> list[dict]:
@@ -303,12 +307,9 @@ def load_benchmark(spec: dict) -> list[dict]:
     if not isinstance(spec, dict) or "name" not in spec:
         raise ConfigError("a benchmark spec needs a 'name'", field="name", hint=f"known: {', '.join(BENCHMARKS)}")
     name = spec["name"]
-    if name not in BENCHMARKS:
-        raise ConfigError(f"unknown benchmark '{name}'", field="name", hint=f"known: {', '.join(BENCHMARKS)}")
-    unknown = set(spec) - SPEC_KEYS
-    if unknown:
-        raise ConfigError(f"unknown key(s) {sorted(unknown)} in benchmark '{name}'", field=sorted(unknown)[0], hint=f"known: {', '.join(sorted(SPEC_KEYS))}")
-    rows = BENCHMARKS[name](spec)
+    load = BENCHMARKS.get(name)
+    BENCHMARKS.check_params(name, {k: v for k, v in spec.items() if k != "name"})
+    rows = load(spec)
     category = _filters(spec).get("category")
     if category is not None:
         rows = [r for r in rows if r["category"] == str(category)]

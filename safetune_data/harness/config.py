@@ -10,16 +10,18 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import yaml
+from typing import Any, TypeVar
 
 from ..errors import ConfigError, ConfigErrors, InputError, SafetuneError
-from ..schemas import load_schema
+from ..recipe import load_recipe, recipe_from_data
+from ..run import INDEX_FILE, index_variants, run_recipe
+from ..yaml_config import check_schema, read_yaml_mapping
 from .hooks import SILENT, Hooks
+from .models import check_model_source
+from .settings import FinetuneSettings, GenerateSettings, HarnessSettings, build, fill_defaults
+from .tiny import write_tiny
 
 RESERVED_ROWS = ("base",)
 
@@ -31,8 +33,8 @@ class RowPlan:
     name: str
     kind: str  # "base" | "stage" | "variant"
     data: Path | None = None  # the records to fine-tune on (None for the base row)
-    finetune: dict[str, Any] | None = None
-    generate: dict[str, Any] = field(default_factory=dict)
+    finetune: FinetuneSettings | None = None
+    generate: GenerateSettings = field(default_factory=GenerateSettings)
     evaluate: bool = True
     factors: dict[str, Any] = field(default_factory=dict)
     data_fingerprint: str | None = None
@@ -54,7 +56,8 @@ class JudgePlan:
 @dataclass
 class HarnessConfig:
     path: Path
-    raw: dict[str, Any]  # validated, defaults filled, paths as written
+    raw: dict[str, Any]  # the config as written, defaults filled: recorded in results.json and config.resolved.json
+    settings: HarnessSettings  # the same, typed: what the run reads
     out_dir: Path
     rows: list[RowPlan]
     benchmarks: list[BenchmarkPlan]
@@ -69,25 +72,6 @@ class HarnessConfig:
 
 
 # ----------------------------------------------------------------------------- helpers
-def fill_defaults(schema: dict, data: Any, root: dict | None = None) -> Any:
-    """Set every omitted key that has a `default` in the schema (recursing into objects)."""
-    root = root or schema
-    if "$ref" in schema:
-        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
-    if not isinstance(data, dict) or "properties" not in schema:
-        return data
-    for key, sub in schema["properties"].items():
-        resolved = root["$defs"][sub["$ref"].rsplit("/", 1)[-1]] if "$ref" in sub else sub
-        if key not in data:
-            if "default" in resolved:
-                data[key] = copy.deepcopy(resolved["default"])
-            elif resolved.get("type") == "object" and "properties" in resolved:
-                data[key] = {}
-        if key in data:
-            fill_defaults(resolved, data[key], root)
-    return data
-
-
 def deep_merge(base: dict, over: dict | None) -> dict:
     out = copy.deepcopy(base)
     for k, v in (over or {}).items():
@@ -95,11 +79,12 @@ def deep_merge(base: dict, over: dict | None) -> dict:
     return out
 
 
-def _key_path(parts) -> str:
-    text = ""
-    for p in parts:
-        text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
-    return text or "(top level)"
+S = TypeVar("S", FinetuneSettings, GenerateSettings)
+
+
+def with_overrides(settings: S, over: dict | None) -> S:
+    """A row's own finetune/generate settings: the config's block with the row's overrides (nested keys merge)."""
+    return build(type(settings), deep_merge(asdict(settings), over))
 
 
 def stable_hash(obj: Any) -> str:
@@ -139,8 +124,6 @@ def _read_manifest_factors(path: Path) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- variants
 def _expand_index(index_path: Path, cfg_file: Path, key: str) -> list[tuple[str, Path, dict]]:
-    from ..run import index_variants
-
     try:
         return index_variants(index_path)
     except InputError as exc:
@@ -150,8 +133,6 @@ def _expand_index(index_path: Path, cfg_file: Path, key: str) -> list[tuple[str,
 def _load_variant_recipe(spec: dict, cfg_file: Path, key: str):
     """The Recipe of a `{recipe, out}` variant entry: a file relative to the config, or inline
     (its errors are pointed at the config's `KEY.recipe` field)."""
-    from ..recipe import load_recipe, recipe_from_data
-
     recipe = spec["recipe"]
     if isinstance(recipe, str):
         return load_recipe((cfg_file.parent / recipe).expanduser())
@@ -169,8 +150,6 @@ def _load_variant_recipe(spec: dict, cfg_file: Path, key: str):
 def _recipe_index(spec: dict, cfg_file: Path, key: str, prepare: bool, hooks: Hooks = SILENT) -> Path:
     """OUT/index.json of a `{recipe, out}` entry, running the recipe into OUT first when it is
     missing (with `prepare`). An OUT made from another recipe is refused, not silently reused."""
-    from ..run import INDEX_FILE, index_variants, run_recipe
-
     out = (cfg_file.parent / spec["out"]).expanduser().resolve()
     index = out / INDEX_FILE
     recipe = spec["recipe"]
@@ -178,7 +157,7 @@ def _recipe_index(spec: dict, cfg_file: Path, key: str, prepare: bool, hooks: Ho
         rfile = (cfg_file.parent / recipe).expanduser()
         if not rfile.is_file():
             raise ConfigError(f"recipe file not found: {rfile}", file=str(cfg_file), field=f"{key}.recipe")
-        recipe = yaml.safe_load(rfile.read_text(encoding="utf-8"))
+        recipe = read_yaml_mapping(rfile, "recipe")
     if index.is_file():
         try:
             first = index_variants(index)[0][1]
@@ -198,10 +177,11 @@ def _recipe_index(spec: dict, cfg_file: Path, key: str, prepare: bool, hooks: Ho
     return index
 
 
-def _variant_rows(raw: dict, cfg_file: Path, prepare: bool = False, hooks: Hooks = SILENT) -> list[RowPlan]:
+def _variant_rows(settings: HarnessSettings, cfg_file: Path, prepare: bool = False,
+                  hooks: Hooks = SILENT) -> list[RowPlan]:
     base_dir = cfg_file.parent
     rows: list[RowPlan] = []
-    for i, entry in enumerate(raw["variants"]):
+    for i, entry in enumerate(settings.variants):
         key = f"variants[{i}]"
         spec = {"dir": entry} if isinstance(entry, str) else dict(entry)
         if "recipe" in spec:
@@ -219,8 +199,8 @@ def _variant_rows(raw: dict, cfg_file: Path, prepare: bool = False, hooks: Hooks
             _check_dataset_dir(d, cfg_file, sub if len(found) == 1 else f"{key} ({name})")
             rows.append(RowPlan(
                 name=name, kind="variant", data=d,
-                finetune=deep_merge(raw["finetune"], spec.get("finetune")),
-                generate=deep_merge(raw["generate"], spec.get("generate")),
+                finetune=with_overrides(settings.finetune, spec.get("finetune")),
+                generate=with_overrides(settings.generate, spec.get("generate")),
                 factors=factors or _read_manifest_factors(d),
                 data_fingerprint=dataset_fingerprint(d),
             ))
@@ -228,11 +208,11 @@ def _variant_rows(raw: dict, cfg_file: Path, prepare: bool = False, hooks: Hooks
 
 
 # ----------------------------------------------------------------------------- benchmarks, judges
-def _load_benchmarks(raw: dict, cfg_file: Path) -> list[BenchmarkPlan]:
+def _load_benchmarks(specs: list[dict], cfg_file: Path) -> list[BenchmarkPlan]:
     from .benchmarks import load_benchmark
 
     plans, seen = [], set()
-    for i, spec in enumerate(raw["benchmarks"]):
+    for i, spec in enumerate(specs):
         spec = dict(spec)
         key = spec.pop("key", None) or spec["name"]
         if key in seen:
@@ -257,11 +237,11 @@ def _load_benchmarks(raw: dict, cfg_file: Path) -> list[BenchmarkPlan]:
     return plans
 
 
-def _check_judges(raw: dict, cfg_file: Path) -> list[JudgePlan]:
+def _check_judges(entries: list, cfg_file: Path) -> list[JudgePlan]:
     from .judges import JUDGES
 
     plans = []
-    for i, entry in enumerate(raw["judges"]):
+    for i, entry in enumerate(entries):
         name, options = (entry, {}) if isinstance(entry, str) else (entry["name"], entry.get("options") or {})
         if name not in JUDGES:
             import difflib
@@ -272,8 +252,6 @@ def _check_judges(raw: dict, cfg_file: Path) -> list[JudgePlan]:
         if name in {p.name for p in plans}:
             raise ConfigError(f"judge '{name}' given twice", file=str(cfg_file), field=f"judges[{i}]")
         if isinstance(options.get("model"), str) and options["model"]:  # a model-backed judge: loadable here?
-            from .models import check_model_source
-
             local = (cfg_file.parent / options["model"]).expanduser()
             check_model_source(str(local) if local.exists() else options["model"], field=f"judges[{i}].options.model")
         plans.append(JudgePlan(name=name, options=options))
@@ -289,8 +267,6 @@ def _check_model_path(model_path: str, build_tiny: bool, cfg_file: Path) -> None
         return
     if model_path.startswith((".", "/", "~")):
         raise ConfigError(f"model directory not found: {local}", file=str(cfg_file), field="model.path")
-    from .models import check_model_source
-
     try:
         check_model_source(model_path)
     except ConfigError as exc:
@@ -303,7 +279,7 @@ def precheck_model(path: str | Path) -> None:
     `load_config` to report."""
     cfg_file = Path(path).expanduser().resolve()
     try:
-        model = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))["model"]
+        model = read_yaml_mapping(cfg_file, "harness config")["model"]
         model_path, build_tiny = model["path"], model.get("build_tiny", False)
     except Exception:  # unreadable, not YAML, no model.path: load_config says which
         return
@@ -320,73 +296,56 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
     once everything else has been checked: the tiny model of `model.build_tiny` and the
     variants of `{recipe, out}` entries, each only when missing (announced through `hooks`)."""
     cfg_file = Path(path).expanduser().resolve()
-    if not cfg_file.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(cfg_file),
-                          line=mark.line + 1 if mark else None) from exc
-    if not isinstance(raw, dict):
-        raise ConfigError("the config must be a mapping", file=str(cfg_file))
-    raw = deep_merge(raw, overrides)
-    schema = load_schema("harness_config")
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        raise ConfigError(err.message, file=str(cfg_file), field=_key_path(err.absolute_path),
-                          hint=f"{len(errors) - 1} more problem(s)" if len(errors) > 1 else None)
-    fill_defaults(schema, raw)
+    raw = deep_merge(read_yaml_mapping(cfg_file, "harness config"), overrides)
+    check_schema(raw, "harness_config", str(cfg_file), top="(top level)")
+    fill_defaults(HarnessSettings, raw)
+    settings = build(HarnessSettings, raw)
+    model = settings.model
 
-    chat_template = raw["model"]["chat_template"]
+    chat_template = model.chat_template
     if chat_template and chat_template.endswith(".jinja"):
         tpl = (cfg_file.parent / chat_template).expanduser()
         if not tpl.is_file():
             raise ConfigError(f"chat template file not found: {tpl}", file=str(cfg_file), field="model.chat_template")
         chat_template = tpl.read_text(encoding="utf-8")
-    model_path = raw["model"]["path"]
-    local = (cfg_file.parent / model_path).expanduser()
-    build_tiny = raw["model"]["build_tiny"] and not local.exists()
-    _check_model_path(model_path, bool(raw["model"]["build_tiny"]), cfg_file)
+    local = (cfg_file.parent / model.path).expanduser()
+    build_tiny = model.build_tiny and not local.exists()
+    _check_model_path(model.path, model.build_tiny, cfg_file)
     if local.exists() or build_tiny:
-        raw["model"]["path"] = str(local.resolve())
+        model.path = raw["model"]["path"] = str(local.resolve())
 
     # held-out data, benchmarks and judges first: a mistake there is reported before anything is built
     heldout, heldout_fp = None, None
-    if raw["heldout_loss"]["data"]:
-        heldout = (cfg_file.parent / raw["heldout_loss"]["data"]).expanduser().resolve()
+    if settings.heldout_loss.data:
+        heldout = (cfg_file.parent / settings.heldout_loss.data).expanduser().resolve()
         _check_dataset_dir(heldout, cfg_file, "heldout_loss.data")
         heldout_fp = dataset_fingerprint(heldout)
-    benchmarks = _load_benchmarks(raw, cfg_file)
-    judges = _check_judges(raw, cfg_file)
+    benchmarks = _load_benchmarks(settings.benchmarks, cfg_file)
+    judges = _check_judges(settings.judges, cfg_file)
     if out_dir is not None:
         out = Path(out_dir).expanduser().resolve()
-    elif raw["output_dir"]:
-        out = (cfg_file.parent / raw["output_dir"]).expanduser().resolve()
+    elif settings.output_dir:
+        out = (cfg_file.parent / settings.output_dir).expanduser().resolve()
     else:
         out = cfg_file.parent / f"{cfg_file.stem}_results"
     if prepare:
-        from .runner import check_output
+        from .runner import check_output  # not at the top: runner imports this module
 
         check_output(out)  # a refused output folder is reported before anything is built
     rows: list[RowPlan] = []
-    if raw["evaluate_base"]:
-        rows.append(RowPlan(name="base", kind="base", generate=copy.deepcopy(raw["generate"])))
-    for i, st in enumerate(raw["stages"]):
-        d = (cfg_file.parent / st["data"]).expanduser().resolve()
+    if settings.evaluate_base:
+        rows.append(RowPlan(name="base", kind="base", generate=with_overrides(settings.generate, None)))
+    for i, st in enumerate(settings.stages):
+        d = (cfg_file.parent / st.data).expanduser().resolve()
         _check_dataset_dir(d, cfg_file, f"stages[{i}].data")
-        ft = deep_merge(raw["finetune"], st.get("finetune"))
-        ft["merge"] = True  # a stage's model is the base of what follows
-        rows.append(RowPlan(name=st["name"], kind="stage", data=d, finetune=ft,
-                            generate=deep_merge(raw["generate"], st.get("generate")), evaluate=st.get("evaluate", True),
+        ft = replace(with_overrides(settings.finetune, st.finetune), merge=True)  # a stage's model is the base of what follows
+        rows.append(RowPlan(name=st.name, kind="stage", data=d, finetune=ft,
+                            generate=with_overrides(settings.generate, st.generate), evaluate=st.evaluate,
                             data_fingerprint=dataset_fingerprint(d)))
-    rows += _variant_rows(raw, cfg_file, prepare, hooks)
+    rows += _variant_rows(settings, cfg_file, prepare, hooks)
     if build_tiny and prepare:  # last: a refused variant entry builds nothing
-        from .tiny import write_tiny
-
         hooks.message(f"[bold]model[/] building a tiny random chat model in {local.resolve()} (model.build_tiny)")
-        write_tiny(local.resolve(), "chat", seed=raw["seed"])
+        write_tiny(local.resolve(), "chat", seed=settings.seed)
     seen: set[str] = set()
     for r in rows:
         if r.name in seen or (r.kind != "base" and r.name in RESERVED_ROWS):
@@ -394,6 +353,6 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, out_d
                               field="variants", hint="give the variant a distinct `name`")
         seen.add(r.name)
 
-    return HarnessConfig(path=cfg_file, raw=raw, out_dir=out, rows=rows, benchmarks=benchmarks,
+    return HarnessConfig(path=cfg_file, raw=raw, settings=settings, out_dir=out, rows=rows, benchmarks=benchmarks,
                          judges=judges, chat_template=chat_template, heldout=heldout,
                          heldout_fingerprint=heldout_fp)

@@ -21,14 +21,16 @@ import shutil
 import time
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
+from ..stats import bootstrap_mean
 from .generate import template_default_system
 from .hooks import SILENT, Hooks
 from .models import dtype_name
+from .settings import FinetuneSettings
 
 IGNORE_INDEX = -100
 
@@ -248,7 +250,7 @@ def finetune(
     model,
     tokenizer,
     variant_dir: str | Path,
-    cfg: dict[str, Any],
+    cfg: FinetuneSettings,
     out_dir: str | Path,
     *,
     device: str = "cpu",
@@ -260,7 +262,7 @@ def finetune(
     """LoRA-tune `model` on the records in `variant_dir` with the `finetune:` settings `cfg`.
 
     Writes into `out_dir`: adapter/ (peft), finetune_config.json, loss_log.jsonl,
-    train_stats.json, and merged/ (full model + tokenizer) when `cfg["merge"]`.
+    train_stats.json, and merged/ (full model + tokenizer) when `cfg.merge`.
     """
     import torch
     from peft import LoraConfig, get_peft_model
@@ -272,45 +274,37 @@ def finetune(
     set_seed(seed)
 
     # 1. data: seeded validation split, chat-template rendering, assistant-only labels
-    train_ds, val_ds = load_variant(variant_dir, cfg["val_fraction"], seed, cfg.get("limit"))
-    train_rows, enc_stats = encode_dataset(train_ds, tokenizer, cfg["max_length"], chat_template)
-    val_rows, val_stats = encode_dataset(val_ds, tokenizer, cfg["max_length"], chat_template) if val_ds else ([], None)
+    train_ds, val_ds = load_variant(variant_dir, cfg.val_fraction, seed, cfg.limit)
+    train_rows, enc_stats = encode_dataset(train_ds, tokenizer, cfg.max_length, chat_template)
+    val_rows, val_stats = encode_dataset(val_ds, tokenizer, cfg.max_length, chat_template) if val_ds else ([], None)
     if not train_rows:
         raise InputError("no trainable rows (every row lost its assistant tokens to truncation)",
                          file=str(variant_dir), hint="raise finetune.max_length")
 
     # 2. LoRA adapter
-    lora = cfg["lora"]
-    peft_model = get_peft_model(
-        model,
-        LoraConfig(
-            r=lora["r"],
-            lora_alpha=lora["alpha"],
-            lora_dropout=lora["dropout"],
-            target_modules=lora["target_modules"],
-            task_type="CAUSAL_LM",
-        ),
-    )
+    lora = cfg.lora
+    peft_model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                                  target_modules=lora.target_modules, task_type="CAUSAL_LM"))
     trainable, total = peft_model.get_nb_trainable_parameters()
 
     # 3. Trainer: no checkpoints, no reporting integrations, our loss log
-    precision = training_precision(cfg["precision"], device)
-    steps_per_epoch = math.ceil(len(train_rows) / (cfg["batch_size"] * cfg["grad_accum"]))
-    max_steps = cfg.get("max_steps") or -1
-    planned = max_steps if max_steps > 0 else steps_per_epoch * cfg["epochs"]
+    precision = training_precision(cfg.precision, device)
+    steps_per_epoch = math.ceil(len(train_rows) / (cfg.batch_size * cfg.grad_accum))
+    max_steps = cfg.max_steps or -1
+    planned = max_steps if max_steps > 0 else steps_per_epoch * cfg.epochs
     args = TrainingArguments(
         output_dir=str(out / "trainer"),
-        per_device_train_batch_size=cfg["batch_size"],
-        per_device_eval_batch_size=cfg["batch_size"],
-        gradient_accumulation_steps=cfg["grad_accum"],
-        learning_rate=cfg["learning_rate"],
-        num_train_epochs=cfg["epochs"],
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        num_train_epochs=cfg.epochs,
         max_steps=max_steps,
-        lr_scheduler_type=cfg["lr_scheduler"],
-        warmup_steps=cfg["warmup_ratio"],  # a float below 1 is a ratio of all steps
-        weight_decay=cfg["weight_decay"],
-        max_grad_norm=cfg["max_grad_norm"],
-        logging_steps=cfg["logging_steps"],
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a ratio of all steps
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        logging_steps=cfg.logging_steps,
         logging_first_step=True,
         save_strategy="no",
         eval_strategy="no",
@@ -320,8 +314,8 @@ def finetune(
         bf16=precision in ("bf16", "bf16-autocast"),
         fp16=precision == "fp16",
         use_cpu=not device.startswith("cuda"),
-        activation_checkpointing=cfg["gradient_checkpointing"],
-        activation_checkpointing_kwargs={"use_reentrant": False} if cfg["gradient_checkpointing"] else None,
+        activation_checkpointing=cfg.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
         remove_unused_columns=False,
         dataloader_num_workers=0,
         disable_tqdm=True,
@@ -349,7 +343,7 @@ def finetune(
     # 4. save: adapter, resolved settings, statistics; optionally the merged full model
     peft_model.eval()
     peft_model.save_pretrained(out / "adapter")
-    (out / "finetune_config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+    (out / "finetune_config.json").write_text(json.dumps(asdict(cfg), indent=2, sort_keys=True) + "\n")
     stats = {
         "variant_dir": str(variant_dir),
         "train_rows": len(train_rows),
@@ -357,7 +351,7 @@ def finetune(
         "encoding": enc_stats,
         "val_encoding": val_stats,
         "steps": train_out.global_step,
-        "epochs": cfg["epochs"] if max_steps <= 0 else None,
+        "epochs": cfg.epochs if max_steps <= 0 else None,
         "train_loss": round(train_out.training_loss, 6),
         "val_loss_before": None if val_before is None else round(val_before, 6),
         "val_loss_after": None if val_after is None else round(val_after, 6),
@@ -370,11 +364,11 @@ def finetune(
         "train_s": round(train_s, 2),
         "tokens_per_s": round(tokens_seen / max(train_s, 1e-9), 1),
         "finetune_s": None,
-        "merged": bool(cfg.get("merge")),
+        "merged": cfg.merge,
         "system_prompts": training_system_prompts(train_ds, template_default_system(tokenizer, chat_template)),
     }
     result_model = peft_model
-    if cfg.get("merge"):
+    if cfg.merge:
         result_model = peft_model.merge_and_unload()
         result_model.save_pretrained(out / "merged")
         tokenizer.save_pretrained(out / "merged")
@@ -398,8 +392,6 @@ def heldout_loss(model, tokenizer, data_dir: str | Path, *, max_length: int, bat
     """
     import datasets
     import torch
-
-    from ..stats import bootstrap_mean
 
     try:
         ds = datasets.load_from_disk(str(data_dir))

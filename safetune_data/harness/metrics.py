@@ -67,7 +67,7 @@ def benchmark_metrics(rows: list[dict]) -> dict:
 
 def outcome_metrics(harmful: list[dict], benign: list[dict]) -> dict:
     """Three-way rates (see `detectors.outcome`) of judged rows that carry an `outcome`."""
-    from ..detectors.outcome import COMPLIED, NEITHER, NEITHER_REASONS
+    from ..detectors.outcome import COMPLIED, NEITHER, NEITHER_REASONS  # local: loads spaCy; `safetune judge` imports this module at start-up
 
     out: dict = {}
     h = [r for r in harmful if r.get("outcome")]

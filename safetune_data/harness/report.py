@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..io.sources import read_json
+from .effects import factor_effects, render_effects
 
 
 def _pct(x: float | None) -> str:
@@ -174,8 +175,6 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
         raise InputError("no results.json here; is this the output directory of `safetune harness run`?",
                          file=str(run_dir))
     results = read_json(src)
-    from .effects import factor_effects, render_effects
-
     effects = factor_effects(results, run_dir / "generations")
     if effects:  # a factorial run: what each factor did, besides the per-row table
         (run_dir / "factor_effects.json").write_text(json.dumps(effects, indent=2) + "\n", encoding="utf-8")

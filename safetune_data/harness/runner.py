@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import time
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,13 @@ from ..errors import ConfigError
 from ..io.atomic import atomic_write, write_json_atomic
 from ..io.writer import describe_contents, refuse_unusable_dir
 from .config import HarnessConfig, RowPlan, load_config, stable_hash
+from .finetune import finetune, heldout_loss
+from .generate import generate, template_default_system
 from .hooks import SILENT, Hooks
+from .judges import get_judge
 from .judges.base import judge_outcomes
+from .metrics import benchmark_metrics
+from .models import dtype_name, load_causal_lm, load_tokenizer, resolve_device
 from .report import write_report
 
 RESULTS_VERSION = 1
@@ -67,19 +73,20 @@ def check_output(out: Path) -> None:
 
 def row_hashes(cfg: HarnessConfig) -> dict[str, str]:
     """Per-row hash of everything that shapes its numbers; stages chain into what follows them."""
+    s = cfg.settings
     common = {
-        "model": cfg.raw["model"], "chat_template": cfg.chat_template, "seed": cfg.raw["seed"],
-        "dtype": cfg.raw["dtype"], "benchmarks": [(b.key, b.spec) for b in cfg.benchmarks],
+        "model": asdict(s.model), "chat_template": cfg.chat_template, "seed": s.seed,
+        "dtype": s.dtype, "benchmarks": [(b.key, b.spec) for b in cfg.benchmarks],
         "judges": [(j.name, j.options) for j in cfg.judges],
     }
     if cfg.heldout is not None:  # only when used, so that earlier runs keep their hashes
-        common["heldout_loss"] = (cfg.raw["heldout_loss"], cfg.heldout_fingerprint)
+        common["heldout_loss"] = (asdict(s.heldout_loss), cfg.heldout_fingerprint)
     hashes: dict[str, str] = {}
     chain = ""
     for row in cfg.rows:
         h = stable_hash({**common, "kind": row.kind, "start": chain if row.kind != "base" else "",
-                         "data": row.data_fingerprint, "finetune": row.finetune, "generate": row.generate,
-                         "evaluate": row.evaluate})
+                         "data": row.data_fingerprint, "finetune": asdict(row.finetune) if row.finetune else None,
+                         "generate": asdict(row.generate), "evaluate": row.evaluate})
         hashes[row.name] = h
         if row.kind == "stage":
             chain = h
@@ -100,8 +107,6 @@ def _finished(row_dir: Path, config_hash: str) -> dict | None:
 
 
 def _system_prompts(tokenizer, given: str | None, chat_template: str | None) -> dict[str, Any]:
-    from .generate import template_default_system
-
     default = template_default_system(tokenizer, chat_template)
     return {"given": given, "template_default": default,
             "effective": given if given is not None else default}
@@ -111,10 +116,6 @@ def _system_prompts(tokenizer, given: str | None, chat_template: str | None) -> 
 def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: dict[str, Any],
                    gen_path: Path, hooks: Hooks = SILENT) -> tuple[dict[str, Any], dict[str, float]]:
     """Generate on every benchmark, judge every answer, compute metrics; write the generations JSONL."""
-    from .generate import generate
-    from .metrics import benchmark_metrics
-
-    g = row.generate
     timings = {"generate_s": 0.0, "judge_s": 0.0}
     per_bench: dict[str, Any] = {}
     pooled: dict[str, list[dict]] = {name: [] for name in judges}
@@ -123,12 +124,8 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
         for bench in cfg.benchmarks:
             prompts = [it["prompt"] for it in bench.items]
             t0 = time.time()
-            answers = generate(
-                model, tokenizer, prompts, system_prompt=g["system_prompt"], max_new_tokens=g["max_new_tokens"],
-                batch_size=g["batch_size"], do_sample=g["do_sample"], temperature=g["temperature"], top_p=g["top_p"],
-                seed=cfg.raw["seed"], chat_template=cfg.chat_template,
-                on_batch=advance,
-            )
+            answers = generate(model, tokenizer, prompts, **asdict(row.generate), seed=cfg.settings.seed,
+                               chat_template=cfg.chat_template, on_batch=advance)
             timings["generate_s"] += time.time() - t0
             t0 = time.time()
             verdicts = {name: judge_outcomes(judge, prompts, answers) for name, judge in judges.items()}
@@ -157,20 +154,18 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
 def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judges: dict[str, Any],
             gen_path: Path, hooks: Hooks = SILENT) -> dict[str, Any]:
     """Fine-tune (unless base), evaluate, and return the row's result dict."""
-    from .finetune import finetune
-    from .models import dtype_name, load_causal_lm, load_tokenizer, resolve_device
-
+    s = cfg.settings
     t_row = time.time()
-    device = resolve_device(cfg.raw["device"])
-    trust = cfg.raw["model"]["trust_remote_code"]
+    device = resolve_device(s.device)
+    trust = s.model.trust_remote_code
     tokenizer = load_tokenizer(start_model, trust_remote_code=trust, chat_template=cfg.chat_template)
     t0 = time.time()
-    model = load_causal_lm(start_model, device=device, dtype=cfg.raw["dtype"], trust_remote_code=trust)
+    model = load_causal_lm(start_model, device=device, dtype=s.dtype, trust_remote_code=trust)
     timings: dict[str, float] = {"load_s": time.time() - t0}
     ft_stats = None
     if row.kind != "base":
         tokenizer.padding_side = "right"
-        seed = row.finetune["seed"] if row.finetune.get("seed") is not None else cfg.raw["seed"]
+        seed = row.finetune.seed if row.finetune.seed is not None else s.seed
         result = finetune(model, tokenizer, row.data, row.finetune, work, device=device, seed=seed,
                           chat_template=cfg.chat_template, label=row.name, hooks=hooks)
         model, ft_stats = result.model, result.stats
@@ -181,12 +176,9 @@ def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judg
         timings.update(t)
     heldout = None
     if row.evaluate and cfg.heldout is not None:
-        from .finetune import heldout_loss
-
         t0 = time.time()
-        ho = cfg.raw["heldout_loss"]
-        heldout = heldout_loss(model, tokenizer, cfg.heldout, max_length=ho["max_length"], batch_size=ho["batch_size"],
-                               chat_template=cfg.chat_template, seed=cfg.raw["seed"])
+        heldout = heldout_loss(model, tokenizer, cfg.heldout, max_length=s.heldout_loss.max_length,
+                               batch_size=s.heldout_loss.batch_size, chat_template=cfg.chat_template, seed=s.seed)
         timings["heldout_s"] = time.time() - t0
     timings["total_s"] = time.time() - t_row
     return {
@@ -198,8 +190,8 @@ def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judg
         "evaluated": row.evaluate,
         "device": device,
         "weights_dtype": dtype_name(next(model.parameters()).dtype),
-        "system_prompt": _system_prompts(tokenizer, row.generate["system_prompt"], cfg.chat_template),
-        "generate": row.generate,
+        "system_prompt": _system_prompts(tokenizer, row.generate.system_prompt, cfg.chat_template),
+        "generate": asdict(row.generate),
         "finetune": ft_stats,
         **evaluation,
         "heldout_loss": heldout,
@@ -210,7 +202,7 @@ def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judg
 # ----------------------------------------------------------------------------- the run
 def results_doc(cfg: HarnessConfig, rows: list[dict], hashes: dict[str, str]) -> dict[str, Any]:
     stage_rows = [r.name for r in cfg.rows if r.kind == "stage"]
-    reference = stage_rows[-1] if stage_rows else ("base" if cfg.raw["evaluate_base"] else None)
+    reference = stage_rows[-1] if stage_rows else ("base" if cfg.settings.evaluate_base else None)
     return {
         "version": RESULTS_VERSION,
         "config_file": str(cfg.path),
@@ -233,8 +225,6 @@ def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *
     Progress (a line per row, bars for fine-tuning and generation) goes to `hooks`."""
     from transformers.utils import logging as hf_logging
 
-    from .judges import get_judge
-
     hf_logging.disable_progress_bar()  # our own bars cover loading, training and generation
     cfg = config if isinstance(config, HarnessConfig) else load_config(config, overrides=overrides, out_dir=out_dir,
                                                                        prepare=True, hooks=hooks)
@@ -246,7 +236,7 @@ def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *
     hashes = row_hashes(cfg)
     judges = {j.name: get_judge(j.name, **j.options) for j in cfg.judges}
 
-    start_model = cfg.raw["model"]["path"]
+    start_model = cfg.settings.model.path
     rows: list[dict] = []
     for row in cfg.rows:
         row_dir = out / "rows" / row.name

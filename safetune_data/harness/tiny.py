@@ -13,6 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
+from ..errors import ConfigError
+from ..io.writer import OutputDir, protected_reason
+
 IM_START, IM_END, EOT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
 DEFAULT_SYSTEM = "You are a tiny test assistant."
 
@@ -161,9 +164,6 @@ def write_tiny(out_dir: str | Path, kind: str = "chat", seed: int = 0) -> Path:
     """Build a tiny model ("chat" or "reward") into a new or empty `out_dir`, atomically: it is
     built in a temporary sibling folder and renamed into place when complete, so a failed or
     interrupted build leaves nothing behind. Anything else at `out_dir` is refused (exit 2)."""
-    from ..errors import ConfigError
-    from ..io.writer import OutputDir, protected_reason
-
     out = Path(out_dir)
     empty = out.is_dir() and not out.is_symlink() and not any(out.iterdir())
     if (out.exists() or out.is_symlink()) and not empty:

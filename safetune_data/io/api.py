@@ -10,9 +10,12 @@ from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 
+from .. import __version__  # set first in the package root, before it imports this module
 from ..errors import InputError
+from ..records import record_schema
 from .convert import RecordStream
 from .manifest import now, safe_command, versions, write_manifest
+from .provenance import provenance
 from .sources import resolve
 from .tempdirs import keep_until_exit, make_scratch
 from .writer import DEFAULT_SHARD_SIZE, OutputDir, ShardWriter, check_output_is_not_input
@@ -39,12 +42,6 @@ def dataset_table(ds) -> pa.Table:
             enable_progress_bars()
 
 
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
-
-
 def is_output_dir(path: str | Path) -> bool:
     p = Path(path)
     return p.is_dir() and (p / "state.json").exists()
@@ -52,7 +49,7 @@ def is_output_dir(path: str | Path) -> bool:
 
 def base_manifest(command: list[str] | None) -> dict[str, Any]:
     return {
-        "safetune_version": _version(),
+        "safetune_version": __version__,
         "created": now(),
         "command": safe_command(command if command is not None else ["python", *sys.argv]),
         "versions": versions(),
@@ -176,8 +173,6 @@ def write(
     A Dataset returned by `Pipeline.run` (or derived from one with map, filter, select, ...)
     carries that run's seed and per-step stats; the manifest records them as `seed` and `steps`.
     """
-    from .provenance import provenance
-
     table = as_table(ds)
     prov = provenance(ds) or {"seed": None, "steps": []}
     with OutputDir(out, overwrite=overwrite) as od:
@@ -193,8 +188,6 @@ def write(
 
 
 def as_table(ds: Any) -> pa.Table:
-    from ..records import record_schema
-
     if isinstance(ds, pa.Table):
         return ds
     if isinstance(ds, list):

@@ -12,11 +12,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..errors import ConfigError
+from ..registry import Registry
 from .atomic import atomic_write
 
 BASE_META = {"source", "source_index", "format", "transforms"}
-EXPORT_FORMATS = ("alpaca", "sharegpt", "messages", "prompt-completion")
+EXPORTERS: Registry = Registry("export format", field="to")
 SHAREGPT_NAMES = {"user": "human", "assistant": "gpt", "system": "system", "tool": "observation"}
 
 
@@ -35,6 +35,7 @@ def _split_system(messages: list[dict]) -> tuple[str | None, list[dict]]:
     return None, messages
 
 
+@EXPORTERS.register("alpaca")
 def to_alpaca(record: dict) -> dict:
     system, body = _split_system(record["messages"])
     if any(m["role"] == "tool" for m in body):
@@ -58,6 +59,7 @@ def to_alpaca(record: dict) -> dict:
     return row
 
 
+@EXPORTERS.register("sharegpt")
 def to_sharegpt(record: dict) -> dict:
     system, body = _split_system(record["messages"])
     row: dict[str, Any] = {"conversations": [{"from": SHAREGPT_NAMES[m["role"]], "value": m["content"]} for m in body]}
@@ -67,12 +69,14 @@ def to_sharegpt(record: dict) -> dict:
     return row
 
 
+@EXPORTERS.register("messages")
 def to_messages(record: dict) -> dict:
     row: dict[str, Any] = {"messages": [{"role": m["role"], "content": m["content"]} for m in record["messages"]]}
     row.update(_carried(record))
     return row
 
 
+@EXPORTERS.register("prompt-completion")
 def to_prompt_completion(record: dict) -> dict:
     system, body = _split_system(record["messages"])
     if len(body) != 2:
@@ -84,21 +88,11 @@ def to_prompt_completion(record: dict) -> dict:
     return row
 
 
-EXPORTERS: dict[str, Callable[[dict], dict]] = {
-    "alpaca": to_alpaca,
-    "sharegpt": to_sharegpt,
-    "messages": to_messages,
-    "prompt-completion": to_prompt_completion,
-}
-
-
 def export(records: Iterable[dict], to: str, out: str | Path, on_rows: Callable[[int], None] | None = None,
            overwrite: bool = False) -> dict[str, Any]:
     """Write records as JSONL (or a JSON array when `out` ends with .json). Atomic; an
     existing `out` is refused (ConfigError) unless `overwrite`."""
-    if to not in EXPORTERS:
-        raise ConfigError(f"unknown export format '{to}'", field="to", hint=f"one of {', '.join(EXPORT_FORMATS)}")
-    fn = EXPORTERS[to]
+    fn = EXPORTERS.get(to)
     out = Path(out)
     skipped: Counter = Counter()
     written = 0

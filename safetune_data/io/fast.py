@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .sources import Source
+from .sources import Source, _iter_arrow_batches
 
 FAST_KINDS = (".jsonl", ".jsonl.gz", ".parquet", ".arrow", "dir")
 BLOCK_BYTES = 2 << 20  # measured: 16 MB chunks peaked at 338 MB RSS converting 50k rows, 2 MB at 192 MB, same speed
@@ -76,8 +76,6 @@ def _blocks(src: Source) -> Iterator[pa.Table]:
             if chunk.strip():
                 yield pj.read_json(pa.BufferReader(chunk))
     else:
-        from .sources import _iter_arrow_batches
-
         for batch in _iter_arrow_batches(src):
             yield pa.Table.from_batches([batch])
 

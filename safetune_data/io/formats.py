@@ -6,11 +6,14 @@ Each normaliser turns one input row (a dict) into a list of messages or raises
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
+from ..errors import ConfigError
 from ..records import ROLES
+from ..registry import Registry
 
-FORMATS = ("alpaca", "sharegpt", "messages", "prompt-completion", "mapped", "records")
+# Each normaliser turns a row into messages; `convert` looks it up by the format name.
+NORMALISERS: Registry = Registry("format", field="format")
 
 # Columns each format consumes; every other column is carried into meta.
 CONSUMED = {
@@ -80,6 +83,7 @@ def _join_context(user: str, context: str | None) -> str:
     return f"{user}\n\n{context}" if context else user
 
 
+@NORMALISERS.register("alpaca")
 def from_alpaca(row: dict, mapping: dict[str, str]) -> list[dict]:
     instruction = _text(row, "instruction", required=True)
     inp = _text(row, "input", required=False)
@@ -125,6 +129,7 @@ def _content(value: Any, field: str) -> str:
     raise RowProblem(field, f"content must be a string or a list of text parts, got {type(value).__name__}")
 
 
+@NORMALISERS.register("sharegpt")
 def from_sharegpt(row: dict, mapping: dict[str, str]) -> list[dict]:
     roles = dict(SHAREGPT_ROLES)
     roles.update({k.lower(): v for k, v in mapping.items() if v in ROLES})
@@ -151,6 +156,7 @@ def from_sharegpt(row: dict, mapping: dict[str, str]) -> list[dict]:
     return messages
 
 
+@NORMALISERS.register("messages")
 def from_messages(row: dict, mapping: dict[str, str]) -> list[dict]:
     msgs = row.get("messages")
     if msgs is None:
@@ -169,6 +175,7 @@ def from_messages(row: dict, mapping: dict[str, str]) -> list[dict]:
     return out
 
 
+@NORMALISERS.register("prompt-completion")
 def from_prompt_completion(row: dict, mapping: dict[str, str]) -> list[dict]:
     prompt = _text(row, "prompt", required=True)
     completion = _text(row, "completion", required=True)
@@ -177,6 +184,7 @@ def from_prompt_completion(row: dict, mapping: dict[str, str]) -> list[dict]:
     return messages + [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}]
 
 
+@NORMALISERS.register("mapped")
 def from_mapped(row: dict, mapping: dict[str, str]) -> list[dict]:
     """Any flat column layout: --map user=COL --map assistant=COL [system=COL] [context=COL]."""
     system = _text(row, mapping["system"], required=False) if "system" in mapping else None
@@ -187,18 +195,9 @@ def from_mapped(row: dict, mapping: dict[str, str]) -> list[dict]:
     return messages + [{"role": "user", "content": _join_context(user, context)}, {"role": "assistant", "content": assistant}]
 
 
+@NORMALISERS.register("records")
 def from_records(row: dict, mapping: dict[str, str]) -> list[dict]:
     return from_messages(row, mapping)
-
-
-NORMALISERS: dict[str, Callable[[dict, dict[str, str]], list[dict]]] = {
-    "alpaca": from_alpaca,
-    "sharegpt": from_sharegpt,
-    "messages": from_messages,
-    "prompt-completion": from_prompt_completion,
-    "mapped": from_mapped,
-    "records": from_records,
-}
 
 
 def consumed_columns(fmt: str, mapping: dict[str, str]) -> set[str]:
@@ -218,8 +217,6 @@ def rename_columns(fmt: str, mapping: dict[str, str]) -> dict[str, str]:
 
 
 def validate_mapping(fmt: str, mapping: dict[str, str]) -> None:
-    from ..errors import ConfigError
-
     if fmt == "mapped":
         unknown = [k for k in mapping if k not in MAPPED_ROLES]
         if unknown:

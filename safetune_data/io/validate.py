@@ -8,14 +8,13 @@ import jsonschema
 from ..errors import SafetuneError
 from ..records import check_conversation
 from ..schemas import load_schema
+from .api import is_output_dir, iter_records
+from .convert import RecordStream
+from .sources import resolve
 
 
 def validate_path(path: str, format: str | None = None, mapping: dict | None = None) -> tuple[list[str], int]:
     """Return (problems, rows). Problems name file, line/row and field."""
-    from .api import is_output_dir, iter_records
-    from .convert import RecordStream
-    from .sources import resolve
-
     if is_output_dir(path):
         validator = jsonschema.Draft202012Validator(load_schema("record"))
         problems: list[str] = []

@@ -25,7 +25,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, MissingExtraError
 
 STRUCTURE_CLASSES = ("plain", "list", "headed", "code", "mixed")
 IDENTITY_KINDS = ("ai_self_reference", "named_identity", "developer_attribution")
@@ -122,8 +122,6 @@ class TokenCounter:
             try:
                 from transformers import AutoTokenizer
             except ImportError:  # pragma: no cover - transformers is a test dependency
-                from ..errors import MissingExtraError
-
                 raise MissingExtraError("transformers", "harness") from None
             try:
                 self._tok = AutoTokenizer.from_pretrained(self.name_or_path, trust_remote_code=False)

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
+from ..io.atomic import atomic_path
 from .aggregate import figures
 from .compute import IDENTITY_KINDS, STRUCTURE_CLASSES
 
@@ -143,8 +144,6 @@ PLOT_FILES = ("structure.png", "factors.png", "lengths.png")
 
 def _save(fig: Any, path: Path, overwrite: bool) -> None:
     """savefig, atomically (a temporary file beside `path`, renamed over it when complete)."""
-    from ..io.atomic import atomic_path
-
     with atomic_path(path, overwrite=overwrite) as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
 

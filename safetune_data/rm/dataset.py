@@ -17,7 +17,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..io.manifest import now, read_manifest, safe_command, versions, write_manifest
 from ..io.sources import read_json
+from ..io.writer import OutputDir, check_output_is_not_input, sha256_file
 from ..stats import bootstrap_interval
 from .score import Scorer
 
@@ -67,9 +69,6 @@ def score_dataset(scorer: Scorer, in_dir: str | Path, out_dir: str | Path, *, co
                   batch_size: int = 8, overwrite: bool = False, command: Sequence[str] = (),
                   on_batch: OnBatch | None = None) -> dict[str, Any]:
     """Write a copy of `in_dir` with a reward column; returns the manifest written next to it."""
-    from ..io.manifest import now, read_manifest, safe_command, versions, write_manifest
-    from ..io.writer import OutputDir, check_output_is_not_input, sha256_file
-
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     check_output_is_not_input(out_dir, [str(in_dir)])
     ds = load_records(in_dir)
@@ -114,8 +113,6 @@ def _fill_shard_rows(directory: Path, shards: list[dict]) -> None:
 # --- compare --------------------------------------------------------------------------
 
 def variant_name(directory: Path) -> str:
-    from ..io.manifest import read_manifest
-
     manifest = read_manifest(directory) or {}
     return str(manifest.get("variant") or directory.name)
 

@@ -18,13 +18,15 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InputError
 from ..io.sources import load_hub, read_rows
 from ..records import check_conversation
+from ..registry import Registry
 
-FORMATS = ("hh", "sharegpt", "rewardbench", "labelled")
+# Pair-file layouts: name -> a reader of all the files given (one PairSet).
+FORMATS: Registry = Registry("pairs format", field="format")
 
 # Labels of XSTest-style judged completions (judge_dev files).
 COMPLIANCE_PREFIX = "1_"
@@ -296,6 +298,22 @@ def read_labelled(paths: list[str | Path]) -> PairSet:
 
 # --- entry point ------------------------------------------------------------------------
 
+def _each_file(fmt: str, read_one: Callable[[str | Path], PairSet]) -> None:
+    """Register a one-file reader; several files become one PairSet."""
+    def read_all(paths: list[str | Path]) -> PairSet:
+        parts = [read_one(p) for p in paths]
+        return PairSet([x for part in parts for x in part.pairs], fmt, [s for part in parts for s in part.sources],
+                       sum(part.rows for part in parts), sum((part.skipped for part in parts), Counter()))
+    FORMATS.register(fmt)(read_all)
+
+
+_each_file("hh", read_hh)
+_each_file("sharegpt", read_sharegpt)
+_each_file("rewardbench", read_rewardbench)
+FORMATS.register("labelled")(read_labelled)  # reads all files at once: pairs cross files
+
+
+
 def detect_format(path: str | Path) -> str:
     """Guess the layout from the file's first row; unknown layouts are an InputError."""
     path = Path(path)
@@ -328,19 +346,12 @@ def load_pairs(paths: str | Path | list[str | Path], format: str | None = None, 
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:
         raise InputError("no pairs file given")
-    if format is not None and format not in FORMATS:
-        raise InputError(f"unknown pairs format '{format}'", field="format", hint=f"one of: {', '.join(FORMATS)}")
     fmt = format or detect_format(paths[0])
+    reader = FORMATS.get(fmt)
     for p in paths[1:]:
         if format is None and detect_format(p) != fmt:
             raise InputError(f"pairs files mix layouts ({fmt} and {detect_format(p)})", file=str(p))
-    if fmt == "labelled":
-        result = read_labelled(paths)
-    else:
-        reader = {"hh": read_hh, "sharegpt": read_sharegpt, "rewardbench": read_rewardbench}[fmt]
-        parts = [reader(p) for p in paths]
-        result = PairSet([x for part in parts for x in part.pairs], fmt, [s for part in parts for s in part.sources],
-                         sum(part.rows for part in parts), sum((part.skipped for part in parts), Counter()))
+    result = reader(paths)
     ids = Counter(p.id for p in result.pairs)
     dup = next((i for i, n in ids.items() if n > 1), None)
     if dup is not None:

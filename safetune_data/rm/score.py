@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import ConfigError
-from ..harness.models import resolve_device, resolve_dtype  # the harness's words: --dtype fp32 = float32
+from ..harness.models import check_model_source, resolve_device, resolve_dtype  # the harness's words: --dtype fp32 = float32
 
 Conversation = Sequence[dict]
 OnBatch = Callable[[int], None]
@@ -74,8 +74,6 @@ RM_HINT = ("give a local model directory (`safetune rm tiny DIR` builds a tiny r
 
 def _load_config(path: str, trust_remote_code: bool):
     from transformers import AutoConfig
-
-    from ..harness.models import check_model_source
 
     check_model_source(path, field="model", hint=RM_HINT)  # a Hub id offline fails at once, not after retries
     try:

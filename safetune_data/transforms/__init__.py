@@ -3,6 +3,7 @@
     from safetune_data import transforms as T
     T.structure.markdown(style="bullets")     # a record transform
     ds.map(T.roleplay.add(where="system"), batched=True)
+    T.TRANSFORMS.get("structure.markdown")    # the class registered under that name
 
 Each submodule registers its classes under dotted names ("structure.markdown", ...).
 """
@@ -10,27 +11,10 @@ from __future__ import annotations
 
 import importlib
 
-from .base import REGISTRY, DatasetStep, Outcome, StepStats, Transform, get_transform, register, rng_for
+from .base import MODULES, TRANSFORMS, DatasetStep, Outcome, Step, StepStats, Transform, register, rng_for
 
-# Submodules that define transforms. Each is imported on first use of the registry.
-MODULES = ("structure", "identity", "roleplay", "filters", "dataset_steps", "select", "answers")
 # Names under which dataset-level steps are reached from Python: T.mix.add, T.sample, T.dedup.
 _DATASET_ATTRS = ("mix", "sample", "dedup")
-
-_loaded = False
-
-
-def load_all() -> dict[str, type[Transform]]:
-    global _loaded
-    if not _loaded:
-        for mod in MODULES:
-            try:
-                importlib.import_module(f"{__name__}.{mod}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{__name__}.{mod}":
-                    raise
-        _loaded = True
-    return REGISTRY
 
 
 def __getattr__(name: str):
@@ -43,4 +27,4 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["REGISTRY", "DatasetStep", "Outcome", "StepStats", "Transform", "get_transform", "register", "rng_for", "load_all"]
+__all__ = ["TRANSFORMS", "DatasetStep", "Step", "Outcome", "StepStats", "Transform", "register", "rng_for"]

@@ -16,17 +16,12 @@ import random
 from pathlib import Path
 
 from ..errors import ParamError
+from ..resources import load_list_file
 from .base import Outcome, Transform, register
 
 
 def _load_templates(spec: str | list) -> list[str]:
-    from .identity import load_list_file
-
-    data = spec if isinstance(spec, list) else load_list_file(spec, "templates")
-    if isinstance(data, dict):  # a file may wrap its list: {templates: [...]}
-        data = data.get("templates")
-        if not isinstance(data, list):
-            raise ParamError(f"{spec} has no 'templates' list", field="templates")
+    data = spec if isinstance(spec, list) else load_list_file(spec, "templates", key="templates")
     if not data or not all(isinstance(t, str) and t.strip() for t in data):
         raise ParamError("templates must be a non-empty list of non-empty strings", field="templates")
     return [t.strip() for t in data]

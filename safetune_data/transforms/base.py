@@ -21,37 +21,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable
 
-import jsonschema
 
-from ..errors import ConfigError, InputError, ParamError, raise_collected
+from ..errors import ConfigError, InputError
 from ..records import content_id, require_messages
-from .fidelity import CHECKS, ON_FIDELITY_PARAM, Failure, first_failure
+from ..registry import Registry, validate_params
+from .fidelity import CHECKS, ON_FIDELITY_PARAM, first_failure
 
-REGISTRY: dict[str, type["Transform"]] = {}
-
-
-def register(cls: type["Transform"]) -> type["Transform"]:
-    """Class decorator: make the transform available to recipes under `cls.name`."""
-    if not getattr(cls, "name", None):
-        raise TypeError(f"{cls.__name__} has no dotted `name`")
-    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
-        raise TypeError(f"transform name {cls.name!r} registered twice")
-    REGISTRY[cls.name] = cls
-    return cls
-
-
-def get_transform(name: str) -> type["Transform"]:
-    from . import load_all  # noqa: F401  (imports every transform module once)
-
-    load_all()
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(name, REGISTRY, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "run `safetune transforms` to list them"
-        raise ConfigError(f"unknown transform '{name}'", field=name, hint=hint) from None
+# The modules that register transforms, imported on the first lookup.
+MODULES = ("structure", "identity", "roleplay", "filters", "dataset_steps", "select", "answers")
+TRANSFORMS: Registry[type["Transform"]] = Registry(
+    "transform", modules=tuple(f"{__package__}.{m}" for m in MODULES), field="",
+    listing="run `safetune transforms` to list them")
+register = TRANSFORMS.register()  # class decorator: available to recipes under `cls.name`
 
 
 def rng_for(seed: int, step: int, record_id: str) -> random.Random:
@@ -185,35 +166,38 @@ class StepStats:
         }
 
 
-def validate_params(name: str, schema: dict, params: dict) -> dict:
-    """Validate and fill defaults; raise ParamError naming the offending parameter, or
-    `ConfigErrors` listing every offending parameter when there are several."""
-    props = schema.get("properties", {})
-    problems: list[ParamError] = []
-    for key in params:
-        if key not in props and not schema.get("additionalProperties", False):
-            import difflib
+class Step:
+    """What record transforms and dataset steps share: a registered name, parameters
+    validated against `params_schema`, the seed and step index a pipeline binds, and stats."""
 
-            close = difflib.get_close_matches(key, props, n=1)
-            problems.append(ParamError(
-                f"unknown parameter '{key}' for transform '{name}'",
-                field=key,
-                hint=(f"did you mean '{close[0]}'? " if close else "") + f"known: {', '.join(sorted(props)) or 'none'}",
-            ))
-    known = {k: v for k, v in params.items() if k in props or schema.get("additionalProperties", False)}
-    validator = jsonschema.Draft202012Validator({**schema, "additionalProperties": True})
-    for err in sorted(validator.iter_errors(known), key=lambda e: list(e.path)):
-        param = ".".join(str(p) for p in err.path) or (
-            err.validator_value[0] if err.validator == "required" and isinstance(err.validator_value, list) else ""
-        )
-        problems.append(ParamError(f"invalid value for transform '{name}': {err.message}", field=param or None))
-    raise_collected(problems)
-    filled = {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
-    filled.update(params)
-    return filled
+    name: ClassVar[str] = ""
+    level: ClassVar[str] = "record"
+    params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+    def __init__(self, **params: Any) -> None:
+        self.params = validate_params("transform", self.name, self.params_schema, params)
+        self.seed = 0
+        self.step = 0
+        self.bound = False  # set by bind(): log `self.step`, not the row's next step number
+        self.stats = StepStats(self.name, 0)
+        self.setup()
+
+    def setup(self) -> None:
+        """Build what the step needs once (patterns, pipelines) from `self.params`."""
+
+    def bind(self, seed: int, step: int) -> "Step":
+        """Set the recipe seed and this step's index (they seed every record's rng)."""
+        self.seed, self.step = int(seed), int(step)
+        self.bound = True
+        self.stats = StepStats(self.name, self.step)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
+        return f"{self.name}({args})"
 
 
-class Transform:
+class Transform(Step):
     """Base of record-level transforms.
 
     Subclasses set `name` (dotted, e.g. "structure.markdown") and `params_schema`, and
@@ -225,9 +209,6 @@ class Transform:
     `self.stats`.
     """
 
-    name: ClassVar[str] = ""
-    level: ClassVar[str] = "record"
-    params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
     # A rewriting transform names the factor it moves and the level(s) a changed row must
     # reach; every changed row is then checked (see `fidelity`) and the class gets an
     # `on_fidelity` parameter. `keeps_markup`: the rewrite must leave fences, list markers,
@@ -242,24 +223,6 @@ class Transform:
             schema = copy.deepcopy(cls.params_schema)
             schema.setdefault("properties", {})["on_fidelity"] = dict(ON_FIDELITY_PARAM)
             cls.params_schema = schema
-
-    def __init__(self, **params: Any) -> None:
-        self.params = validate_params(self.name, self.params_schema, params)
-        self.seed = 0
-        self.step = 0
-        self.bound = False  # set by bind(): log `self.step`, not the row's next step number
-        self.stats = StepStats(self.name, 0)
-        self.setup()
-
-    def setup(self) -> None:
-        """Build what the transform needs once (patterns, pipelines) from `self.params`."""
-
-    def bind(self, seed: int, step: int) -> "Transform":
-        """Set the recipe seed and this step's index (they seed every record's rng)."""
-        self.seed, self.step = int(seed), int(step)
-        self.bound = True
-        self.stats = StepStats(self.name, self.step)
-        return self
 
     # --- to implement -------------------------------------------------------------
     def apply(self, record: dict, rng: random.Random) -> Outcome:  # pragma: no cover - abstract
@@ -361,10 +324,6 @@ class Transform:
         kept = self.process(records)
         return {k: [r.get(k) for r in kept] for k in keys}
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
-        return f"{self.name}({args})"
-
 
 def _is_row(batch: Any) -> bool:
     """Whether a map function got one row (its `messages` a list of message dicts) rather than
@@ -378,7 +337,7 @@ def _is_row(batch: Any) -> bool:
     return any(not isinstance(v, list) for k, v in batch.items() if k != "messages")
 
 
-class DatasetStep(Transform):
+class DatasetStep(Step):
     """Base of dataset-level steps (mix, sample, dedup): they see all rows at once.
 
     `apply_dataset` receives a `datasets.Dataset` of records and returns one, filling
@@ -391,8 +350,5 @@ class DatasetStep(Transform):
     def apply_dataset(self, ds: "Any") -> "Any":  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def apply(self, record: dict, rng: random.Random) -> Outcome:
-        raise TypeError(f"{self.name} is a dataset-level step; use it in a Pipeline or recipe")
-
-    def __call__(self, ds: "Any") -> "Any":  # type: ignore[override]
+    def __call__(self, ds: "Any") -> "Any":
         return self.apply_dataset(ds)

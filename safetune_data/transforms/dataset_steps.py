@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ConfigError
+from ..io.api import read
 from ..records import record_schema, extra_meta_fields
 from .base import DatasetStep, fraction_for, register
 
@@ -58,8 +59,6 @@ class MixAdd(DatasetStep):
 
     def apply_dataset(self, ds: Any) -> Any:
         import datasets
-
-        from ..io.api import read
 
         table = ds.data.table
         self.stats.seen = table.num_rows

@@ -31,8 +31,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 from ..detectors.language import detect_language
+from ..text import fence_lines
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover  (base imports this module)
     from .base import Outcome, Transform
 
 CHECKS = ("content", "target", "other_factors", "well_formed")
@@ -45,7 +46,6 @@ ON_FIDELITY_PARAM = {
 }
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
-_FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+\S", re.MULTILINE)
 _HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+\S", re.MULTILINE)
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$", re.MULTILINE)
@@ -97,7 +97,7 @@ def markup(text: str) -> Counter:
     """The markup a keeping transform must not touch: fences, list items, headings, table
     rows and URLs, counted by kind (URLs by value)."""
     out: Counter = Counter()
-    out["fence"] = len(_FENCE.findall(text))
+    out["fence"] = fence_lines(text)
     out["list_item"] = len(_LIST_MARKER.findall(text))
     out["heading"] = len(_HEADING.findall(text))
     out["table_row"] = len(_TABLE_ROW.findall(text))
@@ -295,7 +295,7 @@ def check_well_formed(before: dict, after: dict, added: Iterable[str], keeps_cas
         if len(as_) > len(bs):  # a new message (a system prompt added): judge it on its own
             pairs.extend(("", a) for a in as_[len(bs):])
     for b, a in pairs:
-        if len(_FENCE.findall(b)) % 2 == 0 and len(_FENCE.findall(a)) % 2:
+        if fence_lines(b) % 2 == 0 and fence_lines(a) % 2:
             return "unbalanced code fence"
         if keeps_case and not _pure_edit(b, a, added, ()):  # a pure insertion re-cases nothing
             problem = _recased(b, a, added)

@@ -4,6 +4,10 @@ from __future__ import annotations
 import random
 import re
 
+from ..detectors.identity import find_identity
+from ..detectors.refusal import is_refusal
+from ..detectors.roleplay import roleplay_where
+from ..errors import ParamError
 from .base import Outcome, Transform, register
 
 _ROLE_ENUM = ["system", "user", "assistant", "tool"]
@@ -56,8 +60,6 @@ class RegexFilter(Transform):
     }
 
     def setup(self) -> None:
-        from ..errors import ParamError
-
         try:
             self.regex = re.compile(self.params["pattern"], re.I if self.params["ignore_case"] else 0)
         except re.error as exc:
@@ -120,21 +122,12 @@ class FactorFilter(Transform):
 
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         answers = [m["content"] for m in record["messages"] if m["role"] == "assistant"]
-        if self.params["refusal"]:
-            from ..detectors.refusal import is_refusal
-
-            if any(is_refusal(a) for a in answers):
-                return Outcome.dropped("answer refuses")
-        if self.params["identity"]:
-            from ..detectors.identity import find_identity
-
-            if any(find_identity(a) for a in answers):
-                return Outcome.dropped("answer states an identity")
-        if self.params["roleplay"]:
-            from ..detectors.roleplay import roleplay_where
-
-            if roleplay_where(record):
-                return Outcome.dropped("persona framing")
+        if self.params["refusal"] and any(is_refusal(a) for a in answers):
+            return Outcome.dropped("answer refuses")
+        if self.params["identity"] and any(find_identity(a) for a in answers):
+            return Outcome.dropped("answer states an identity")
+        if self.params["roleplay"] and roleplay_where(record):
+            return Outcome.dropped("persona framing")
         return Outcome.unchanged(record, "kept")
 
 

@@ -26,12 +26,8 @@ import json
 import random
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ..detectors.genre import creative_genre
 from ..detectors.identity import AS_CLAUSE_TAIL, IdentityMatch, find_identity
@@ -40,49 +36,14 @@ from ..detectors.roleplay import format_contract
 from ..detectors.structure import Block, blocks
 from ..errors import ParamError
 from ..records import assistant_indices
+from ..resources import BUILTIN_LANGUAGES, builtin_language_templates, builtin_templates, load_list_file
+from ..text import capitalize_first, count_words, fence_lines, in_code, remove_sentence, sentence_bounds
 from .base import DatasetStep, Outcome, Transform, register, rng_for
+from .dataset_steps import requested_rows
 from .fidelity import identity_present, language_of, structure_label
 
 PLACEHOLDERS = ("name", "developer")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-
-
-# --- built-in libraries ----------------------------------------------------------------
-def load_package_yaml(filename: str) -> Any:
-    """Read a YAML file shipped in `safetune_data/data/` (works from a wheel too)."""
-    path = resources.files("safetune_data").joinpath("data").joinpath(filename)
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=1)
-def builtin_templates() -> dict[str, list]:
-    """The built-in template library: {"prefix": [...], "suffix": [...], "qa": [...]}."""
-    return load_package_yaml("identity_templates.yaml")
-
-
-def load_list_file(path: str, param: str) -> list:
-    """A list from a YAML/JSON/JSONL file, or one item per non-empty line of a text file."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise ParamError(f"file not found: {path}", field=param, hint="give a list, 'builtin', or a path to a YAML/JSON/text file")
-    text = p.read_text(encoding="utf-8")
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        elif suffix == ".jsonl":
-            data = [json.loads(line) for line in text.splitlines() if line.strip()]
-        else:
-            data = [line.strip() for line in text.splitlines() if line.strip()]
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise ParamError(f"cannot parse {path}: {exc}", field=param) from None
-    if isinstance(data, dict):  # a YAML/JSON file may wrap the list, e.g. {"prefix": [...]}
-        return data
-    if not isinstance(data, list):
-        raise ParamError(f"{path} does not hold a list", field=param)
-    return data
 
 
 def fill(template: str, name: str | None, developer: str | None) -> str:
@@ -100,59 +61,12 @@ def needed_placeholders(template: str) -> set[str]:
     return set(_PLACEHOLDER_RE.findall(t))
 
 
-# --- text surgery shared with role-play strip ---------------------------------------------
-_SENT_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|\n")
-_SENT_BREAK = re.compile(r"[.!?]+[\"'”’)\]]*\s+|\n")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
-
-
-def sentence_start(text: str, pos: int) -> int:
-    """Start of the sentence holding `pos` (after the last ". "/"! "/"? " or newline)."""
-    start = 0
-    for m in _SENT_BREAK.finditer(text, 0, pos):
-        start = m.end()
-    return start
-
-
-def sentence_end(text: str, pos: int) -> int:
-    """End of the sentence holding `pos`, including its closing punctuation (not a newline)."""
-    m = _SENT_END.search(text, pos)
-    if m is None:
-        return len(text)
-    return m.start() if m.group() == "\n" else m.end()
-
-
-def remove_span(text: str, a: int, b: int) -> str:
-    """Remove text[a:b] with the whitespace that separated it from its neighbours.
-
-    A span at the start takes the whitespace after it (so "I am X. Answer" -> "Answer");
-    any other span takes the whitespace before it ("Answer\\n\\nI am X." -> "Answer").
-    """
-    if not text[:a].strip():
-        while b < len(text) and text[b].isspace():
-            b += 1
-    else:
-        while a > 0 and text[a - 1].isspace():
-            a -= 1
-    return text[:a] + text[b:]
-
-
-def capitalize_first(text: str, pos: int = 0) -> str:
-    """Upper-case the word at `pos` if it is an all-lower-case word (leaves "iPhone" alone)."""
-    m = _WORD.match(text, pos)
-    if m and m.group().islower():
-        return text[:pos] + text[pos].upper() + text[pos + 1 :]
-    return text
-
-
 # --- strip rules ----------------------------------------------------------------------------
 # Identity text is removed as the smallest piece that leaves a sentence standing: a leading
 # clause with its comma, a statement with the connective that tied it to the rest ("I am an
 # AI and do not condone X" -> "I do not condone X"), and a sentence only when it says
 # nothing but the identity. Each edit records exactly the text it removed and the words it
 # put back, for the fidelity `content` check.
-_CJK_STOP = "。！？"
-_CJK_BREAK = re.compile(r"[。！？]+[”’」』）)]*\s*")
 _OPENERS = ("as", "being", "speaking")
 _FOREIGN_CLAUSES = ("de_als_ki", "es_como_ia", "fr_en_tant_que", "zh_as_ai", "zh_as_name")
 _GREETING = re.compile(r"(?:no|yes|yeah|nope|hello|hi|hey|sure|certainly|of course|correct|right|okay|ok)", re.IGNORECASE)
@@ -182,8 +96,6 @@ _SUBORDINATOR = re.compile(
 )
 _SUBJECT_BE = re.compile(r"I\s*(?:am|['’]m)\b\s*")
 _PARENTHESIS = re.compile(r"\s*\([^()\n]{1,40}\)")
-# Fenced blocks (a closing fence may be longer than the opening one) and inline code spans.
-_CODE_SPAN = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*\1[`~]*[ \t]*$|\Z)|`[^`\n]+`", re.MULTILINE | re.DOTALL)
 # Foreign statements joined to a clause by "and": keep the subject ("Ich bin eine KI und kann
 # nicht" -> "Ich kann nicht"); Spanish drops it ("Soy una IA y no puedo" -> "No puedo").
 _FOREIGN_AND = {
@@ -208,18 +120,6 @@ class Edit:
 
 def _language_of_pattern(pattern: str) -> str:
     return pattern[:2] if pattern[2:3] == "_" and pattern[:2] in ("de", "es", "fr", "zh") else "en"
-
-
-def _sentence_bounds(text: str, s: int, e: int) -> tuple[int, int]:
-    """The sentence around text[s:e], for Latin and Chinese punctuation alike."""
-    a = sentence_start(text, s)
-    for m in _CJK_BREAK.finditer(text, a, s):
-        a = m.end()
-    b = sentence_end(text, e)
-    m = re.compile("[" + _CJK_STOP + "]+").search(text, e, b if b > e else len(text))
-    if m:
-        b = m.end()
-    return a, b
 
 
 def _groups(text: str, matches: list[IdentityMatch]) -> list[tuple[int, int, list[str]]]:
@@ -253,7 +153,7 @@ def _intro_only(pre: str) -> bool:
 def _opener_edit(text: str, s: int, e: int, pre: str, lang: str) -> Edit | None:
     """A leading clause ("As an AI, ...", "Sorry, but as an AI I ...", "Als KI ...")."""
     post = text[e:]
-    if _END_ONLY.fullmatch(text, e, _sentence_bounds(text, s, e)[1]):
+    if _END_ONLY.fullmatch(text, e, sentence_bounds(text, s, e)[1]):
         if not pre.strip() or _markup_prefix(pre):
             return None  # "As an AI." alone: handled as a whole sentence
         # "... what I can contribute as an AI." / "I can help, as an AI." -> drop the phrase
@@ -350,7 +250,7 @@ def _foreign_statement_edit(text: str, s: int, e: int, at_start: bool) -> Edit |
 def _edit_for(text: str, s: int, e: int, patterns: list[str]) -> Edit | None:
     """How to remove the identity text[s:e]; None when no edit keeps the sentence intact."""
     lang = _language_of_pattern(patterns[0])
-    bounds = _sentence_bounds(text, s, e)
+    bounds = sentence_bounds(text, s, e)
     pre = text[bounds[0]:s]
     first = re.match(r"\w+", text[s:e])
     opener = (lang == "en" and first is not None and first.group().lower() in _OPENERS) or patterns[0] in _FOREIGN_CLAUSES
@@ -363,10 +263,6 @@ def _edit_for(text: str, s: int, e: int, patterns: list[str]) -> Edit | None:
     return None if edit is None else Edit(edit.start, edit.end, edit.insert, edit.recap, tuple(patterns), edit.sentence)
 
 
-def _in_code(text: str, s: int) -> bool:
-    return any(m.start() <= s < m.end() for m in _CODE_SPAN.finditer(text))
-
-
 def plan_strip(text: str) -> tuple[list[Edit], bool]:
     """The edits that remove every identity statement in `text`, and whether all of them
     could be removed cleanly (False: at least one would take other words with it)."""
@@ -374,7 +270,7 @@ def plan_strip(text: str) -> tuple[list[Edit], bool]:
     edits: list[Edit] = []
     clean = True
     for s, e, patterns in _groups(text, matches):
-        if _in_code(text, s):
+        if in_code(text, s):
             clean = False
             continue
         edit = _edit_for(text, s, e, patterns)
@@ -388,25 +284,6 @@ def plan_strip(text: str) -> tuple[list[Edit], bool]:
             continue
         edits.append(edit)
     return edits, clean
-
-
-def remove_sentence(text: str, a: int, b: int) -> str:
-    """Remove the sentence text[a:b] with the whitespace that separated it: the whitespace
-    after it where it opens the text or a line that goes on ("I am X. Answer"), else the
-    whitespace before it ("Answer\n\nI am X." -> "Answer"), so paragraphs stay apart."""
-    line_start = text.rfind("\n", 0, a) + 1
-    line_end = text.find("\n", b)
-    rest_of_line = text[b: len(text) if line_end < 0 else line_end]
-    if not text[:a].strip():
-        while b < len(text) and text[b].isspace():
-            b += 1
-    elif not text[line_start:a].strip() and rest_of_line.strip():
-        while b < len(text) and text[b] in " \t":
-            b += 1
-    else:
-        while a > 0 and text[a - 1].isspace():
-            a -= 1
-    return text[:a] + text[b:]
 
 
 def apply_edits(text: str, edits: list[Edit]) -> tuple[str, list[str], list[str]]:
@@ -445,13 +322,6 @@ _TEMPLATES_PARAM = {
     ],
     "default": "builtin",
 }
-BUILTIN_LANGUAGES = ("en", "de", "es", "fr", "zh")
-
-
-@lru_cache(maxsize=None)
-def builtin_language_templates(lang: str) -> dict[str, list]:
-    """The built-in statements for one language: {"prefix": [...], "suffix": [...]}."""
-    return builtin_templates() if lang == "en" else load_package_yaml(f"identity_templates_{lang}.yaml")
 
 
 def _by_language(data: Any, placement: str, spec: str) -> dict[str, list]:
@@ -505,6 +375,8 @@ _SENTENCE_END_LINE = re.compile(r"[.!?:;\"”')\]。！？：]\s*$")
 
 # A request to rewrite a text the user gave ("Rewrite the following sentence in passive
 # voice"): the answer is that text, and a statement in front of it would become part of it.
+# Wider than `detectors.genre`'s edit request (a sentence, title or word counts, not only a
+# whole passage) and narrower in verbs ("delete", "fix", "improve" are not here): not one rule.
 _REWRITE_TASK = re.compile(
     r"\b(?:rewrite|re-write|edit|revise|proofread|correct|paraphrase|rephrase|reword|shorten|condense|simplify|"
     r"translate|convert|transform)\b[^.!?\n]{0,40}?\b(?:sentences?|text|passage|phrases?|paragraphs?|statements?|"
@@ -532,13 +404,13 @@ def skip_reason(record: dict, index: int, languages: set[str]) -> str | None:
     if contract in ("respond_only", "format", "schema", "tools"):
         return f"prompt fixes the answer format ({contract})"
     first = _first_block(text)
-    if first is None or first.kind in ("code", "table", "html") or len(_FENCE_LINE.findall(text)) % 2:
+    if first is None or first.kind in ("code", "table", "html") or fence_lines(text) % 2:
         return "code or table answer"
     if first.kind == "paragraph" and _CODE_LINE.match(text[first.start:].split("\n", 1)[0].strip()):
         return "code or table answer"
-    if lang_words(text) < MIN_ANSWER_WORDS:
+    if count_words(text) < MIN_ANSWER_WORDS:
         return "answer too short for a statement"
-    if first.kind == "paragraph" and lang_words(text.lstrip().split("\n", 1)[0]) < 2:
+    if first.kind == "paragraph" and count_words(text.lstrip().split("\n", 1)[0]) < 2:
         return "answer opens with a bare value"
     request = next((m["content"] or "" for m in reversed(record["messages"][:index]) if m["role"] == "user"), "")
     if _REWRITE_TASK.search(request[:600]):
@@ -552,15 +424,9 @@ def skip_reason(record: dict, index: int, languages: set[str]) -> str | None:
     return None
 
 
-_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 # A bare value ("Positive", "42", "Paris.") is the whole answer: a statement in front of it
-# would outweigh it. Chinese counts characters, four to a word.
+# would outweigh it (`count_words`: Chinese counts characters, four to a word).
 MIN_ANSWER_WORDS = 3
-
-
-def lang_words(text: str) -> int:
-    """Words of two letters or more, and numbers ("77.0°F" is one)."""
-    return len(re.findall(r"[^\W\d_]{2,}|\d+(?:[.,]\d+)*", text)) + len(re.findall(r"[\u4e00-\u9fff]", text)) // 4
 
 
 def _parses_as_json(text: str) -> bool:
@@ -914,8 +780,6 @@ class IdentityQA(DatasetStep):
 
     def apply_dataset(self, ds: Any) -> Any:
         import datasets
-
-        from .dataset_steps import requested_rows
 
         n = requested_rows(self.params, len(ds), "ratio")
         self.stats.seen += len(ds)

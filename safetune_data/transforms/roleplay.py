@@ -25,69 +25,18 @@ context, to be one that `strip` removes whole, so that strip undoes add exactly.
 """
 from __future__ import annotations
 
+import difflib
 import random
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 from ..detectors.language import detect_language
 from ..detectors.roleplay import PREMISE_KINDS, find_framing, format_contract
 from ..errors import ParamError
+from ..resources import Persona, builtin_library, load_personas
+from ..text import capitalize_first, remove_span
 from .base import Outcome, Transform, register
 from .fidelity import identity_present
-from .identity import capitalize_first, load_list_file, load_package_yaml, remove_span
-
-
-@dataclass(frozen=True)
-class Persona:
-    id: str
-    name: str
-    description: str
-    keywords: tuple[str, ...] = ()
-
-
-@lru_cache(maxsize=1)
-def builtin_library() -> dict[str, Any]:
-    """{"personas": [...], "system_templates": [...], "user_templates": [...]}."""
-    return load_package_yaml("personas.yaml")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "persona"
-
-
-def _to_persona(i: int, item: Any) -> Persona:
-    if isinstance(item, str):
-        item = {"description": item}
-    if not isinstance(item, dict) or not isinstance(item.get("description"), str) or not item["description"].strip():
-        raise ParamError(f"persona {i} needs a 'description' string", field="personas")
-    desc = item["description"].strip().rstrip(".")
-    name = str(item.get("name") or desc)
-    keywords = item.get("keywords") or []
-    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-        raise ParamError(f"persona {i}: 'keywords' must be a list of strings", field="personas")
-    return Persona(str(item.get("id") or _slug(name)), name, desc, tuple(k.lower() for k in keywords))
-
-
-def load_personas(spec: str | list) -> list[Persona]:
-    """'builtin', a list of descriptions or {id, name, description, keywords}, or a file path."""
-    if spec == "builtin":
-        raw = builtin_library()["personas"]
-    elif isinstance(spec, str):
-        raw = load_list_file(spec, "personas")
-        if isinstance(raw, dict):
-            raw = raw.get("personas")
-            if not isinstance(raw, list):
-                raise ParamError(f"{spec} has no 'personas' list", field="personas")
-    else:
-        raw = spec
-    personas = [_to_persona(i, item) for i, item in enumerate(raw)]
-    ids = [p.id for p in personas]
-    dup = next((x for x in ids if ids.count(x) > 1), None)
-    if dup:
-        raise ParamError(f"persona id '{dup}' appears twice", field="personas")
-    return personas
 
 
 def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern | None:
@@ -146,8 +95,6 @@ class RoleplayAdd(Transform):
             else:
                 found = [x for x in self.personas if wanted in (x.id, x.name)]
                 if not found:
-                    import difflib
-
                     close = difflib.get_close_matches(wanted, [x.id for x in self.personas], n=1)
                     raise ParamError(f"unknown persona '{wanted}'", field="persona",
                                      hint=f"did you mean '{close[0]}'?" if close else "run with assign: random or list the personas")

@@ -8,7 +8,7 @@ transforms rewrite every assistant turn, change only layout (never a word: the f
 indented code, tables, display math, block quotes and HTML blocks are copied byte for
 byte; inside prose, inline code, URLs, links, e-mail addresses, TeX, quotations,
 parentheticals, numbers, hashtags and abbreviations are protected spans that no sentence
-boundary may cut. Which answers are already in the target form is decided by the shared
+boundary may cut (`safetune_data.text.sentence_spans`). Which answers are already in the target form is decided by the shared
 detector (`safetune_data.detectors.structure`), which is also why both are idempotent.
 What must not be listed at all (stories, poems, letters, dialogues, speeches, posts) is
 decided by `safetune_data.detectors.genre`.
@@ -20,207 +20,22 @@ list items are already units.
 """
 from __future__ import annotations
 
-import bisect
 import random
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Callable
-
-from spacy.tokens import Doc
 
 from ..detectors.genre import answer_genre, requested_form, requested_genre
-from ..detectors.structure import VERBATIM_KINDS, Block, Structure, analyse, surely_list
-from ..nlp import sentence_starts, sentencizer
+from ..detectors.structure import BOLD_LINE, VERBATIM_KINDS, Block, Structure, analyse, surely_list
+from ..nlp import max_sentences, sentence_starts, sentencizer
 from ..records import assistant_indices
+from ..text import as_sentence, capitalise_sentence, ends_sentence, one_line, sentence_spans, splice_blocks, strip_emphasis
 from .base import Outcome, Transform, register
 from .fidelity import identity_present
 
-# --- protected spans inside prose ---------------------------------------------------
-
-# Each pattern runs only when its trigger occurs in the paragraph: one alternation of
-# them all costs more than spaCy's own segmentation (the e-mail pattern alone rescans
-# every word).
-_PROTECTED: list[tuple[tuple[str, ...], re.Pattern]] = [
-    (("`",), re.compile(r"(`+)[^`].*?\1", re.DOTALL)),  # inline code
-    (("](",), re.compile(r"!?\[[^\]\n]*\]\([^)\s]*\)")),  # markdown links and images
-    (("://", "www."), re.compile(r"<?(?:https?|ftp)://[^\s<>]+>?|\bwww\.[^\s<>]+")),  # URLs
-    (("@",), re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),  # e-mail addresses
-    (("$$", "\\[", "\\("), re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)", re.DOTALL)),  # TeX
-    (("$",), re.compile(r"\$(?=[^\s$])[^$\n]*?[^\s$]\$(?!\d)")),  # $inline math$ (not "$12 + $14")
-    # quotations, up to a quoted paragraph ('"Leadership involves ... success."')
-    (('"', "“"), re.compile(r'"[^"\n]{1,2000}"|“[^”\n]{1,2000}”')),
-    (("(",), re.compile(r"\([^()\n]{1,300}\)")),  # parentheticals
-    ((".", ",", ":"), re.compile(r"\d+(?:[.,:]\d+)+")),  # 1.5, 1,000, 10:30
-    ((". ", ".\n"), re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|No|Nos|Fig|Figs|Eq|Vol|vs|cf|e\.g|i\.e)\.\s+\S")),
-    (("#",), re.compile(r"#\w+")),  # hashtags (spaCy splits "#" from its word)
-]
-# Spans where emphasis markers are literal characters, not formatting.
-_LITERAL = re.compile(
-    r"(`+)[^`].*?\1|<?(?:https?|ftp)://[^\s<>]+>?|\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)"
-    r"|\$(?=[^\s$])[^$\n]*?[^\s$]\$(?!\d)|\]\([^)\s]*\)",
-    re.DOTALL,
-)
-_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.DOTALL)
-# A marker quoted as a character ("the '*' stack") neither opens nor closes emphasis.
-_ITALIC = re.compile(r"(?<![\w*'])\*(?=[^\s*'])(.+?)(?<=[^\s*'])\*(?![\w*])|(?<![\w_'])_(?=[^\s_'])(.+?)(?<=[^\s_'])_(?![\w_])")
-_BOLD_LINE = re.compile(r"^[ \t]*(\*\*|__)(?=\S)([^\n]+?)(?<=\S)\1[ \t]*(:?)[ \t]*$")
 # A newline not preceded by sentence-final punctuation: verse, addresses, key: value lines.
 _SOFT_BREAK_MID_SENTENCE = re.compile(r"(?:[^.!?\"'”’)\]\s]|[^.!?][\"'”’)\]])[ \t]*\n")
-_TERMINAL = re.compile(r"(?:[.!?…]|[.!?][\"'”’)\]]+)$")
 # Sentence punctuation inside a text, after a word (not an initial: "Thomas S. Kuhn").
 _SENTENCE_INSIDE = re.compile(r"\w\w[.!?][\"'”’)]?\s+[A-Z]")
-_SPACES = re.compile(r"[ \t]*\n[ \t]*")
-
-
-def _literal_aware(text: str, fn: Callable[[str], str]) -> str:
-    """Apply `fn` to the parts of `text` outside literal spans (code, URLs, math)."""
-    out, pos = [], 0
-    for m in _LITERAL.finditer(text):
-        out.append(fn(text[pos : m.start()]))
-        out.append(m.group(0))
-        pos = m.end()
-    out.append(fn(text[pos:]))
-    return "".join(out)
-
-
-def strip_emphasis(text: str) -> str:
-    """Remove bold and italic markers, leaving code, URLs and math alone."""
-    if "*" not in text and "_" not in text:
-        return text
-
-    def strip(part: str) -> str:
-        part = _BOLD.sub(r"\2", part)
-        return _ITALIC.sub(lambda m: m.group(1) or m.group(2), part)
-
-    return _literal_aware(text, strip)
-
-
-def protected_spans(text: str) -> list[tuple[int, int]]:
-    """Character ranges that a sentence boundary must not fall inside (sorted, merged)."""
-    found = sorted(
-        (m.start(), m.end())
-        for triggers, pattern in _PROTECTED
-        if any(t in text for t in triggers)
-        for m in pattern.finditer(text)
-    )
-    merged: list[tuple[int, int]] = []
-    for start, end in found:
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-@lru_cache(maxsize=1)
-def _punct_class() -> re.Pattern:
-    chars = sentencizer().get_pipe("sentencizer").punct_chars
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
-
-
-def max_sentences(text: str) -> int:
-    """An upper bound on the sentences spaCy's sentencizer can find (no spaCy call).
-
-    The sentencizer only starts a sentence after a token holding sentence punctuation,
-    so a text with k such characters before its last one has at most k + 1 sentences.
-    """
-    body = text.rstrip()[:-1]
-    if body.isascii():
-        return 1 + body.count(".") + body.count("!") + body.count("?")
-    return 1 + len(_punct_class().findall(body))
-
-
-# Abbreviations that do not end a sentence before a capital or a number ("approx. 700",
-# "Dr. Smith"), and those that may end one before a capital ("..., etc. The next").
-_NEVER_FINAL = frozenset(
-    "approx appr vs cf mr mrs ms dr prof st mt no nos fig figs eq eqs vol vols pp ch sec dept est incl esp ca"
-    " gen gov sen rep capt lt col sgt rev hon pres jan feb mar apr jun jul aug sep sept oct nov dec ave blvd".split()
-)
-_SOMETIMES_FINAL = frozenset("etc inc ltd co corp jr sr bros llc a.m p.m".split())
-_LAST_WORD = re.compile(r"([A-Za-z][\w.]*?)\.[\"'”’)\]]*$")
-_ENDS_SENTENCE = re.compile(r"[.!?…。！？][\"'”’)\]*_]*$")
-_ELLIPSIS_END = re.compile(r"(?:\.\.\.|…)[\"'”’)\]]*$")
-
-
-def joins_next(prev_tail: str, next_char: str) -> bool:
-    """Whether a sentence boundary proposed between `prev_tail` and a sentence starting with
-    `next_char` must be dropped: spaCy cuts after every full stop, but a reviewer would not
-    accept "approx." / "700,000 residents." or "backgrounds. #" / "DiversityMatters" as two
-    items, nor a cut after an initial, an ellipsis or before a lower-case word."""
-    if next_char.islower() or next_char in "#@,;:)]}":
-        return True
-    if not _ENDS_SENTENCE.search(prev_tail) or _ELLIPSIS_END.search(prev_tail):
-        return True
-    m = _LAST_WORD.search(prev_tail)
-    if m is None:
-        return False
-    word = m.group(1)
-    low = word.lower()
-    if low in _SOMETIMES_FINAL:
-        return not next_char.isupper()
-    if low in _NEVER_FINAL or "." in word:  # "approx.", "Dr."; "U.S.", "e.g.", "Ph.D."
-        return True
-    return len(word) == 1 and word.isupper()  # an initial: "J. R. R. Tolkien", "Thomas S. Kuhn"
-
-
-def sentence_spans(text: str, doc: Doc) -> list[tuple[int, int]]:
-    """Sentence ranges of `text` from its `doc` (tokenised by `nlp.sentencizer()`'s
-    tokenizer), never cutting protected spans.
-
-    The sentencizer's boundaries (`nlp.sentence_starts`) are dropped when they fall inside
-    a protected span or when `joins_next` says the two pieces are one sentence.
-    """
-    cuts = (sentence_starts(doc) or [0]) + [len(text)]
-    spans: list[tuple[int, int]] = []
-    for start, end in zip(cuts, cuts[1:]):
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if start < end:
-            spans.append((start, end))
-    if len(spans) < 2:
-        return spans
-    guard = protected_spans(text)
-    starts = [s for s, _ in guard]
-    merged = [spans[0]]
-    for start, end in spans[1:]:
-        k = bisect.bisect_left(starts, start) - 1
-        inside = k >= 0 and guard[k][1] > start
-        prev_start, prev_end = merged[-1]
-        if inside or joins_next(text[max(prev_start, prev_end - 24) : prev_end], text[start]):
-            merged[-1] = (prev_start, end)
-        else:
-            merged.append((start, end))
-    return merged
-
-
-# --- sentence-level helpers -----------------------------------------------------------
-
-
-def _one_line(text: str) -> str:
-    return _SPACES.sub(" ", text.strip())
-
-
-def _capitalise(text: str) -> str:
-    """Upper-case the first letter unless the first word is code, a URL or camel-cased."""
-    if not text or not text[0].isalpha() or not text[0].islower():
-        return text
-    first = text.split(maxsplit=1)[0]
-    if any(c.isupper() or c.isdigit() or c in "_/.@)" for c in first[1:]):  # code, URLs, "a)"
-        return text
-    return text[0].upper() + text[1:]
-
-
-def _as_sentence(text: str) -> str:
-    """Capitalised, ending with terminal punctuation."""
-    text = _capitalise(text.strip())
-    if not text or _TERMINAL.search(text):
-        return text
-    if text[-1] in ":;,":
-        return text[:-1].rstrip() + "."
-    return text + "."
 
 
 def _is_fragment(text: str) -> bool:
@@ -228,7 +43,7 @@ def _is_fragment(text: str) -> bool:
     return (
         "\n" not in text
         and len(text.split()) <= 12
-        and not _TERMINAL.search(text)
+        and not ends_sentence(text)
         and text[-1:] not in ":;"
         and not _SENTENCE_INSIDE.search(text)
     )
@@ -263,36 +78,6 @@ class _Answer:
 
     def all_sentences(self) -> list[str]:
         return [s for ss in self.sentences.values() for s in ss] + [s for _, items in self.lines.values() for s in items]
-
-
-def _blank_line(gap: str) -> str:
-    return gap if gap.count("\n") >= 2 else "\n\n"
-
-
-def _splice(text: str, replacements: list[tuple[int, int, str]]) -> str:
-    """Replace block ranges, keeping everything else byte for byte; a replaced block is
-    set apart from its neighbours by a blank line (a list must not swallow the next
-    paragraph as a lazy continuation line)."""
-    out, pos = [], 0
-    for start, end, new in replacements:
-        head = text[pos:start]
-        core = head.strip(" \t\r\n")
-        if core:
-            lead_ws = head[: head.index(core)]
-            trail_ws = head[head.index(core) + len(core) :]
-            out += [_blank_line(lead_ws) if pos else lead_ws, core, _blank_line(trail_ws)]
-        else:
-            out.append(_blank_line(head) if pos or start else head)
-        out.append(new)
-        pos = end
-    tail = text[pos:]
-    core = tail.strip(" \t\r\n")
-    if core:
-        lead_ws = tail[: tail.index(core)]
-        out += [_blank_line(lead_ws), tail[len(lead_ws) :]]
-    else:
-        out.append(tail)
-    return "".join(out)
 
 
 def _combine(outcomes: list[tuple[int, _Answer]], record: dict, fired: list[str]) -> Outcome:
@@ -350,14 +135,14 @@ def _line_list(src: str) -> tuple[str | None, list[str]] | None:
     keyed = all(_KEYED.match(ln) for ln in items)
     enumerated = all(_ENUMERATED.match(ln) for ln in items)
     short = all(len(ln.split()) <= 8 for ln in items)
-    sentences = all(_TERMINAL.search(ln) for ln in items) and len(items) >= 3
+    sentences = all(ends_sentence(ln) for ln in items) and len(items) >= 3
     return (lead, items) if keyed or enumerated or short or sentences else None
 
 
 def _leads_in(text: str) -> bool:
     """Text that introduces what follows: it ends in a colon, or in no sentence punctuation
     at all ("Let a=14, b=3, then", "Thus,")."""
-    return text.endswith(":") or not _TERMINAL.search(text)
+    return text.endswith(":") or not ends_sentence(text)
 
 
 def _tidy(sentences: list[str]) -> list[str]:
@@ -550,7 +335,7 @@ class ToMarkdown(Transform):
         if not replacements:
             ans.reason = "too short"
             return
-        ans.new_text = _splice(ans.text, replacements)
+        ans.new_text = splice_blocks(ans.text, replacements)
         style = "headed" if counts["heads"] else ("numbered" if p["style"] == "numbered" else "bullets")
         detail = f"{style}: " + (f"{counts['heads']} headings, " if counts["heads"] else "") + f"{counts['items']} items"
         if counts["lists"] > 1:
@@ -660,7 +445,7 @@ class ToMarkdown(Transform):
                 bound = max_sentences(src)
                 lead_in = bi == run[-1] and bi + 1 < len(blocks)
                 if bound == 1 or (bound == 2 and not only and not lead_in):
-                    ans.sentences[bi] = [_one_line(src)]
+                    ans.sentences[bi] = [one_line(src)]
                     ans.bounds[bi] = bound
                 else:
                     out.append((ans, bi, src))
@@ -686,8 +471,8 @@ class ToMarkdown(Transform):
         if pending:
             docs = sentencizer().tokenizer.pipe((src for _, _, src in pending), batch_size=256)
             for (ans, bi, src), doc in zip(pending, docs):
-                spans = sentence_spans(src, doc)
-                ans.sentences[bi] = [_one_line(src[s:e]) for s, e in spans]
+                spans = sentence_spans(src, sentence_starts(doc))
+                ans.sentences[bi] = [one_line(src[s:e]) for s, e in spans]
                 if "\n" in src:
                     ans.line_starts[bi] = [k for k, (s, _) in enumerate(spans) if k and "\n" in src[spans[k - 1][1] : s]]
         out: list[Outcome] = []
@@ -799,7 +584,7 @@ def _list_items(tokens: tuple) -> tuple[list[tuple[str, list]], list[str]] | Non
                 continue
             return None
         i += 1
-    return [(_one_line(" ".join(paras)), nested) for paras, nested in items], numbers
+    return [(one_line(" ".join(paras)), nested) for paras, nested in items], numbers
 
 
 def _own_paragraph(item: str) -> bool:
@@ -864,7 +649,7 @@ def _flatten_list(tokens: tuple, join_fragments: bool) -> _Flat | None:
             removed += flat.removed
             if text:
                 lead = text if text.endswith((":", ".", "!", "?")) else text + ":"
-                text = f"{lead} {sub_text}" if lead.endswith(":") else f"{lead} {_as_sentence(sub_text)}"
+                text = f"{lead} {sub_text}" if lead.endswith(":") else f"{lead} {as_sentence(sub_text)}"
             else:
                 text = sub_text
         texts.append(text)
@@ -876,7 +661,7 @@ def _flatten_list(tokens: tuple, join_fragments: bool) -> _Flat | None:
         last = texts[-1][:-1] if texts[-1].endswith(".") and not texts[-1].endswith("..") else texts[-1]
         if all(_is_fragment(t) for t in texts[:-1] + [last]):
             return _Flat([_join_fragments(texts[:-1] + [last]) + "."], count, removed, fragments=True)
-    sentences = [_as_sentence(t) for t in texts]
+    sentences = [as_sentence(t) for t in texts]
     return _Flat(_paragraphs(sentences), count, removed, own_first=_own_paragraphs(sentences))
 
 
@@ -950,12 +735,12 @@ class ToPlain(Transform):
             elif b.kind == "heading":
                 n_heads += 1
                 lead = self._flush(out, lead)
-                lead = (b.start, strip_emphasis(_one_line(b.tokens[1].content)))
+                lead = (b.start, strip_emphasis(one_line(b.tokens[1].content)))
                 continue
-            elif b.kind == "bold_heading" and _BOLD_LINE.match(src.partition("\n")[0]):
+            elif b.kind == "bold_heading" and BOLD_LINE.match(src.partition("\n")[0]):
                 n_heads += 1
                 first, _, rest = src.partition("\n")
-                m = _BOLD_LINE.match(first)
+                m = BOLD_LINE.match(first)
                 assert m is not None
                 lead = self._flush(out, lead)
                 lead = (b.start, strip_emphasis(m.group(2)) + m.group(3))
@@ -966,9 +751,9 @@ class ToPlain(Transform):
                 new = strip_emphasis(src)
             if lead is not None and new:
                 start, head = lead
-                if not _TERMINAL.search(head) and not head.endswith(":"):
+                if not ends_sentence(head) and not head.endswith(":"):
                     head += ":"
-                body = new if head.endswith(":") else _capitalise(new)
+                body = new if head.endswith(":") else capitalise_sentence(new)
                 out.append((start, b.end, f"{head} {body}", "headed"))
                 lead = None
                 continue
@@ -999,7 +784,7 @@ class ToPlain(Transform):
         if lead is not None:
             start, head = lead
             if not (before_verbatim and head.endswith(":")):
-                head = _as_sentence(head)
+                head = as_sentence(head)
             elif not head.endswith(":"):
                 head += ":"
             out.append((start, start, head, "lead"))
@@ -1035,11 +820,11 @@ def _join_lead_ins(text: str, pieces: list[tuple[int, int, str | None, str]]) ->
             ptext = (prev[2] if prev[2] is not None else text[prev[0] : prev[1]]) if prev else ""
             if prev and prev[3] == "prose" and _is_lead_in(ptext):
                 first, sep, rest = new.partition("\n\n")
-                body = first if ptext.endswith(":") else _capitalise(first)
+                body = first if ptext.endswith(":") else capitalise_sentence(first)
                 out[-1] = (prev[0], end, f"{ptext} {body}{sep}{rest}", "joined")
                 continue
             if kind == "fragments":
-                new = _capitalise(new)
+                new = capitalise_sentence(new)
         out.append((start, end, new, kind))
     return out
 
@@ -1049,7 +834,7 @@ def _is_lead_in(paragraph: str) -> bool:
     p = paragraph.strip()
     if len(p) > _LEAD_IN_CHARS or "\n" in p:
         return False
-    return p.endswith(":") or (bool(_TERMINAL.search(p)) and not _SENTENCE_INSIDE.search(p))
+    return p.endswith(":") or (ends_sentence(p) and not _SENTENCE_INSIDE.search(p))
 
 
 def _splice_plain(text: str, pieces: list[tuple[int, int, str | None]]) -> str:
@@ -1080,4 +865,4 @@ def _splice_plain(text: str, pieces: list[tuple[int, int, str | None]]) -> str:
 markdown = ToMarkdown
 plain = ToPlain
 
-__all__ = ["ToMarkdown", "ToPlain", "markdown", "plain", "protected_spans", "sentence_spans", "strip_emphasis", "max_sentences"]
+__all__ = ["ToMarkdown", "ToPlain", "markdown", "plain"]

@@ -84,16 +84,6 @@ def test_info_on_a_run_directory_lists_variants(cli, tmp_path):
     assert code == 0 and "roleplay_add" in out and "119" in out
 
 
-def test_transforms_name_shows_parameters_with_type_default_and_choices(cli):
-    code, out, _ = cli("transforms", "identity.inject")
-    assert code == 0
-    lines = {line.split()[1]: line for line in out.splitlines() if line.strip().startswith("│")}
-    assert '"prefix"' in lines["placement"] and '"suffix"' in lines["placement"]
-    assert "number" in lines["rate"] and "1.0" in lines["rate"] and "0 .. 1" in lines["rate"]
-    code, _, err = cli("transforms", "identity.injct")
-    assert code == 2 and "identity.inject" in err
-
-
 def test_convert_overwrite_keeps_a_folder_safetune_did_not_write(cli, alpaca_path, tmp_path, monkeypatch):
     mywork = tmp_path / "mywork"
     mywork.mkdir()

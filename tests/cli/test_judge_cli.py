@@ -108,7 +108,7 @@ def test_missing_file_and_unknown_judge_exit_2(monkeypatch, capsys, tmp_path):
     assert run(monkeypatch, "judge", "refusal", tmp_path / "nope.csv", "--out", out) == 2
     assert "nope.csv" in capsys.readouterr().err
     assert run(monkeypatch, "judge", "gpt5", tmp_path / "nope.csv", "--out", out) == 2
-    assert "known judges" in capsys.readouterr().err
+    assert "unknown judge 'gpt5'" in (err := capsys.readouterr().err) and "known: classifier, keyword, llm, refusal" in err
     assert run(monkeypatch, "judge", "refusal", tmp_path / "nope.csv", "--out", out, "--option", "bogus") == 2
     assert not out.exists()
 

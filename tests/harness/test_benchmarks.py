@@ -128,8 +128,12 @@ def test_errors_name_file_and_field(tmp_path, advbench):
     with pytest.raises(InputError) as exc:
         load_benchmark({"name": "file", "path": str(bad)})
     assert exc.value.row == 0 and exc.value.field == "expected"
-    with pytest.raises(ConfigError, match="unknown key"):
+    with pytest.raises(ConfigError, match="unknown parameter 'nn' for benchmark 'advbench'") as exc:
         load_benchmark({"name": "advbench", "path": advbench, "nn": 3})
+    assert exc.value.field == "nn" and "did you mean 'n'?" in exc.value.hint
+    with pytest.raises(ConfigError, match="unknown benchmark 'advbnch'") as exc:
+        load_benchmark({"name": "advbnch", "path": advbench})
+    assert "did you mean 'advbench'?" in exc.value.hint
     with pytest.raises(ConfigError):
         load_benchmark({"name": "advbench"})
 

@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from safetune_data.harness.config import fill_defaults
 from safetune_data.harness.finetune import (
     IGNORE_INDEX,
     encode_conversation,
@@ -13,7 +12,7 @@ from safetune_data.harness.finetune import (
     load_variant,
     row_training_system_prompts,
 )
-from safetune_data.schemas import load_schema
+from safetune_data.harness.settings import FinetuneSettings
 
 MULTI = [
     {"role": "system", "content": "Be brief."},
@@ -24,11 +23,9 @@ MULTI = [
 ]
 
 
-def _cfg(**over) -> dict:
-    cfg = fill_defaults(load_schema("harness_config"), {"finetune": {}})["finetune"]
-    cfg.update(batch_size=4, max_length=96, logging_steps=1, learning_rate=5e-3, epochs=1, val_fraction=0.2)
-    cfg.update(over)
-    return cfg
+def _cfg(**over) -> FinetuneSettings:
+    return FinetuneSettings(**{**dict(batch_size=4, max_length=96, logging_steps=1, learning_rate=5e-3, epochs=1,
+                                      val_fraction=0.2), **over})
 
 
 def _expected_labels(tok, messages):

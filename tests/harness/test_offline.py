@@ -16,6 +16,7 @@ import yaml
 
 from safetune_data.errors import ConfigError
 from safetune_data.harness import models, runner
+from safetune_data.harness.settings import default_config_text
 from safetune_data.schemas import load_schema
 
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -69,7 +70,7 @@ def test_tiny_config_is_valid_commented_and_needs_no_network():
 
 
 def test_default_config_names_the_tours_variants_and_the_repository_data():
-    cfg = yaml.safe_load(_shipped("default_config.yaml"))
+    cfg = yaml.safe_load(default_config_text())
     repo = Path(__file__).resolve().parents[2]
     assert cfg["variants"] == [{"index": "out/factorial/index.json"}]  # `safetune run transforms/paper_factorial.yaml --out out/factorial`
     for b in cfg["benchmarks"]:
@@ -80,7 +81,7 @@ def test_config_tiny_prints_the_tiny_config(cli):
     code, out, _ = cli("harness", "config", "--tiny")
     assert code == 0 and out == _shipped("tiny_config.yaml")
     code, out, _ = cli("harness", "config")
-    assert code == 0 and out == _shipped("default_config.yaml")
+    assert code == 0 and out == default_config_text()
 
 
 @pytest.mark.slow
@@ -133,7 +134,7 @@ def test_recipe_variants_made_from_another_recipe_are_refused(tmp_path, cli, sha
 # ----------------------------------------------------------------------------- Hub ids offline
 def _default_config(tmp_path: Path) -> Path:
     p = tmp_path / "harness.yaml"
-    p.write_text(_shipped("default_config.yaml"), encoding="utf-8")
+    p.write_text(default_config_text(), encoding="utf-8")
     return p
 
 

@@ -256,22 +256,68 @@ def test_check_output_accepts_new_empty_and_earlier_harness_folders(tmp_path):
     assert err.value.file == str(tmp_path) and "notes.txt" in err.value.message
 
 
-def test_shipped_default_config_is_valid_and_matches_schema_defaults():
-    from importlib import resources
+def test_printed_default_config_is_valid_commented_and_shows_the_defaults_a_run_fills_in():
+    from safetune_data.harness.settings import HarnessSettings, default_config_text, fill_defaults
 
-    from safetune_data.harness.config import fill_defaults
-
-    text = resources.files("safetune_data.harness").joinpath("default_config.yaml").read_text()
-    shipped = yaml.safe_load(text)
+    text = default_config_text()
+    printed = yaml.safe_load(text)
     schema = load_schema("harness_config")
-    jsonschema.validate(shipped, schema)
-    filled = fill_defaults(schema, {"model": {"path": "m"}, "variants": ["v"], "benchmarks": [{"name": "b"}],
-                                    "judges": ["j"]})
-    for key in ("finetune", "generate", "device", "dtype", "seed", "output_dir", "evaluate_base", "stages"):
-        assert shipped[key] == filled[key], key
-    # every key of the shipped config carries a comment, on its line or on the line above
+    jsonschema.validate(printed, schema)
+    filled = fill_defaults(HarnessSettings, {"model": {"path": "m"}, "variants": ["v"], "benchmarks": [{"name": "b"}],
+                                            "judges": ["j"]})
+    for key in ("finetune", "generate", "device", "dtype", "seed", "output_dir", "evaluate_base", "stages",
+                "heldout_loss"):
+        assert printed[key] == filled[key], key
+    assert {**printed["model"], "path": "m"} == filled["model"]
+    # every key of the printed config carries a comment, on its line or on the line above
     lines = text.splitlines()
     uncommented = [ln for prev, ln in zip([""] + lines, lines)
                    if ln.strip() and not ln.lstrip().startswith("#") and "#" not in ln
                    and not prev.lstrip().startswith("#")]
     assert uncommented == []
+
+
+def test_schema_checks_the_keys_of_the_settings_in_their_order_and_holds_no_defaults():
+    """Defaults live in the settings only; filling follows field order, so the schema lists the same keys."""
+    from dataclasses import fields
+
+    from safetune_data.harness import settings as st
+
+    schema = load_schema("harness_config")
+    top, defs = schema["properties"], schema["$defs"]
+    for section, cls in [(schema, st.HarnessSettings), (top["model"], st.ModelSettings),
+                         (top["heldout_loss"], st.HeldoutSettings), (top["stages"]["items"], st.StageSettings),
+                         (defs["finetune"], st.FinetuneSettings), (defs["finetune"]["properties"]["lora"], st.LoraSettings),
+                         (defs["generate"], st.GenerateSettings)]:
+        assert list(section["properties"]) == [f.name for f in fields(cls)], cls.__name__
+    assert '"default"' not in json.dumps(schema)
+
+
+def test_every_schema_problem_of_a_config_is_reported_at_once(setup):
+    from safetune_data.errors import ConfigErrors
+    from safetune_data.harness.config import load_config
+
+    tmp, write = setup
+    cfg = write(device="tpu", finetune={"lora": {"r": "big"}}, seeed=1)
+    with pytest.raises(ConfigErrors) as exc:
+        load_config(cfg)
+    assert [e.field for e in exc.value.errors] == ["(top level)", "device", "finetune.lora.r"]
+    assert all(e.file == str(cfg.resolve()) for e in exc.value.errors) and "3 problems" in str(exc.value)
+
+
+def test_rows_read_typed_settings_with_their_overrides(setup):
+    from dataclasses import asdict
+
+    from safetune_data.harness.config import load_config
+
+    tmp, write = setup
+    cfg = load_config(write(stages=[{"name": "aligned", "data": "variants/original", "finetune": {"lora": {"r": 2}}}],
+                            variants=[{"dir": "variants/bullets", "generate": {"do_sample": True}}]))
+    base, stage, variant = cfg.rows
+    assert (stage.finetune.lora.r, stage.finetune.lora.alpha, stage.finetune.merge) == (2, 8, True)
+    assert (variant.finetune.lora.r, variant.finetune.merge, variant.finetune.max_steps) == (4, False, 2)
+    assert (base.generate.do_sample, variant.generate.do_sample, variant.generate.max_new_tokens) == (False, True, 8)
+    # the record keeps the config as written (keys sorted by yaml.safe_dump), defaults filled in after the given keys
+    assert list(cfg.raw["finetune"])[:7] == ["batch_size", "logging_steps", "lora", "max_length", "max_steps",
+                                            "val_fraction", "learning_rate"]
+    assert asdict(cfg.settings.finetune) == {k: cfg.raw["finetune"][k] for k in asdict(cfg.settings.finetune)}

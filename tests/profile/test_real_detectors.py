@@ -58,9 +58,9 @@ def test_cli_profile_of_alpaca_matches_the_detector_row_by_row(alpaca_path, tmp_
 def test_markdown_variant_raises_the_list_share(alpaca_path):
     pytest.importorskip("safetune_data.detectors.structure")
     try:
-        from safetune_data.transforms import get_transform
+        from safetune_data.transforms import TRANSFORMS
 
-        markdown = get_transform("structure.markdown")(style="bullets").bind(0, 0)
+        markdown = TRANSFORMS.get("structure.markdown")(style="bullets").bind(0, 0)
     except Exception as exc:  # noqa: BLE001 - the transform is developed separately
         pytest.skip(f"structure.markdown not available: {exc}")
     records = alpaca_records(alpaca_path)[:300]

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from safetune_data.errors import InputError
+from safetune_data.errors import ConfigError, InputError
 from safetune_data.rm.pairs import (SUBSET_SHOULD_REFUSE, SUBSET_SHOULD_RESPOND, SplitError, detect_format, load_pairs,
                                     read_hh, split_hh)
 
@@ -126,8 +126,9 @@ def test_unknown_layout_and_format_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="unknown pairs layout") as exc:
         detect_format(path)
     assert exc.value.file == str(path)
-    with pytest.raises(InputError, match="unknown pairs format"):
+    with pytest.raises(ConfigError, match="unknown pairs format 'nope'") as exc:
         load_pairs(path, format="nope")
+    assert exc.value.field == "format" and "hh" in exc.value.hint
 
 
 def test_hub_id_is_refused_offline(monkeypatch):

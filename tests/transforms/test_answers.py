@@ -6,7 +6,7 @@ import pytest
 
 from safetune_data import transforms as T
 from safetune_data.errors import ParamError
-from safetune_data.transforms.base import get_transform
+from safetune_data.transforms import TRANSFORMS
 
 
 def _rec(i: int) -> dict:
@@ -16,12 +16,12 @@ def _rec(i: int) -> dict:
 
 def test_answer_template_replaces_the_answer_seeded_per_record(tmp_path):
     templates = [f"I can't help with that ({k})." for k in range(5)]
-    step = T.load_all()["answer.template"](templates=templates).bind(seed=3, step=0)
+    step = T.TRANSFORMS.get("answer.template")(templates=templates).bind(seed=3, step=0)
     out = step.process([_rec(i) for i in range(50)])
     answers = [r["messages"][-1]["content"] for r in out]
     assert set(answers) <= set(templates) and len(set(answers)) == 5
     assert all(r["messages"][0]["content"] == f"harmful {i}" for i, r in enumerate(out))
-    again = T.load_all()["answer.template"](templates=templates).bind(seed=3, step=0)
+    again = T.TRANSFORMS.get("answer.template")(templates=templates).bind(seed=3, step=0)
     reversed_out = again.process([_rec(i) for i in reversed(range(50))])
     assert {r["id"]: r["messages"][-1]["content"] for r in reversed_out} == {r["id"]: a for r, a in zip(out, answers)}
     assert sum(step.stats.fired.values()) == 50 and step.stats.changed == 50
@@ -31,10 +31,10 @@ def test_answer_template_replaces_the_answer_seeded_per_record(tmp_path):
 def test_answer_template_reads_a_yaml_file_and_rejects_empty_lists(tmp_path):
     f = tmp_path / "t.yaml"
     f.write_text("templates:\n  - No.\n  - I won't.\n")
-    step = get_transform("answer.template")(templates=str(f))
+    step = TRANSFORMS.get("answer.template")(templates=str(f))
     assert step.templates == ["No.", "I won't."]
     with pytest.raises(ParamError):
-        get_transform("answer.template")(templates=[" "])
+        TRANSFORMS.get("answer.template")(templates=[" "])
 
 
 def _ids(n: int) -> datasets.Dataset:

@@ -9,7 +9,7 @@ import pytest
 from safetune_data.card import _transforms_section
 from safetune_data.errors import InputError
 from safetune_data.schemas import load_schema
-from safetune_data.transforms import REGISTRY, load_all
+from safetune_data.transforms import TRANSFORMS
 from safetune_data.transforms.base import Outcome, Transform
 from safetune_data.transforms.fidelity import check_well_formed
 
@@ -167,12 +167,11 @@ def test_on_fidelity_fail_stops_naming_row_and_check():
 
 
 def test_every_factor_transform_has_on_fidelity_and_others_do_not():
-    load_all()
-    factor_ops = {n for n, cls in REGISTRY.items() if cls.factor}
+    factor_ops = {n for n, cls in TRANSFORMS.items() if getattr(cls, "factor", None)}
     assert {"structure.markdown", "structure.plain", "identity.inject", "identity.strip", "roleplay.add", "roleplay.strip"} <= factor_ops
-    for name, cls in REGISTRY.items():
+    for name, cls in TRANSFORMS.items():
         has = "on_fidelity" in cls.params_schema.get("properties", {})
-        assert has == bool(cls.factor), name
+        assert has == bool(getattr(cls, "factor", None)), name
 
 
 def test_stats_validate_against_the_manifest_schema_and_show_in_the_card():

@@ -10,12 +10,13 @@ import pytest
 from safetune_data import transforms as T
 from safetune_data.errors import ParamError
 from safetune_data.records import record_schema
-from safetune_data.transforms.base import get_transform
+from safetune_data.resources import builtin_language_templates, builtin_templates
+from safetune_data.transforms import TRANSFORMS
 from safetune_data.detectors.identity import find_identity
 from safetune_data.detectors.language import detect_language
 from safetune_data.detectors.structure import classify
 from safetune_data.transforms.fidelity import words
-from safetune_data.transforms.identity import _groups, builtin_language_templates, builtin_templates
+from safetune_data.transforms.identity import _groups
 
 
 def alpaca_records(path):
@@ -418,10 +419,10 @@ def test_qa_ratio_builtin_and_parameter_errors(records):
 
 
 def test_registry_and_module_aliases():
-    assert get_transform("identity.inject") is T.identity.inject
-    assert get_transform("identity.strip") is T.identity.strip
-    assert get_transform("identity.replace") is T.identity.replace
-    assert get_transform("identity.qa") is T.identity.qa
+    assert TRANSFORMS.get("identity.inject") is T.identity.inject
+    assert TRANSFORMS.get("identity.strip") is T.identity.strip
+    assert TRANSFORMS.get("identity.replace") is T.identity.replace
+    assert TRANSFORMS.get("identity.qa") is T.identity.qa
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import pytest
 
 import safetune_data as st
 from safetune_data import transforms as T
-from safetune_data.transforms.identity import builtin_templates, needed_placeholders
+from safetune_data.resources import builtin_templates
+from safetune_data.transforms.identity import needed_placeholders
 
 DEVELOPERS = ("Acme AI", "Acme Labs", "Mistral AI", "OpenAI")
 

@@ -9,8 +9,8 @@ from safetune_data.detectors.identity import find_identity
 from safetune_data.detectors.roleplay import find_persona, premise_where, roleplay_where
 from safetune_data.errors import ParamError
 from safetune_data.records import check_conversation, record_schema
-from safetune_data.transforms.base import get_transform
-from safetune_data.transforms.roleplay import builtin_library, load_personas
+from safetune_data.resources import builtin_library, load_personas
+from safetune_data.transforms import TRANSFORMS
 
 
 def alpaca_records(path):
@@ -174,5 +174,5 @@ def test_map_is_deterministic_and_independent_of_batch_split(records):
 
 
 def test_registry_and_module_aliases():
-    assert get_transform("roleplay.add") is T.roleplay.add
-    assert get_transform("roleplay.strip") is T.roleplay.strip
+    assert TRANSFORMS.get("roleplay.add") is T.roleplay.add
+    assert TRANSFORMS.get("roleplay.strip") is T.roleplay.strip

@@ -3,7 +3,7 @@ import pytest
 
 from safetune_data import transforms as T
 from safetune_data.errors import ConfigError, InputError
-from safetune_data.transforms.base import get_transform
+from safetune_data.transforms import TRANSFORMS
 
 
 def _ds(rewards, ids=None):
@@ -26,7 +26,7 @@ def test_count_and_custom_column():
 
 
 def test_registered_under_its_dotted_name():
-    assert get_transform("select.top_reward") is T.select.top_reward
+    assert TRANSFORMS.get("select.top_reward") is T.select.top_reward
 
 
 def test_tie_breaks_depend_on_seed_and_id_not_order():

@@ -6,7 +6,7 @@ import pytest
 
 from safetune_data.detectors.structure import analyse, classify
 from safetune_data.errors import ParamError
-from safetune_data.transforms.structure import ToMarkdown, ToPlain, markdown, plain, protected_spans
+from safetune_data.transforms.structure import ToMarkdown, ToPlain, markdown, plain
 
 WORD = re.compile(r"\w+")
 NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
@@ -179,12 +179,6 @@ def test_protected_spans_never_split(sentence):
     text = f"{sentence} The second sentence is here. A third one closes it."
     out = _answer(_run(markdown(keep_intro=False), text))
     assert out.splitlines() == [f"- {sentence}", "- The second sentence is here.", "- A third one closes it."]
-
-
-def test_protected_span_kinds_are_found():
-    text = "See `a.b` at https://x.org/p. with $x.y$ and (this. that) and \"quoted. text\" and 3.14."
-    spans = [text[s:e] for s, e in protected_spans(text)]
-    assert {"`a.b`", "https://x.org/p.", "$x.y$", "(this. that)", '"quoted. text"', "3.14"} <= set(spans)
 
 
 def test_fenced_and_indented_code_are_never_bulleted():
@@ -366,7 +360,7 @@ def test_python_usage_through_the_package():
     from safetune_data import transforms as T
 
     assert T.structure.markdown is ToMarkdown and T.structure.plain is ToPlain
-    assert T.get_transform("structure.markdown") is ToMarkdown
-    assert T.get_transform("structure.plain") is ToPlain
+    assert T.TRANSFORMS.get("structure.markdown") is ToMarkdown
+    assert T.TRANSFORMS.get("structure.plain") is ToPlain
     t = T.structure.markdown(style="bullets")
     assert t.params["style"] == "bullets" and t.params["min_sentences"] == 3

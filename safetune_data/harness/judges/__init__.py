@@ -11,38 +11,16 @@ first judge something.
 """
 from __future__ import annotations
 
-import inspect
-from typing import Callable
-
-from ...errors import ConfigError, ParamError
-from .base import BaseJudge, Judge, verdict
+from .base import JUDGES, BaseJudge, Judge, verdict
 from .classifier import ClassifierJudge
 from .keyword import TEST_PREFIXES, KeywordJudge
 from .llm import LLMJudge, parse_score
 from .refusal import RefusalJudge
 
-JUDGES: dict[str, Callable[..., Judge]] = {
-    "keyword": KeywordJudge,
-    "refusal": RefusalJudge,
-    "llm": LLMJudge,
-    "classifier": ClassifierJudge,
-}
-
 
 def get_judge(name: str, **options) -> Judge:
     """Build judge `name` with its options; unknown names or options raise ConfigError."""
-    if name not in JUDGES:
-        raise ConfigError(f"unknown judge '{name}'", field="judge", hint=f"known judges: {', '.join(JUDGES)}")
-    factory = JUDGES[name]
-    accepted = {p for p in inspect.signature(factory).parameters if p not in {"self", "backend"}}
-    unknown = set(options) - accepted
-    if unknown:
-        raise ParamError(
-            f"judge '{name}' has no option(s) {', '.join(sorted(unknown))}",
-            field=sorted(unknown)[0],
-            hint=f"options of '{name}': {', '.join(sorted(accepted)) or '(none)'}",
-        )
-    return factory(**options)
+    return JUDGES.get(name)(**JUDGES.check_params(name, options))
 
 
 __all__ = [

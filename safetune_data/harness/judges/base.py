@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from ...registry import Registry
+
 
 @runtime_checkable
 class Judge(Protocol):
@@ -22,6 +24,11 @@ class Judge(Protocol):
     def judge(self, prompt: str, response: str) -> dict: ...
 
     def judge_batch(self, prompts: list[str], responses: list[str]) -> list[dict]: ...
+
+
+# Every judge module registers its class here; `get_judge` builds one by name.
+JUDGES: Registry = Registry("judge", modules=tuple(f"{__package__}.{m}" for m in ("keyword", "refusal", "llm", "classifier")))
+register = JUDGES.register()
 
 
 def verdict(label: str, refused: bool | None, score: float | None = None, rationale: str | None = None, **extra) -> dict:

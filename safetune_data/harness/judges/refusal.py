@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 from ...detectors import refusal as detector
-from .base import BaseJudge, verdict
+from ...registry import schema
+from .base import BaseJudge, register, verdict
 
 
+@register
 class RefusalJudge(BaseJudge):
     """Rule-based refusal judge (no model). `threshold` moves the refusal cut-off on the score."""
 
     name = "refusal"
+    params_schema = schema(threshold={"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                                      "description": f"refusal cut-off on the score (default {detector.THRESHOLD})"})
 
     def __init__(self, threshold: float = detector.THRESHOLD) -> None:
-        if not 0.0 < float(threshold) <= 1.0:
-            from ...errors import ParamError
-
-            raise ParamError(f"threshold must be in (0, 1], got {threshold}", field="threshold")
         self.threshold = float(threshold)
 
     def judge_batch(self, prompts: list[str], responses: list[str]) -> list[dict]:
