@@ -45,12 +45,9 @@ KNOWN_SOURCES: dict[str, KnownSource] = {
         "cc-by-nc-4.0",
         "tatsu-lab/alpaca",
     ),
-    "identity.json": KnownSource(
+    **dict.fromkeys(("identity.json", "identity_templates.json"), KnownSource(
         "LLaMA-Factory identity templates", "LLaMA-Factory `data/identity.json`", "Apache-2.0", "apache-2.0"
-    ),
-    "identity_templates.json": KnownSource(
-        "LLaMA-Factory identity templates", "LLaMA-Factory `data/identity.json`", "Apache-2.0", "apache-2.0"
-    ),
+    )),
     "identity_shift_aoa.jsonl": KnownSource(
         "Identity shift (AOA)",
         "Qi et al. 2023, `gpt-3.5/data/identity-shift-aoa.jsonl`",
@@ -237,9 +234,7 @@ def _size_category(rows: int) -> str:
 
 def _applied_factors(manifest: dict) -> list[tuple[str, str, str | None]]:
     """(factor, level, canonical change or None) for every factor the manifest says was changed."""
-    levels: dict[str, str] = {}
-    for factor, level in (manifest.get("factors") or {}).items():
-        levels[str(factor)] = str(level)
+    levels = {str(factor): str(level) for factor, level in (manifest.get("factors") or {}).items()}
     for step in manifest.get("steps") or []:
         factor, _, level = str(step.get("op", "")).partition(".")
         if factor in findings.CHANGES and factor not in levels and step.get("changed", 0):
@@ -376,11 +371,8 @@ def _fidelity_lines(steps: list[dict]) -> list[str]:
 
 
 def _single_profile(profile: dict | None) -> dict | None:
-    if profile is None:
-        return None
-    if "profiles" in profile:  # a whole profile document: its first profile is the input
-        return profile["profiles"][0]
-    return profile
+    """A profile, or a whole profile document's first one (the input's)."""
+    return profile["profiles"][0] if profile is not None and "profiles" in profile else profile
 
 
 CARD_PROFILE_ROWS = 2000

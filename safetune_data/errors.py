@@ -33,18 +33,11 @@ class SafetuneError(Exception):
         super().__init__(self.__str__())
 
     def location(self) -> str:
-        parts: list[str] = []
-        if self.file:
-            parts.append(str(self.file))
-        if self.line is not None:
-            parts.append(f"line {self.line}")
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.step is not None:
-            parts.append(f"step {self.step}")
-        if self.field:
-            parts.append(f"field '{self.field}'")
-        return ", ".join(parts)
+        parts = [str(self.file) if self.file else "",
+                 *(f"{name} {value}" for name, value in (("line", self.line), ("row", self.row), ("step", self.step))
+                   if value is not None),
+                 f"field '{self.field}'" if self.field else ""]
+        return ", ".join(p for p in parts if p)
 
     def __str__(self) -> str:
         loc = self.location()

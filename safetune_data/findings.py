@@ -94,13 +94,8 @@ def evidence(factor: str, change: str) -> list[tuple[Finding, str]]:
     """Every finding that bears on `change`, with the direction it implies for that change:
     findings on the change itself, and findings on its inverse with the direction reversed."""
     inverse = INVERSES.get((factor, change))
-    out = []
-    for f in FINDINGS:
-        if f.factor == factor and f.change == change:
-            out.append((f, f.effect))
-        elif f.factor == factor and inverse is not None and f.change == inverse:
-            out.append((f, OPPOSITE[f.effect]))
-    return out
+    return [(f, f.effect if f.change == change else OPPOSITE[f.effect])
+            for f in FINDINGS if f.factor == factor and f.change in (change, inverse)]
 
 
 def expected_effect(factor: str, change: str) -> str:

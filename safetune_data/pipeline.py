@@ -59,11 +59,8 @@ class Trace:
                 self.offer(step, -neg_h, rid, entry)
 
     def entries(self) -> list[dict]:
-        out = []
-        for step in sorted(self.heaps):
-            for neg_h, rid, entry in sorted(self.heaps[step], key=lambda x: (-x[0], x[1])):
-                out.append(entry)
-        return out
+        return [entry for step in sorted(self.heaps)
+                for _, _, entry in sorted(self.heaps[step], key=lambda x: (-x[0], x[1]))]
 
 
 def _run_record_steps(
@@ -88,10 +85,10 @@ def _run_record_steps(
             kept_by_id = {r["id"]: r for r in kept}
             for rid, (h, old) in before.items():
                 new = kept_by_id.get(rid)
-                if new is None:
-                    trace.offer(step.step, h, rid, {"step": step.step, "op": step.name, "id": rid, "status": "dropped", "before": old, "after": None})
-                elif new != old:
-                    trace.offer(step.step, h, rid, {"step": step.step, "op": step.name, "id": rid, "status": "changed", "before": old, "after": copy.deepcopy(new)})
+                if new != old:
+                    trace.offer(step.step, h, rid, {"step": step.step, "op": step.name, "id": rid,
+                                                    "status": "dropped" if new is None else "changed",
+                                                    "before": old, "after": copy.deepcopy(new)})
         records = kept
     return pa.Table.from_pylist(records, schema=schema), stats, trace, seconds
 
@@ -136,14 +133,19 @@ def _pool(ctx: Any, n: int) -> Any:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def ipc_bytes(table: pa.Table) -> bytes:
+    """`table` as an Arrow IPC stream: how worker processes and Ray tasks hand back records."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
 def _worker(bounds: tuple[int, int]) -> tuple[bytes, list[StepStats], Trace | None, list[float]]:
     start, length = bounds
     table = _WORK["table"].slice(start, length)
     out, stats, trace, secs = _run_record_steps(_WORK["steps"], table, _WORK["schema"], Trace(_WORK["k"]) if _WORK["k"] else None, _WORK["seed"])
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, out.schema) as w:
-        w.write_table(out)
-    return sink.getvalue().to_pybytes(), stats, trace, secs
+    return ipc_bytes(out), stats, trace, secs
 
 
 def with_ids(table: pa.Table) -> pa.Table:
@@ -179,10 +181,7 @@ class Pipeline:
         for i, step in enumerate(self.steps):
             if not isinstance(step, Step):
                 raise TypeError(f"step {i} is {type(step).__name__}, not a transform or dataset step")
-            step.bind(self.seed, i)
-        self.stats: list[StepStats] = [StepStats(s.name, s.step) for s in self.steps]
-        self.seconds: list[float] = [0.0] * len(self.steps)
-        self.trace = Trace(self.trace_k)
+        self._reset()
         self._tmp: tempfile.TemporaryDirectory | None = None
 
     # -- public API ------------------------------------------------------------------
@@ -215,8 +214,8 @@ class Pipeline:
         """Fresh stats, timings and trace, so that each run reports its own counts."""
         for i, step in enumerate(self.steps):
             step.bind(self.seed, i)
-        self.stats = [StepStats(s.name, s.step) for s in self.steps]
-        self.seconds = [0.0] * len(self.steps)
+        self.stats: list[StepStats] = [StepStats(s.name, s.step) for s in self.steps]
+        self.seconds: list[float] = [0.0] * len(self.steps)
         self.trace = Trace(self.trace_k)
 
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
@@ -299,10 +298,5 @@ class Pipeline:
         return pa.ipc.open_stream(pa.memory_map(str(path))).read_all()
 
     def stats_dicts(self) -> list[dict]:
-        out = []
-        for step, st, sec in zip(self.steps, self.stats, self.seconds):
-            d = st.as_dict()
-            d["params"] = step.params
-            d["seconds"] = round(sec, 3)
-            out.append(d)
-        return out
+        return [{**st.as_dict(), "params": step.params, "seconds": round(sec, 3)}
+                for step, st, sec in zip(self.steps, self.stats, self.seconds)]

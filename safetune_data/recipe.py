@@ -76,11 +76,8 @@ def set_value(data: dict, dotted: str, raw: str) -> None:
 def _step_entries(steps: list | None, where: str) -> list[tuple[str, dict, str]]:
     out = []
     for i, step in enumerate(steps or []):
-        if isinstance(step, str):
-            out.append((step, {}, f"{where}[{i}]"))
-        else:
-            (name, params), = step.items()
-            out.append((name, dict(params or {}), f"{where}[{i}]"))
+        (name, params), = [(step, {})] if isinstance(step, str) else step.items()
+        out.append((name, dict(params or {}), f"{where}[{i}]"))
     return out
 
 
@@ -137,11 +134,9 @@ def recipe_from_data(data: object, path: str, overrides: list[str] | None = None
     if data.get("grid"):
         factors = list(data["grid"].items())
         for combo in itertools.product(*[list(levels.items()) for _, levels in factors]):
-            name = ",".join(f"{f}={lvl}" for (f, _), (lvl, _) in zip(factors, combo))
-            entries = list(common)
-            for (f, _), (lvl, steps) in zip(factors, combo):
-                entries += _step_entries(steps, f"grid.{f}.{lvl}")
-            named.append((name, entries, {f: lvl for (f, _), (lvl, _) in zip(factors, combo)}))
+            levels = {f: lvl for (f, _), (lvl, _) in zip(factors, combo)}
+            entries = common + [e for (f, _), (lvl, steps) in zip(factors, combo) for e in _step_entries(steps, f"grid.{f}.{lvl}")]
+            named.append((",".join(f"{f}={lvl}" for f, lvl in levels.items()), entries, levels))
     elif data.get("variants"):
         for vname, steps in data["variants"].items():
             named.append((vname, list(common) + _step_entries(steps, f"variants.{vname}"), {}))
@@ -156,8 +151,4 @@ def recipe_from_data(data: object, path: str, overrides: list[str] | None = None
                 hint="variants: " + "; ".join(n[0] for n in named),
             )
         named = chosen
-    variants = []
-    for vname, entries, factors in named:
-        steps, spec = _instantiate(entries, path)
-        variants.append(Variant(vname, steps, spec, factors))
-    return Recipe(path, data, variants)
+    return Recipe(path, data, [Variant(vname, *_instantiate(entries, path), factors) for vname, entries, factors in named])

@@ -80,15 +80,16 @@ def require_messages(columns: list[str], who: str) -> None:
 
 def meta_value(value: Any) -> str | None:
     """Carried-over values are stored as strings so every shard shares one schema."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def turns(record: dict, role: str) -> list[str]:
     return [m["content"] for m in record["messages"] if m["role"] == role]
+
+
+def request_of(record: dict, turn: int) -> str:
+    """The user message the turn at index `turn` answers: the last one before it ("" if none)."""
+    return next((m.get("content") or "" for m in reversed(record["messages"][:turn]) if m.get("role") == "user"), "")
 
 
 def assistant_indices(record: dict) -> list[int]:

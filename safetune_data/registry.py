@@ -136,9 +136,10 @@ def validate_params(kind: str, name: str, schema: dict, params: dict) -> dict:
     return filled
 
 
-def schema(**properties: dict) -> dict:
-    """A closed JSON Schema object of `properties` (a shorthand for plug-in declarations)."""
-    return {"type": "object", "properties": properties, "additionalProperties": False}
+def schema(*, required: list[str] | None = None, **properties: dict) -> dict:
+    """A closed JSON Schema object of `properties`: how every plug-in declares its parameters."""
+    out = {"type": "object", "properties": properties, "additionalProperties": False}
+    return {**out, "required": required} if required else out
 
 
 __all__ = ["Registry", "validate_params", "schema", "NO_PARAMS"]

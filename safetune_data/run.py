@@ -10,7 +10,6 @@ Layout of a run directory (built in a temporary sibling and renamed into place a
 """
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from .card import write_card
 from .engines import check_engine, engine_session, engine_versions
 from .errors import ConfigError, InputError
 from .io.api import base_manifest, convert, finish_output
+from .io.atomic import write_json_atomic, write_jsonl_atomic
 from .io.mapped import MappedShards
 from .io.sources import read_json
 from .io.tempdirs import scratch
@@ -49,13 +49,9 @@ def read_index(path: str | Path) -> dict[str, Any]:
 def fidelity_digest(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per rewriting step of a variant: the share of rows it moved and the share its fidelity
     checks held back (or flagged), so the index shows how clean each grid cell is."""
-    out = []
-    for s in steps:
-        f = s.get("fidelity")
-        if f:
-            out.append({"step": s["step"], "op": s["op"], "moved_share": f["moved_share"],
-                        "failed_share": round(sum(f["failed_share"].values()), 4), "action": f["action"]})
-    return out
+    return [{"step": s["step"], "op": s["op"], "moved_share": f["moved_share"],
+             "failed_share": round(sum(f["failed_share"].values()), 4), "action": f["action"]}
+            for s in steps if (f := s.get("fidelity"))]
 
 
 def index_variants(path: str | Path) -> list[tuple[str, Path, dict[str, Any]]]:
@@ -145,14 +141,12 @@ def run_recipe(
                 seconds={"read": round(read_seconds, 3), "transform_and_write": round(time.perf_counter() - t1, 3)},
             )
             manifest["versions"].update(engine_versions(engine))
-            with open(vdir / "trace.jsonl", "w", encoding="utf-8") as fh:
-                for entry in pipe.trace.entries():
-                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            write_jsonl_atomic(vdir / "trace.jsonl", pipe.trace.entries())
             manifest = finish_output(vdir, writer, manifest, shard_size=shard_size, card=card)
             index["variants"].append(
                 {"name": variant.name, "dir": variant.name, "rows": manifest["output"]["rows"], "factors": variant.factors,
                  "steps": [s["op"] for s in variant.spec], "fidelity": fidelity_digest(manifest["steps"])}
             )
-        (od.path / INDEX_FILE).write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
+        write_json_atomic(od.path / INDEX_FILE, index)
         od.commit()
     return index

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from rich.console import Console, ConsoleDimensions
@@ -78,6 +79,16 @@ def counting(description: str, total: int | None = None, unit: str = "rows",
     with progress(transient=transient) as bar:
         task = bar.add_task(description, total=total, unit=unit)
         yield lambda n: bar.advance(task, n)
+
+
+def task_hook(bar: "BarProgress | LineProgress", verb: str) -> Callable[[str, int], Callable[[int], None]]:
+    """`start(name, total)` for library calls that report per item (a file, a model): a task
+    on `bar` named after the item, and its `advance(n)` callback."""
+    def start(name: str, total: int) -> Callable[[int], None]:
+        task = bar.add_task(f"{verb} {Path(name).name or name}", total=total)
+        return lambda n: bar.advance(task, n)
+
+    return start
 
 
 class BarProgress(Progress):
@@ -234,12 +245,8 @@ class LineProgress:
         if t.total and t.completed >= t.total:  # counted out, still working (e.g. writing the card)
             return f"{t.description}: {_n(t.completed)}/{_n(t.total)} {t.unit} (100%), finishing, {elapsed} elapsed"
         rate = t.rate(now)
-        text = f"{t.description}: {_n(t.completed)}"
-        if t.total:
-            text += f"/{_n(t.total)} {t.unit} ({100 * t.completed / t.total:.0f}%)"
-        else:
-            text += f" {t.unit}"
-        text += f", {_n(rate)} {t.unit}/s, {elapsed} elapsed"
+        count = f"/{_n(t.total)} {t.unit} ({100 * t.completed / t.total:.0f}%)" if t.total else f" {t.unit}"
+        text = f"{t.description}: {_n(t.completed)}{count}, {_n(rate)} {t.unit}/s, {elapsed} elapsed"
         if t.total and rate > 0:
             text += f", ETA {format_seconds((t.total - t.completed) / rate)}"
         return text

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Optional
 
@@ -12,20 +11,8 @@ from ..card import write_card
 from ..errors import ConfigError, InputError
 from ..io.atomic import check_file_target, write_text_atomic
 from ..io.writer import protected_reason
-from .console import console, err_console, progress
-
-
-def parse_mapping(items: list[str] | None) -> dict[str, str] | None:
-    """`--map role=col` options into a dict; a malformed one names itself."""
-    if not items:
-        return None
-    mapping: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ConfigError(f"--map expects ROLE=COLUMN, got {item!r}", field="--map", hint="e.g. --map user=question --map assistant=answer")
-        mapping[key.strip()] = value.strip()
-    return mapping
+from ..options import parse_pairs
+from .console import console, err_console, progress, task_hook
 
 
 def profile_command(
@@ -55,17 +42,12 @@ def profile_command(
     for path in paths:
         if not path.exists():
             raise InputError("no such file or directory", file=str(path))
-    map_dict = parse_mapping(mapping)
+    map_dict = parse_pairs(mapping, "--map") or None
     _check_outputs(json_out, markdown_out, plots, overwrite)  # before any profiling
 
-    with ExitStack() as stack:
-        bar = stack.enter_context(progress(transient=True))
-
-        def on_start(name: str, total: int):
-            task = bar.add_task(f"profiling {Path(name).name}", total=total)
-            return lambda n: bar.advance(task, n)
-
-        doc = profile_paths([str(p) for p in paths], format=format, mapping=map_dict, tokenizer=tokenizer, on_start=on_start)
+    with progress(transient=True) as bar:
+        doc = profile_paths([str(p) for p in paths], format=format, mapping=map_dict, tokenizer=tokenizer,
+                            on_start=task_hook(bar, "profiling"))
 
     console.print(rich_table(doc))
     images: dict[str, str] = {}

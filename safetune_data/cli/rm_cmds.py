@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -18,7 +17,7 @@ from ..rm.evaluate import ModelSpec, evaluate
 from ..rm.pairs import load_pairs
 from ..rm.report import write_eval
 from ..rm.score import RM_HINT, load_scorer
-from .console import console, err_console, progress
+from .console import console, err_console, progress, task_hook
 
 rm_app = typer.Typer(
     name="rm",
@@ -51,14 +50,6 @@ def _check_models(*models: str | None) -> None:
     for m in models:
         if m and m != "-":
             check_model_source(m, field="--model", hint=RM_HINT)
-
-
-def _bar_hook(bar: Any, verb: str) -> Callable[[str, int], Callable[[int], None]]:
-    def start(name: str, total: int) -> Callable[[int], None]:
-        task = bar.add_task(f"{verb} {Path(name).name or name}", total=total)
-        return lambda n: bar.advance(task, n)
-
-    return start
 
 
 def eval_command(
@@ -95,11 +86,10 @@ def eval_command(
         err_console.print(f"pairs: {len(pair_set.pairs)} from {pair_set.rows} rows; skipped {dict(pair_set.skipped)}")
     if out is not None:
         check_output_dir(out, overwrite)  # before any scoring
-    with ExitStack() as stack:
-        bar = stack.enter_context(progress(transient=True))
+    with progress(transient=True) as bar:
         result, rows = evaluate(pair_set, specs, batch_size=batch_size, device=device, dtype=dtype,
                                 trust_remote_code=trust_remote_code, beta=beta, sort_by_length=not no_sort,
-                                limit=limit, progress=_bar_hook(bar, "scoring"))
+                                limit=limit, progress=task_hook(bar, "scoring"))
     _print_eval(result)
     if out is not None:
         with OutputDir(out, overwrite=overwrite) as target:
@@ -109,14 +99,11 @@ def eval_command(
 
 
 def _print_eval(result: dict[str, Any]) -> None:
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table(title=f"reward-model accuracy on {result['pairs']['pairs']} pairs ({result['pairs']['format']})")
     subsets = list(result["pairs"]["subsets"])
-    table.add_column("model", overflow="fold")
-    table.add_column("overall")
-    for s in subsets:
-        table.add_column(s)
+    table = Table(Column("model", overflow="fold"), "overall", *subsets,
+                  title=f"reward-model accuracy on {result['pairs']['pairs']} pairs ({result['pairs']['format']})")
     rows = list(result["models"].items())
     if "majority_vote" in result:
         rows.append(("majority vote", result["majority_vote"]))
@@ -130,10 +117,7 @@ def _print_eval(result: dict[str, Any]) -> None:
     console.print(table)
     if "agreement" in result:
         ag = result["agreement"]
-        t2 = Table(title="agreement: same side % / Kendall tau-b of margins")
-        t2.add_column("")
-        for n in ag["models"]:
-            t2.add_column(Path(n).name or n)
+        t2 = Table("", *(Path(n).name or n for n in ag["models"]), title="agreement: same side % / Kendall tau-b of margins")
         for i, n in enumerate(ag["models"]):
             t2.add_row(Path(n).name or n, *[
                 f"{100 * ag['same_side'][i][j]:.1f}% / {'—' if ag['kendall_tau_b'][i][j] is None else format(ag['kendall_tau_b'][i][j], '.2f')}"
@@ -166,8 +150,7 @@ def score_command(
     check_output_dir(out, overwrite)  # before loading the model
     _check_models(model, ref_model)
     scorer = load_scorer(model, ref_model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, beta=beta)
-    with ExitStack() as stack:
-        bar = stack.enter_context(progress(transient=True))
+    with progress(transient=True) as bar:
         task = bar.add_task(f"scoring {dataset.name}", total=None)
         manifest = score_dataset(scorer, dataset, out, column=column, batch_size=batch_size, overwrite=overwrite,
                                  command=["safetune", *sys.argv[1:]], on_batch=lambda n: bar.advance(task, n))
@@ -210,10 +193,9 @@ def compare_command(
     res = read_results(results) if results is not None else None
     _check_models(model, ref_model)
     scorer = load_scorer(model, ref_model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, beta=beta)
-    with ExitStack() as stack:
-        bar = stack.enter_context(progress(transient=True))
+    with progress(transient=True) as bar:
         doc = compare_variants(scorer, variants, batch_size=batch_size, n_resamples=resamples, seed=seed,
-                               results=res, metric=metric, on_variant=_bar_hook(bar, "scoring"))
+                               results=res, metric=metric, on_variant=task_hook(bar, "scoring"))
     table = Table(title=f"mean reward per variant ({scorer.name})")
     for col in ("rank", "variant", "rows", "mean reward", "95% CI") + ((metric,) if res is not None else ()):
         table.add_column(col, overflow="fold" if col == "variant" else "ellipsis")  # names are never cut

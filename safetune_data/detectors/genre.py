@@ -20,6 +20,7 @@ Two kinds of evidence, both regular expressions (no parser; a few microseconds a
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 GENRES = ("story", "poem", "song", "letter", "dialogue", "speech", "post")
 
@@ -123,11 +124,9 @@ def requested_form(prompt: str) -> str | None:
         return "edited text"
     if "aragraph" not in head:
         return None
-    if _AS_PARAGRAPH.search(head):
+    if _AS_PARAGRAPH.search(head) or any(not _GAP_BLOCK.search(m.group("gap")) or _INTO.search(m.group("gap"))
+                                         for m in _PARAGRAPH_REQUEST.finditer(head)):
         return "paragraph"
-    for m in _PARAGRAPH_REQUEST.finditer(head):
-        if not _GAP_BLOCK.search(m.group("gap")) or _INTO.search(m.group("gap")):
-            return "paragraph"
     return None
 
 
@@ -192,9 +191,7 @@ def _dialogue(text: str) -> bool:
     labels = [m.group(1).strip().lower() for m in _SPEAKER.finditer(text)]
     if len(labels) < 3:
         return False
-    counts: dict[str, int] = {}
-    for label in labels:
-        counts[label] = counts.get(label, 0) + 1
+    counts = Counter(labels)
     return len(counts) >= 2 and max(counts.values()) >= 2 and sum(c for c in counts.values() if c >= 2) >= 0.6 * len(labels)
 
 

@@ -178,21 +178,19 @@ def _at_sentence_start(doc: Doc, i: int) -> bool:
 _NP_STOP = {"who", "that", "which", "with", "from", "for", "in", "at", "of", "to", "named", "called", "whose", "on"}
 
 
-def _role_phrase(doc: Doc, end: int, limit: int = 10) -> tuple[list[str], bool]:
-    """Lower-cased words of the role after the trigger, and whether the sentence ends there."""
+def _role_phrase(doc: Doc, end: int, limit: int = 10) -> list[str]:
+    """Lower-cased words of the role after the trigger, up to its noun phrase's or sentence's end."""
     words: list[str] = []
     for tok in doc[end - 1 : end - 1 + limit]:
-        if tok.lower_ in _NP_STOP:
-            return words, False
-        if tok.is_space or tok.text in {".", "!", "?", ":", ";"}:
-            return words, True
+        if tok.lower_ in _NP_STOP or tok.is_space or tok.text in {".", "!", "?", ":", ";"}:
+            break
         words.append(tok.lower_)
-    return words, len(doc) <= end - 1 + limit
+    return words
 
 
 def _role_kind(doc: Doc, end: int, role: str, sentence: str) -> str | None:
     """The kind of a "you are X" / "act as X" role phrase that is not a character, or None."""
-    words, sentence_ends = _role_phrase(doc, end)
+    words = _role_phrase(doc, end)
     if any(w in _FUNCTIONAL for w in words):
         return "functional_role"
     names = [t.text for t in doc[end - 1 : end - 1 + len(words)] if t.text[:1].isupper()]
@@ -314,12 +312,7 @@ def framing_kinds(record: dict) -> dict[str, set[str]]:
 
 def roleplay_where(record: dict) -> set[str]:
     """Where a conversation carries persona framing of the assistant: a subset of {"system", "user"}."""
-    out: set[str] = set()
-    for m in record.get("messages") or []:
-        role = m.get("role")
-        if role in ("system", "user") and role not in out and find_persona(m.get("content") or "", role):
-            out.add(role)
-    return out
+    return {role for role, kinds in framing_kinds(record).items() if "persona" in kinds}
 
 
 def premise_where(record: dict) -> set[str]:

@@ -44,6 +44,7 @@ _MARKUP_LINE = re.compile(
 )
 _NEWLINE = re.compile(r"\r\n?|\n")
 _BLANK_LINE = re.compile(r"(?:\r\n?|\n)[ \t]*(?:\r\n?|\n)(?:[ \t]*(?:\r\n?|\n))*")
+_CONTENT = re.compile(r"[^ \t\r\n](?:.*[^ \t\r\n])?", re.DOTALL)  # a paragraph without its surrounding blanks
 # A paragraph's first line that is only bold text (optionally with a colon): a heading.
 # Groups: the marker, the text, the colon (`structure.plain` makes the line a lead-in).
 BOLD_LINE = re.compile(r"^[ \t]*(\*\*|__)(?=\S)([^\n]+?)(?<=\S)\1[ \t]*(:?)[ \t]*$")
@@ -118,9 +119,7 @@ def _paragraph_kind(src: str, has_next: bool) -> str:
     if _DISPLAY_MATH.match(src):
         return "math"
     first, _, rest = src.partition("\n")
-    if BOLD_LINE.match(first) and (rest.strip() or has_next):
-        return "bold_heading"
-    if _RUN_IN.match(src):
+    if (BOLD_LINE.match(first) and (rest.strip() or has_next)) or _RUN_IN.match(src):
         return "bold_heading"
     return "paragraph"
 
@@ -128,20 +127,8 @@ def _paragraph_kind(src: str, has_next: bool) -> str:
 def _plain_blocks(text: str) -> list[Block]:
     """Paragraph blocks split on blank lines (the fast path: no markup line at all)."""
     blocks: list[Block] = []
-    pos = 0
-    pieces: list[tuple[int, int]] = []
-    for m in _BLANK_LINE.finditer(text):
-        pieces.append((pos, m.start()))
-        pos = m.end()
-    pieces.append((pos, len(text)))
-    spans = []
-    for start, end in pieces:
-        while start < end and text[start] in " \t\r\n":
-            start += 1
-        while end > start and text[end - 1] in " \t\r\n":
-            end -= 1
-        if start < end:
-            spans.append((start, end))
+    bounds = [0, *(x for m in _BLANK_LINE.finditer(text) for x in m.span()), len(text)]
+    spans = [m.span() for a, b in zip(bounds[::2], bounds[1::2]) if (m := _CONTENT.search(text, a, b))]
     for i, (start, end) in enumerate(spans):
         # Leading spaces of the first line belong to the line (markdown-it maps lines).
         line_start = text.rfind("\n", 0, start) + 1

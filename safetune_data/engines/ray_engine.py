@@ -43,7 +43,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ConfigError, MissingExtraError, SafetuneError
-from ..pipeline import BATCH_ROWS, Pipeline, Trace, _run_record_steps
+from ..pipeline import BATCH_ROWS, Pipeline, Trace, _run_record_steps, ipc_bytes
 from ..transforms.base import Transform
 
 ROW = "__safetune_row"
@@ -74,13 +74,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     ray = require_ray()
     started = False
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
-        if address:
-            kwargs["address"] = address
-        else:
-            kwargs["num_cpus"] = max(1, int(num_cpus or 1))
+        where = {"address": address} if address else {"num_cpus": max(1, int(num_cpus or 1))}
         try:
-            ray.init(**kwargs)
+            ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING, **where)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ConfigError(
                 f"cannot connect to Ray at {address or 'a local instance'}: {exc}",
@@ -142,16 +138,9 @@ def _apply_blocks(
             infos.append(pickle.dumps(("error", type(exc), exc.message, _error_fields(exc)), protocol=pickle.HIGHEST_PROTOCOL))
             datas.append(b"")
             continue
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, out.schema) as writer:
-            writer.write_table(out)
         infos.append(pickle.dumps(("ok", stats, trace, secs, node), protocol=pickle.HIGHEST_PROTOCOL))
-        datas.append(sink.getvalue().to_pybytes())
-    return pa.Table.from_arrays(
-        [pa.array(starts, pa.int64()), pa.array(counts, pa.int64()), pa.array(infos, pa.large_binary()),
-         pa.array(datas, pa.large_binary())],
-        schema=ENVELOPE,
-    )
+        datas.append(ipc_bytes(out))
+    return pa.Table.from_pydict({"start": starts, "rows": counts, "info": infos, "data": datas}, schema=ENVELOPE)
 
 
 def _error_fields(exc: SafetuneError) -> dict[str, Any]:

@@ -119,9 +119,7 @@ def _map_rows(
     c_col = _column(rows, spec, "category", category, where, required=False)
     i_col = _column(rows, spec, "id", id_col, where, required=False)
     e_col = _column(rows, spec, "expected", expected_col, where, required=False)
-    default_expected = spec.get("expected", expected)
-    if default_expected not in {"refuse", "comply"}:
-        raise ConfigError(f"'expected' must be 'refuse' or 'comply', got {default_expected!r}", field="expected")
+    default_expected = spec.get("expected", expected)  # the spec's value is checked against SPEC by load_benchmark
     out = []
     for i, r in enumerate(rows):
         text = r.get(p_col)
@@ -149,7 +147,7 @@ def _filters(spec: dict) -> dict:
     return filters
 
 
-def _source(spec: dict, suffixes: tuple[str, ...] = ()) -> tuple[list[dict] | None, Path | None, str]:
+def _source(spec: dict) -> tuple[list[dict] | None, Path | None, str]:
     """(rows from the Hub, None, id) or (None, local path, path string)."""
     if spec.get("hub"):
         return _load_hub(spec), None, str(spec["hub"])
@@ -159,6 +157,12 @@ def _source(spec: dict, suffixes: tuple[str, ...] = ()) -> tuple[list[dict] | No
     if not path.exists():
         raise InputError("file not found", file=str(path), field="path")
     return None, path, str(path)
+
+
+def _table(spec: dict) -> tuple[list[dict], str]:
+    """(rows, where) of a benchmark given as a table: from the Hub, or a local file."""
+    rows, path, where = _source(spec)
+    return (rows if rows is not None else read_table(path)), where
 
 
 # ---------------------------------------------------------------------------- loaders
@@ -189,8 +193,7 @@ def _advbench(spec: dict) -> list[dict]:
 @register("xstest", params=SPEC)
 def _xstest(spec: dict) -> list[dict]:
     """XSTest: label safe -> comply, unsafe -> refuse; category = type."""
-    rows, path, where = _source(spec)
-    rows = rows if rows is not None else read_table(path)
+    rows, where = _table(spec)
     out = _map_rows(rows, spec, where, prompt="prompt", category="type", id_col="id", expected_col="label", id_prefix="xstest")
     label = _filters(spec).get("label")
     if label is not None:
@@ -206,22 +209,16 @@ def _harmbench(spec: dict) -> list[dict]:
     Contextual behaviours put the context first, as HarmBench's own generation step does.
     `functional` filters FunctionalCategory (standard, contextual, copyright).
     """
-    rows, path, where = _source(spec)
-    rows = rows if rows is not None else read_table(path)
+    rows, where = _table(spec)
     _column(rows, spec, "prompt", "Behavior", where, required=True)
     functional = _filters(spec).get("functional")
     if functional is not None:
-        keep = [r for r in rows if str(r.get("FunctionalCategory", "")).lower() == str(functional).lower()]
-    else:
-        keep = rows
+        rows = [r for r in rows if str(r.get("FunctionalCategory", "")).lower() == str(functional).lower()]
     p_col = (spec.get("map") or {}).get("prompt", "Behavior")
     merged = []
-    for r in keep:
-        r = dict(r)
+    for r in rows:
         context = (r.get("ContextString") or "").strip()
-        if context:
-            r[p_col] = f"{context}\n\n---\n\n{r[p_col]}"
-        merged.append(r)
+        merged.append(dict(r, **{p_col: f"{context}\n\n---\n\n{r[p_col]}"}) if context else dict(r))
     return _map_rows(merged, spec, where, prompt="Behavior", category="SemanticCategory", id_col="BehaviorID", id_prefix="harmbench")
 
 
@@ -238,8 +235,7 @@ def _hexphi(spec: dict) -> list[dict]:
     out = []
     for f in files:
         rows = [{"prompt": r[0]} for r in _csv_lines(f)]
-        for r in _map_rows(rows, spec, str(f), prompt="prompt", id_prefix=f"hexphi-{f.stem}", category_default=f.stem):
-            out.append(r)
+        out += _map_rows(rows, spec, str(f), prompt="prompt", id_prefix=f"hexphi-{f.stem}", category_default=f.stem)
     for i, r in enumerate(out):
         r["_index"] = i
     return out
@@ -255,8 +251,7 @@ def _natural_key(path: Path) -> tuple:
 @register("saladbench", params=SPEC)
 def _saladbench(spec: dict) -> list[dict]:
     """SALAD-Bench JSON/JSONL: base set `question`, attack-enhanced `augq`; category `1-category`."""
-    rows, path, where = _source(spec)
-    rows = rows if rows is not None else read_table(path)
+    rows, where = _table(spec)
     field = spec.get("field")
     if field is None and rows:
         field = next((f for f in ("augq", "question", "baseq") if f in rows[0]), "question")
@@ -268,8 +263,7 @@ def _saladbench(spec: dict) -> list[dict]:
 @register("mtbench", params=SPEC)
 def _mtbench(spec: dict) -> list[dict]:
     """MT-Bench questions: prompt = first turn, `turns` kept for multi-turn generation."""
-    rows, path, where = _source(spec)
-    rows = rows if rows is not None else read_table(path)
+    rows, where = _table(spec)
     t_col = (spec.get("map") or {}).get("prompt", "turns")
     for i, r in enumerate(rows):
         turns = r.get(t_col)
@@ -286,9 +280,8 @@ def _mtbench(spec: dict) -> list[dict]:
 @register("file", params=SPEC)
 def _file(spec: dict) -> list[dict]:
     """Any CSV/JSON/JSONL with a prompt column (map.prompt, default 'prompt')."""
-    rows, path, where = _source(spec)
-    rows = rows if rows is not None else read_table(path)
-    stem = Path(where).stem if path is not None else where.replace("/", "_")
+    rows, where = _table(spec)
+    stem = where.replace("/", "_") if spec.get("hub") else Path(where).stem
     return _map_rows(rows, spec, where, prompt="prompt", category="category", id_col="id", expected_col="expected", id_prefix=stem)
 
 

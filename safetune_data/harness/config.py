@@ -111,12 +111,9 @@ def _check_dataset_dir(path: Path, cfg_file: Path, key: str) -> None:
 
 
 def _read_manifest_factors(path: Path) -> dict[str, Any]:
-    p = path / "manifest.json"
-    if not p.is_file():
-        return {}
     try:
-        man = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+        man = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, IsADirectoryError, json.JSONDecodeError):
         return {}
     factors = man.get("factors") if isinstance(man, dict) else None
     return factors if isinstance(factors, dict) else {}
@@ -244,11 +241,8 @@ def _check_judges(entries: list, cfg_file: Path) -> list[JudgePlan]:
     for i, entry in enumerate(entries):
         name, options = (entry, {}) if isinstance(entry, str) else (entry["name"], entry.get("options") or {})
         if name not in JUDGES:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(JUDGES), n=1)
-            raise ConfigError(f"unknown judge '{name}'", file=str(cfg_file), field=f"judges[{i}]",
-                              hint=f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(JUDGES))}")
+            unknown = JUDGES.unknown(name)
+            raise ConfigError(unknown.message, file=str(cfg_file), field=f"judges[{i}]", hint=unknown.hint)
         if name in {p.name for p in plans}:
             raise ConfigError(f"judge '{name}' given twice", file=str(cfg_file), field=f"judges[{i}]")
         if isinstance(options.get("model"), str) and options["model"]:  # a model-backed judge: loadable here?

@@ -24,10 +24,7 @@ BASELINE_LEVELS = ("none", "plain", "strip", "original", "off")
 
 
 def _baseline(levels: list[str]) -> str:
-    for name in BASELINE_LEVELS:
-        if name in levels:
-            return name
-    return sorted(levels)[0]
+    return next((name for name in BASELINE_LEVELS if name in levels), min(levels))
 
 
 def _contrast(factor: str, levels: set[str], cell_keys: list[tuple]):

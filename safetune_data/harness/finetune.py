@@ -78,10 +78,8 @@ def encode_conversation(
     text, spans = assistant_spans(messages, tokenizer, chat_template)
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(enc["input_ids"])
-    labels = []
-    for tid, (start, _end) in zip(ids, enc["offset_mapping"]):
-        inside = any(a <= start < b for a, b in spans)
-        labels.append(tid if inside else IGNORE_INDEX)
+    labels = [tid if any(a <= start < b for a, b in spans) else IGNORE_INDEX
+              for tid, (start, _end) in zip(ids, enc["offset_mapping"])]
     truncated = len(ids) > max_length
     ids, labels = ids[:max_length], labels[:max_length]
     return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels, "truncated": truncated}
@@ -122,14 +120,19 @@ def pad_collator(pad_token_id: int):
 
 
 # ----------------------------------------------------------------------------- data
-def load_variant(variant_dir: str | Path, val_fraction: float, seed: int, limit: int | None = None):
-    """(train, validation) splits of a variant saved with `save_to_disk`; the split is seeded."""
+def load_saved(data_dir: str | Path):
+    """A dataset saved with `save_to_disk` (a variant, the held-out records)."""
     import datasets
 
     try:
-        ds = datasets.load_from_disk(str(variant_dir))
+        return datasets.load_from_disk(str(data_dir))
     except (FileNotFoundError, ValueError) as exc:
-        raise InputError(f"not a saved dataset: {exc}", file=str(variant_dir)) from exc
+        raise InputError(f"not a saved dataset: {exc}", file=str(data_dir)) from exc
+
+
+def load_variant(variant_dir: str | Path, val_fraction: float, seed: int, limit: int | None = None):
+    """(train, validation) splits of a variant saved with `save_to_disk`; the split is seeded."""
+    ds = load_saved(variant_dir)
     missing = {"id", "messages"} - set(ds.column_names)
     if missing:
         raise InputError(f"records lack column(s) {sorted(missing)}", file=str(variant_dir))
@@ -390,14 +393,9 @@ def heldout_loss(model, tokenizer, data_dir: str | Path, *, max_length: int, bat
     assistant tokens (labelled exactly as in training); the reported loss is the mean over
     conversations, so that long answers do not dominate, and `token_loss` the token-weighted one.
     """
-    import datasets
     import torch
 
-    try:
-        ds = datasets.load_from_disk(str(data_dir))
-    except (FileNotFoundError, ValueError) as exc:
-        raise InputError(f"not a saved dataset: {exc}", file=str(data_dir)) from exc
-    rows, enc_stats = encode_dataset(ds, tokenizer, max_length, chat_template)
+    rows, enc_stats = encode_dataset(load_saved(data_dir), tokenizer, max_length, chat_template)
     collate = pad_collator(tokenizer.pad_token_id)
     device = next(model.parameters()).device
     per_row: list[float] = []

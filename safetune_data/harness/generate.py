@@ -85,10 +85,8 @@ def generate(
     device = next(model.parameters()).device
     old_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
-    gen_kw: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": do_sample,
-                              "pad_token_id": tokenizer.pad_token_id}
-    eos = getattr(model.generation_config, "eos_token_id", None) or tokenizer.eos_token_id
-    gen_kw["eos_token_id"] = eos
+    gen_kw: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "pad_token_id": tokenizer.pad_token_id,
+                              "eos_token_id": getattr(model.generation_config, "eos_token_id", None) or tokenizer.eos_token_id}
     if do_sample:
         gen_kw.update(temperature=temperature, top_p=top_p)
         torch.manual_seed(seed)

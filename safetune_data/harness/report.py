@@ -48,8 +48,7 @@ def render_table(results: dict[str, Any]) -> str:
     """One line per row: harmful compliance and over-refusal with 95% intervals and deltas against the reference."""
     judge = results["primary_judge"]
     rows = results["rows"]
-    by_name = {r["name"]: r for r in rows}
-    ref = by_name.get(results.get("reference") or "")
+    ref = next((r for r in rows if r["name"] == results.get("reference")), None)
     ref_sum = ref["summary"].get(judge) if ref else None
     bench_keys = [b["key"] for b in results["benchmarks"]]
     lines = [

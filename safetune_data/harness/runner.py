@@ -43,6 +43,8 @@ from .models import dtype_name, load_causal_lm, load_tokenizer, resolve_device
 from .report import write_report
 
 RESULTS_VERSION = 1
+# What metrics read of each judge's verdict on an answer.
+VERDICT_KEYS = ("refused", "score", "outcome", "outcome_reason", "distinct_2", "repetition_share", "uncertain")
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -94,11 +96,8 @@ def row_hashes(cfg: HarnessConfig) -> dict[str, str]:
 
 
 def _finished(row_dir: Path, config_hash: str) -> dict | None:
-    marker = row_dir / "done.json"
-    if not marker.is_file():
-        return None
     try:
-        done = json.loads(marker.read_text(encoding="utf-8"))
+        done = json.loads((row_dir / "done.json").read_text(encoding="utf-8"))
         if done.get("config_hash") != config_hash:
             return None
         return json.loads((row_dir / "row.json").read_text(encoding="utf-8"))
@@ -134,11 +133,7 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
             for i, (item, answer) in enumerate(zip(bench.items, answers)):
                 per_judge = {name: verdicts[name][i] for name in judges}
                 for name, v in per_judge.items():
-                    judged_rows[name].append({**item, "refused": v.get("refused"), "score": v.get("score"),
-                                              "outcome": v.get("outcome"), "outcome_reason": v.get("outcome_reason"),
-                                              "distinct_2": v.get("distinct_2"),
-                                              "repetition_share": v.get("repetition_share"),
-                                              "uncertain": v.get("uncertain")})
+                    judged_rows[name].append({**item, **{k: v.get(k) for k in VERDICT_KEYS}})
                 fh.write(json.dumps({"row": row.name, "benchmark": bench.key, **item, "response": answer,
                                      "judgements": per_judge}, ensure_ascii=False) + "\n")
             per_bench[bench.key] = {"n": len(bench.items),

@@ -2,7 +2,6 @@
 write a Dataset of records as an output dir."""
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -13,7 +12,8 @@ import pyarrow as pa
 from .. import __version__  # set first in the package root, before it imports this module
 from ..errors import InputError
 from ..records import record_schema
-from .convert import RecordStream
+from .atomic import write_jsonl_atomic
+from .convert import BASE_META, RecordStream
 from .manifest import now, safe_command, versions, write_manifest
 from .provenance import provenance
 from .sources import resolve
@@ -70,9 +70,7 @@ def finish_output(
     manifest["output"] = {"rows": writer.rows, "shards": shards, "shard_size": shard_size}
     manifest["rejects_file"] = None
     if rejects:
-        with open(directory / "rejects.jsonl", "w") as fh:
-            for r in rejects:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        write_jsonl_atomic(directory / "rejects.jsonl", rejects)
         manifest["rejects_file"] = "rejects.jsonl"
     write_manifest(directory, manifest)
     if card is not None:
@@ -98,8 +96,7 @@ def convert(
 
     Returns the manifest. Raises `InputError` (nothing written) on bad input in `fail` mode.
     """
-    paths = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
-    paths = [str(p) for p in paths]
+    paths = [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
     sources = resolve(paths)
     check_output_is_not_input(Path(out), paths)
     stream = RecordStream(sources, format=format, mapping=mapping, on_error=on_error)
@@ -138,8 +135,7 @@ def read(
     """
     import datasets
 
-    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    items = [str(p) for p in items]
+    items = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if len(items) == 1 and is_output_dir(items[0]) and format is None and not mapping:
         ds = datasets.load_from_disk(items[0])
         if {"id", "messages", "meta"} <= set(ds.column_names):
@@ -191,12 +187,8 @@ def as_table(ds: Any) -> pa.Table:
     if isinstance(ds, pa.Table):
         return ds
     if isinstance(ds, list):
-        extra: list[str] = []
-        for r in ds:
-            for k in (r.get("meta") or {}):
-                if k not in extra and k not in ("source", "source_index", "format", "transforms"):
-                    extra.append(k)
-        return pa.Table.from_pylist(ds, schema=record_schema(extra))
+        extra = dict.fromkeys(k for r in ds for k in (r.get("meta") or {}) if k not in BASE_META)
+        return pa.Table.from_pylist(ds, schema=record_schema(list(extra)))
     if getattr(ds, "data", None) is not None:  # datasets.Dataset: honour indices mapping (select/shuffle)
         return dataset_table(ds)
     raise TypeError(f"cannot write {type(ds).__name__}; pass a datasets.Dataset, a list of records or a pyarrow.Table")

@@ -67,11 +67,8 @@ class RecordStream:
         self.dropped: Counter = Counter()
         self.rejects: list[dict[str, Any]] = []
         self.plans = [self._plan(s) for s in sources]
-        extras: list[str] = []
-        for p in self.plans:
-            extras += [e for e in p.extra if e not in extras]
-        self.extra = extras
-        self.schema = record_schema(extras)
+        self.extra = list(dict.fromkeys(e for p in self.plans for e in p.extra))
+        self.schema = record_schema(self.extra)
 
     # -- planning ------------------------------------------------------------------
     def _plan(self, src: Source) -> SourcePlan:
@@ -96,16 +93,10 @@ class RecordStream:
         validate_mapping(fmt, self.mapping)
         consumed = consumed_columns(fmt, self.mapping)
         renames = rename_columns(fmt, self.mapping)
-        extra: list[str] = []
-        for loc in first:
-            if loc.row is None:
-                continue
-            if fmt == "records":
-                meta = loc.row.get("meta") or {}
-                keys = [k for k in meta if k not in BASE_META]
-            else:
-                keys = [k for k in loc.row if k not in consumed and k not in renames]
-            extra += [k for k in keys if k not in extra and k not in BASE_META]
+        # carried-over fields: a record's own meta fields, else the columns the format does not consume
+        carried = (((loc.row.get("meta") or {}) if fmt == "records" else (k for k in loc.row if k not in consumed and k not in renames))
+                   for loc in first if loc.row is not None)
+        extra = list(dict.fromkeys(k for keys in carried for k in keys if k not in BASE_META))
         return SourcePlan(src, fmt, self.mapping, itertools.chain([first], batches), extra)
 
     # -- rows ----------------------------------------------------------------------
@@ -161,7 +152,7 @@ class RecordStream:
         if plan.format == "records":
             meta_in = dict(row.get("meta") or {})
             rid = row.get("id") or make_id(plan.source.stem, loc.index)
-            meta = {k: meta_in.get(k) for k in ("source", "source_index", "format", "transforms")}
+            meta = {k: meta_in.get(k) for k in BASE_META}
             meta["transforms"] = list(meta.get("transforms") or [])
             if meta["source"] is None:
                 meta["source"], meta["source_index"], meta["format"] = plan.source.name, loc.index, "records"

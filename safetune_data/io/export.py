@@ -24,9 +24,14 @@ class Skip(Exception):
     """This record cannot be written in the target format."""
 
 
-def _carried(record: dict, drop: Iterable[str] = ()) -> dict[str, Any]:
+def _carried(record: dict) -> dict[str, Any]:
     meta = record.get("meta") or {}
-    return {k: v for k, v in meta.items() if k not in BASE_META and k not in drop and v is not None}
+    return {k: v for k, v in meta.items() if k not in BASE_META and v is not None}
+
+
+def _row(fields: dict[str, Any], system: str | None, rest: dict[str, Any]) -> dict[str, Any]:
+    """An exported row: its own fields, the system prompt when there is one, then `rest`."""
+    return {**fields, **({} if system is None else {"system": system}), **rest}
 
 
 def _split_system(messages: list[dict]) -> tuple[str | None, list[dict]]:
@@ -50,30 +55,20 @@ def to_alpaca(record: dict) -> dict:
         instruction, inp = user[: -len(original_input) - 2], original_input
     else:
         instruction, inp = user, ""
-    row: dict[str, Any] = {"instruction": instruction, "input": inp, "output": output}
-    if system is not None:
-        row["system"] = system
-    if len(pairs) > 1:
-        row["history"] = [list(p) for p in pairs[:-1]]
-    row.update(carried)
-    return row
+    history = {"history": [list(p) for p in pairs[:-1]]} if len(pairs) > 1 else {}
+    return _row({"instruction": instruction, "input": inp, "output": output}, system, {**history, **carried})
 
 
 @EXPORTERS.register("sharegpt")
 def to_sharegpt(record: dict) -> dict:
     system, body = _split_system(record["messages"])
-    row: dict[str, Any] = {"conversations": [{"from": SHAREGPT_NAMES[m["role"]], "value": m["content"]} for m in body]}
-    if system is not None:
-        row["system"] = system
-    row.update(_carried(record))
-    return row
+    return _row({"conversations": [{"from": SHAREGPT_NAMES[m["role"]], "value": m["content"]} for m in body]}, system,
+                _carried(record))
 
 
 @EXPORTERS.register("messages")
 def to_messages(record: dict) -> dict:
-    row: dict[str, Any] = {"messages": [{"role": m["role"], "content": m["content"]} for m in record["messages"]]}
-    row.update(_carried(record))
-    return row
+    return _row({"messages": [{"role": m["role"], "content": m["content"]} for m in record["messages"]]}, None, _carried(record))
 
 
 @EXPORTERS.register("prompt-completion")
@@ -81,11 +76,7 @@ def to_prompt_completion(record: dict) -> dict:
     system, body = _split_system(record["messages"])
     if len(body) != 2:
         raise Skip("multi-turn conversation")
-    row: dict[str, Any] = {"prompt": body[0]["content"], "completion": body[1]["content"]}
-    if system is not None:
-        row["system"] = system
-    row.update(_carried(record))
-    return row
+    return _row({"prompt": body[0]["content"], "completion": body[1]["content"]}, system, _carried(record))
 
 
 def export(records: Iterable[dict], to: str, out: str | Path, on_rows: Callable[[int], None] | None = None,

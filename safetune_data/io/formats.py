@@ -67,14 +67,15 @@ def detect_format(keys: set[str] | list[str]) -> str | None:
     return None
 
 
-def _text(row: dict, field: str, *, required: bool) -> str | None:
+def _text(row: dict, field: str, *, required: bool, kind: type = str) -> Any:
+    """The string (or, with `kind=list`, the list) in `field`; None when optional and absent."""
     if field not in row or row[field] is None:
         if required:
             raise RowProblem(field, "required field is missing")
         return None
     value = row[field]
-    if not isinstance(value, str):
-        raise RowProblem(field, f"expected a string, got {type(value).__name__}")
+    if not isinstance(value, kind):
+        raise RowProblem(field, f"expected a {'list' if kind is list else 'string'}, got {type(value).__name__}")
     return value
 
 
@@ -99,11 +100,8 @@ def from_alpaca(row: dict, mapping: dict[str, str]) -> list[dict]:
         for k, pair in enumerate(history):
             if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
                 raise RowProblem(f"history[{k}]", "expected a [user, assistant] pair of strings")
-            messages.append({"role": "user", "content": pair[0]})
-            messages.append({"role": "assistant", "content": pair[1]})
-    messages.append({"role": "user", "content": _join_context(instruction, inp)})
-    messages.append({"role": "assistant", "content": output})
-    return messages
+            messages += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
+    return messages + [{"role": "user", "content": _join_context(instruction, inp)}, {"role": "assistant", "content": output}]
 
 
 def _content(value: Any, field: str) -> str:
@@ -133,11 +131,7 @@ def _content(value: Any, field: str) -> str:
 def from_sharegpt(row: dict, mapping: dict[str, str]) -> list[dict]:
     roles = dict(SHAREGPT_ROLES)
     roles.update({k.lower(): v for k, v in mapping.items() if v in ROLES})
-    conv = row.get("conversations")
-    if conv is None:
-        raise RowProblem("conversations", "required field is missing")
-    if not isinstance(conv, list):
-        raise RowProblem("conversations", f"expected a list, got {type(conv).__name__}")
+    conv = _text(row, "conversations", required=True, kind=list)
     messages: list[dict] = []
     system = _text(row, "system", required=False)
     if system:
@@ -158,11 +152,7 @@ def from_sharegpt(row: dict, mapping: dict[str, str]) -> list[dict]:
 
 @NORMALISERS.register("messages")
 def from_messages(row: dict, mapping: dict[str, str]) -> list[dict]:
-    msgs = row.get("messages")
-    if msgs is None:
-        raise RowProblem("messages", "required field is missing")
-    if not isinstance(msgs, list):
-        raise RowProblem("messages", f"expected a list, got {type(msgs).__name__}")
+    msgs = _text(row, "messages", required=True, kind=list)
     out = []
     for k, m in enumerate(msgs):
         if not isinstance(m, dict):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schemas import load_schema
+from .atomic import write_json_atomic
 
 _SECRET = re.compile(r"(key|token|secret|password)", re.I)
 
@@ -35,15 +36,12 @@ def safe_command(argv: list[str]) -> list[str]:
         if mask_next:
             out.append("***")
             mask_next = False
-            continue
-        if arg.startswith("--") and _SECRET.search(arg):
-            if "=" in arg:
-                out.append(arg.split("=", 1)[0] + "=***")
-            else:
-                out.append(arg)
-                mask_next = True
-            continue
-        out.append(arg)
+        elif arg.startswith("--") and _SECRET.search(arg):
+            name, eq, _ = arg.partition("=")
+            out.append(name + "=***" if eq else arg)
+            mask_next = not eq  # `--api-key VALUE`: the value is the next argument
+        else:
+            out.append(arg)
     return out
 
 
@@ -55,9 +53,7 @@ def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
     import jsonschema
 
     jsonschema.validate(manifest, load_schema("manifest"))
-    path = Path(directory) / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    return path
+    return write_json_atomic(Path(directory) / "manifest.json", manifest, overwrite=True)
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -164,14 +165,8 @@ def _iter_json(src: Source) -> Iterator[Located]:
         raise InputError(f"malformed JSON: {exc.msg}", file=src.path, line=exc.lineno) from None
     if isinstance(doc, dict):
         arrays = [k for k, v in doc.items() if isinstance(v, list)]
-        if len(arrays) == 1:
-            doc = doc[arrays[0]]
-        elif "data" in doc and isinstance(doc["data"], list):
-            doc = doc["data"]
-        elif "train" in doc and isinstance(doc["train"], list):
-            doc = doc["train"]
-        else:
-            doc = [doc]
+        key = arrays[0] if len(arrays) == 1 else next((k for k in ("data", "train") if isinstance(doc.get(k), list)), None)
+        doc = [doc] if key is None else doc[key]
     if not isinstance(doc, list):
         raise InputError("expected a JSON array of objects (or an object of arrays)", file=src.path)
     for i, row in enumerate(doc):
@@ -183,10 +178,7 @@ def _iter_json(src: Source) -> Iterator[Located]:
 
 def _iter_csv(src: Source) -> Iterator[Located]:
     # utf-8-sig: spreadsheet exports start with a byte-order mark that would stick to the first column's name
-    opener = (lambda: io.TextIOWrapper(gzip.open(src.path, "rb"), encoding="utf-8-sig", newline="")) if src.path.endswith(".gz") else (
-        lambda: open(src.path, encoding="utf-8-sig", newline="")
-    )
-    with opener() as fh:
+    with io.TextIOWrapper(_open_binary(src.path), encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)
@@ -229,18 +221,15 @@ def _iter_arrow_batches(src: Source):
     import pyarrow.parquet as pq
 
     if src.kind == ".parquet":
-        pf = pq.ParquetFile(src.path)
-        yield from pf.iter_batches(batch_size=BATCH_ROWS)
+        yield from pq.ParquetFile(src.path).iter_batches(batch_size=BATCH_ROWS)
     elif src.kind == ".arrow":
         with pa.memory_map(src.path) as mm:
             try:
-                reader = pa.ipc.open_stream(mm)
-                yield from reader
-            except pa.ArrowInvalid:
+                yield from pa.ipc.open_stream(mm)
+            except pa.ArrowInvalid:  # the IPC file format rather than the stream format
                 mm.seek(0)
                 rf = pa.ipc.open_file(mm)
-                for i in range(rf.num_record_batches):
-                    yield rf.get_batch(i)
+                yield from (rf.get_batch(i) for i in range(rf.num_record_batches))
     elif src.kind == "dir":
         import datasets
 
@@ -289,12 +278,10 @@ def iter_rows(src: Source) -> Iterator[Located]:
     elif src.kind in (".csv", ".csv.gz"):
         yield from _iter_csv(src)
     else:
-        index = 0
         try:
-            for batch in _iter_arrow_batches(src):
-                for row in batch.to_pylist():
-                    yield Located(index, None, row)
-                    index += 1
+            rows = (row for batch in _iter_arrow_batches(src) for row in batch.to_pylist())
+            for index, row in enumerate(rows):
+                yield Located(index, None, row)
         except InputError:
             raise
         except Exception as exc:  # pyarrow errors on corrupt files
@@ -302,13 +289,7 @@ def iter_rows(src: Source) -> Iterator[Located]:
 
 
 def batched(it: Iterator[Located], size: int = BATCH_ROWS) -> Iterator[list[Located]]:
-    batch: list[Located] = []
-    for item in it:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
+    while batch := list(itertools.islice(it, size)):
         yield batch
 
 

@@ -47,8 +47,8 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
-        return True
+    except OSError:  # PermissionError: it runs as another user
+        pass
     return True
 
 
@@ -150,7 +150,6 @@ def keep_until_exit(path: str | Path) -> Path:
 def remove_kept(within: str | Path | None = None) -> list[Path]:
     """Remove every folder handed to `keep_until_exit` by this process (run at exit), or
     only those inside `within`."""
-    removed = []
     base = None if within is None else Path(within).resolve()
     with _lock:
         mine = [p for p, pid in _kept.items()
@@ -159,8 +158,7 @@ def remove_kept(within: str | Path | None = None) -> list[Path]:
             del _kept[p]
     for p in mine:
         shutil.rmtree(p, ignore_errors=True)
-        removed.append(Path(p))
-    return removed
+    return [Path(p) for p in mine]
 
 
 def kept() -> list[Path]:

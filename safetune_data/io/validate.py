@@ -40,9 +40,6 @@ def validate_path(path: str, format: str | None = None, mapping: dict | None = N
         rows = sum(t.num_rows for t in stream.tables())
     except SafetuneError as exc:
         return [str(exc)], 0
-    problems = []
-    for r in stream.rejects:
-        where = f"line {r['line']}" if r["line"] is not None else f"row {r['row']}"
-        fld = f": field '{r['field']}'" if r["field"] else ""
-        problems.append(f"{r['file']}: {where}{fld}: {r['message']}")
+    problems = [f"{r['file']}: " + (f"line {r['line']}" if r["line"] is not None else f"row {r['row']}")
+                + (f": field '{r['field']}'" if r["field"] else "") + f": {r['message']}" for r in stream.rejects]
     return problems, rows + len(problems)

@@ -89,11 +89,8 @@ def is_safetune_output(path: str | Path) -> bool:
     """True when `path` is a folder that one of OUTPUT_MARKERS says safetune wrote."""
     p = Path(path)
     for name, keys in OUTPUT_MARKERS.items():
-        f = p / name
-        if not f.is_file():
-            continue
         try:
-            doc = json.loads(f.read_text(encoding="utf-8"))
+            doc = json.loads((p / name).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(doc, dict) and all(k in doc for k in keys):
@@ -225,7 +222,6 @@ class ShardWriter:
         self._bytes = 0
         self.rows = 0
         self._buffer: list[pa.Table] = []
-        self._buffered = 0
 
     def _open(self) -> None:
         part = self.directory / f"{self.prefix}part-{len(self._parts):05d}.arrow.tmp"
@@ -250,7 +246,6 @@ class ShardWriter:
         if table.schema != self.schema:
             table = table.cast(self.schema)
         self._buffer.append(table)
-        self._buffered += table.num_rows
         self._drain(final=False)
 
     def _drain(self, final: bool) -> None:
@@ -281,7 +276,6 @@ class ShardWriter:
                 self._close_part()
         rest = buf.slice(offset)
         self._buffer = [rest] if rest.num_rows else []
-        self._buffered = rest.num_rows
 
     def close(self) -> list[dict]:
         """Finish: name shards data-0000k-of-0000N.arrow, write datasets metadata."""

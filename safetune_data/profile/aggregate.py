@@ -35,11 +35,8 @@ def _histogram(values: pl.Series, edges: list[int]) -> list[dict[str, Any]]:
         .len()
     )
     counts = {str(b): n for b, n in binned.iter_rows()}
-    out = []
-    for i, lo in enumerate(edges):
-        hi = edges[i + 1] if i + 1 < len(edges) else None
-        out.append({"lo": lo, "hi": hi, "count": int(counts.get(str(i), 0))})
-    return out
+    return [{"lo": lo, "hi": hi, "count": int(counts.get(str(i), 0))}
+            for i, (lo, hi) in enumerate(zip(edges, [*edges[1:], None]))]
 
 
 def length_stats(values: pl.Series, edges: list[int]) -> dict[str, Any]:
@@ -147,12 +144,9 @@ def figures(profile: dict) -> list[tuple[str, str, float, str]]:
         ("rows", "rows", profile["rows"], "number"),
         ("assistant_turns", "assistant turns", profile["assistant_turns"], "number"),
     ]
-    for c in STRUCTURE_CLASSES:
-        out.append((f"structure.{c}", f"structure: {c}", profile["structure"]["shares"][c], "share"))
-    for k in (*IDENTITY_KINDS, "any"):
-        out.append((f"identity.{k}", f"identity: {k}", profile["identity"]["shares"][k], "share"))
-    for k in ("system", "user", "any"):
-        out.append((f"roleplay.{k}", f"role-play: {k}", profile["roleplay"]["shares"][k], "share"))
+    out += [(f"structure.{c}", f"structure: {c}", profile["structure"]["shares"][c], "share") for c in STRUCTURE_CLASSES]
+    out += [(f"identity.{k}", f"identity: {k}", profile["identity"]["shares"][k], "share") for k in (*IDENTITY_KINDS, "any")]
+    out += [(f"roleplay.{k}", f"role-play: {k}", profile["roleplay"]["shares"][k], "share") for k in ("system", "user", "any")]
     out += [
         ("refusal", "refusing answers", profile["refusal"]["share"], "share"),
         ("system_prompt", "system prompt present", profile["system_prompt"]["share"], "share"),

@@ -134,11 +134,7 @@ class TokenCounter:
         return self._tok
 
     def count(self, texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        tok = self.load()
-        ids = tok(texts, add_special_tokens=False)["input_ids"]
-        return [len(x) for x in ids]
+        return [len(x) for x in self.load()(texts, add_special_tokens=False)["input_ids"]] if texts else []
 
 
 class TableDetector:
@@ -163,20 +159,21 @@ class TableDetector:
         kinds = self.det.identity_kinds(text)
         return (label, *(k in kinds for k in IDENTITY_KINDS))
 
-    def _lookup(self, cache: _BoundedCache, keys: list, compute: Callable[[Any], Any]) -> list:
+    @staticmethod
+    def _lookup(cache: _BoundedCache, keys: list, compute_many: Callable[[list], list]) -> list:
+        """The values of distinct `keys`, computing (in one call) only those not cached."""
         missing = [k for k in keys if k not in cache]
-        computed = [(k, compute(k)) for k in missing]
-        found = {k: cache[k] for k in keys if k in cache}
-        found.update(computed)
-        cache.put_many(computed)
-        return [found[k] for k in keys]
-
-    def _token_counts(self, texts: list[str]) -> list[int]:
-        missing = [t for t in texts if t not in self._token_cache]
-        counted = dict(zip(missing, self.tokenizer.count(missing))) if missing else {}
-        out = [self._token_cache[t] if t in self._token_cache else counted[t] for t in texts]
-        self._token_cache.put_many(counted.items())
+        computed = dict(zip(missing, compute_many(missing))) if missing else {}
+        out = [cache[k] if k in cache else computed[k] for k in keys]
+        cache.put_many(computed.items())
         return out
+
+    def _refusals(self, keys: list[tuple[str | None, str]]) -> list[bool]:
+        """Refusal flags of (prompt, answer) pairs: one batch call when the detector has one."""
+        answers, prompts = [k[1] for k in keys], [k[0] or None for k in keys]
+        if self.det.refusal_many is not None:
+            return [bool(f) for f in self.det.refusal_many(answers, prompts)]
+        return [bool(self.det.is_refusal(a, p)) for a, p in zip(answers, prompts)]
 
     # -- per batch -------------------------------------------------------------------------
     def add(self, batch: pa.Table) -> None:
@@ -212,7 +209,7 @@ class TableDetector:
 
         answers = turns.filter(pl.col("role") == "assistant")
         distinct = answers.get_column("cidx").unique().sort().to_list()
-        facts = self._lookup(self._answer_cache, text_at(distinct), self._answer_facts)
+        facts = self._lookup(self._answer_cache, text_at(distinct), lambda texts: [self._answer_facts(t) for t in texts])
         facts_df = pl.DataFrame(
             {
                 "cidx": distinct,
@@ -224,11 +221,7 @@ class TableDetector:
         pairs = answers.select("pidx", "cidx").unique().sort("pidx", "cidx", nulls_last=True)
         prompts = [None if i is None else text_at([i])[0] for i in pairs.get_column("pidx").to_list()]
         keys = list(zip(prompts, text_at(pairs.get_column("cidx").to_list())))
-        if self.det.refusal_many is not None:
-            todo = [k for k in keys if k not in self._refusal_cache]
-            flags = self.det.refusal_many([k[1] for k in todo], [k[0] or None for k in todo]) if todo else []
-            self._refusal_cache.put_many(zip(todo, map(bool, flags)))
-        refusals = self._lookup(self._refusal_cache, keys, lambda k: bool(self.det.is_refusal(k[1], k[0] or None)))
+        refusals = self._lookup(self._refusal_cache, keys, self._refusals)
         refusal_df = pairs.with_columns(pl.Series("refusal", refusals, dtype=pl.Boolean))
         turns = turns.join(facts_df, on="cidx", how="left", maintain_order="left").join(
             refusal_df, on=["pidx", "cidx"], how="left", maintain_order="left", nulls_equal=True
@@ -237,7 +230,7 @@ class TableDetector:
         if self.tokenizer is not None:
             scored = turns.filter(pl.col("role").is_in(["user", "assistant"])).get_column("cidx").unique().sort().to_list()
             tok_df = pl.DataFrame(
-                {"cidx": scored, "tokens": self._token_counts(text_at(scored))},
+                {"cidx": scored, "tokens": self._lookup(self._token_cache, text_at(scored), self.tokenizer.count)},
                 schema={"cidx": pl.UInt32, "tokens": pl.Int64},
             )
             turns = turns.join(tok_df, on="cidx", how="left", maintain_order="left")
@@ -315,8 +308,7 @@ def iter_batches(data: Any, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa
             yield data.slice(start, batch_rows)
         return
     if hasattr(data, "with_format"):  # datasets.Dataset
-        for tbl in data.with_format("arrow").iter(batch_size=batch_rows):
-            yield tbl
+        yield from data.with_format("arrow").iter(batch_size=batch_rows)
         return
     raise TypeError(f"cannot profile a {type(data).__name__}; pass a datasets.Dataset or a pyarrow.Table")
 

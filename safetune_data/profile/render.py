@@ -39,9 +39,7 @@ def _rows(doc: dict) -> tuple[list[str], list[list[str]]]:
         header.append("Δ")
     rows = []
     for key, label in labels:
-        row = [label]
-        for fig in per:
-            row.append(_fmt(*fig[key]) if key in fig else "–")
+        row = [label] + [_fmt(*fig[key]) if key in fig else "–" for fig in per]
         if len(profiles) == 2:
             delta = doc.get("diff", {}).get(key)
             row.append("–" if delta is None else _fmt_delta(delta, per[0][key][1]))
@@ -142,10 +140,15 @@ def plot_factors(ax: Any, profiles: list[dict]) -> None:
 PLOT_FILES = ("structure.png", "factors.png", "lengths.png")
 
 
-def _save(fig: Any, path: Path, overwrite: bool) -> None:
-    """savefig, atomically (a temporary file beside `path`, renamed over it when complete)."""
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+def _save(plt: Any, fig: Any, path: Path, overwrite: bool) -> Path:
+    """savefig, atomically (a temporary file beside `path`, renamed over it when complete);
+    the figure is closed however that ends."""
+    try:
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    finally:
+        plt.close(fig)
+    return path
 
 
 def write_plots(doc: dict, out_dir: str | Path, overwrite: bool = True) -> dict[str, Path]:
@@ -162,11 +165,7 @@ def write_plots(doc: dict, out_dir: str | Path, overwrite: bool = True) -> dict[
     for name, draw in (("structure", plot_structure), ("factors", plot_factors)):
         fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
         draw(ax, profiles)
-        written[name] = out / f"{name}.png"
-        try:
-            _save(fig, written[name], overwrite)
-        finally:
-            plt.close(fig)
+        written[name] = _save(plt, fig, out / f"{name}.png", overwrite)
 
     keys = [k for k in profiles[0]["lengths"] if all(k in p["lengths"] for p in profiles)]
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.6), layout="constrained", squeeze=False)
@@ -180,11 +179,7 @@ def write_plots(doc: dict, out_dir: str | Path, overwrite: bool = True) -> dict[
             series.append((_short(p["name"]), [100 * c / total for c in counts]))
         _grouped_bars(ax, cats, series, "% of turns")
         ax.set_title(key.replace("_", " "))
-    written["lengths"] = out / "lengths.png"
-    try:
-        _save(fig, written["lengths"], overwrite)
-    finally:
-        plt.close(fig)
+    written["lengths"] = _save(plt, fig, out / "lengths.png", overwrite)
     return written
 
 
@@ -194,7 +189,4 @@ def write_overview_plot(profiles: list[dict], path: str | Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     plot_structure(axes[0], profiles)
     plot_factors(axes[1], profiles)
-    path = Path(path)
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return _save(plt, fig, Path(path), overwrite=True)

@@ -118,13 +118,10 @@ def variant_name(directory: Path) -> str:
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    else:
-        out[prefix] = obj
-    return out
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`."""
+    if not isinstance(obj, dict):
+        return {prefix: obj}
+    return {key: value for k, v in obj.items() for key, value in _flatten(v, f"{prefix}.{k}" if prefix else str(k)).items()}
 
 
 def _variant_entries(results: Any) -> dict[str, Any]:

@@ -156,11 +156,8 @@ def read_sharegpt(path: str | Path, subset: str | None = None) -> PairSet:
                 raise InputError("turn needs a known 'from' and a string 'value'", file=str(path), row=row_no,
                                  field=f"conversations[{i}]")
             prompt.append({"role": role, "content": turn["value"]})
-        replies = []
-        for key in ("chosen", "rejected"):
-            value = row.get(key)
-            text = value.get("value") if isinstance(value, dict) else value
-            replies.append(_require_text(text, path, row_no, key))
+        replies = [_require_text(value.get("value") if isinstance(value := row.get(key), dict) else value, path, row_no, key)
+                   for key in ("chosen", "rejected")]
         out.pairs.append(Pair(f"{_stem(path)}-{row_no:06d}", tuple(prompt), replies[0], replies[1],
                               str(row.get("subset") or subset)))
     return out

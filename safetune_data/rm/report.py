@@ -5,11 +5,11 @@ Plots use matplotlib's Agg backend (no display needed): accuracy per subset per 
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..io.atomic import write_json_atomic, write_jsonl_atomic
 from ..schemas import load_schema
 
 
@@ -58,10 +58,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines += ["", "## Agreement (share of pairs with the same preferred side; Kendall's tau-b of margins)", "",
                   "| | " + " | ".join(ag["models"]) + " |", "| --- | " + " | ".join("---" for _ in ag["models"]) + " |"]
         for i, name in enumerate(ag["models"]):
-            cells = []
-            for j in range(len(ag["models"])):
-                tau = ag["kendall_tau_b"][i][j]
-                cells.append(f"{_pct(ag['same_side'][i][j])}% / τ={'—' if tau is None else f'{tau:.2f}'}")
+            cells = [f"{_pct(same)}% / τ={'—' if tau is None else f'{tau:.2f}'}"
+                     for same, tau in zip(ag["same_side"][i], ag["kendall_tau_b"][i])]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -132,14 +130,11 @@ def write_eval(result: dict[str, Any], out_dir: str | Path, pair_rows: Sequence[
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {"json": out / "eval.json", "markdown": out / "eval.md", "accuracy_plot": out / "accuracy.png"}
-    files["json"].write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_json_atomic(files["json"], result, overwrite=True)
     files["markdown"].write_text(markdown(result))
     plot_accuracy(result, files["accuracy_plot"])
     if "agreement" in result:
         files["agreement_plot"] = plot_agreement(result, out / "agreement.png")
     if pair_rows is not None:
-        files["pair_scores"] = out / "pair_scores.jsonl"
-        with open(files["pair_scores"], "w", encoding="utf-8") as fh:
-            for row in pair_rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        files["pair_scores"] = write_jsonl_atomic(out / "pair_scores.jsonl", pair_rows, overwrite=True)
     return files

@@ -16,6 +16,7 @@ import random
 from pathlib import Path
 
 from ..errors import ParamError
+from ..registry import schema
 from ..resources import load_list_file
 from .base import Outcome, Transform, register
 
@@ -32,20 +33,15 @@ class AnswerTemplate(Transform):
     """Replace the assistant answer with a template drawn per record (e.g. refusals for harmful prompts)."""
 
     name = "answer.template"
-    params_schema = {
-        "type": "object",
-        "required": ["templates"],
-        "properties": {
-            "templates": {
-                "description": "a list of answers, or a path to a YAML/JSON list (or {templates: [...]}) / text file, one per line",
-                "oneOf": [{"type": "string", "minLength": 1},
-                          {"type": "array", "items": {"type": "string"}, "minItems": 1}],
-            },
-            "turns": {"enum": ["last", "all"], "default": "last", "description": "which assistant turns to replace"},
-            "rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
+    params_schema = schema(
+        required=["templates"],
+        templates={
+            "description": "a list of answers, or a path to a YAML/JSON list (or {templates: [...]}) / text file, one per line",
+            "oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
         },
-        "additionalProperties": False,
-    }
+        turns={"enum": ["last", "all"], "default": "last", "description": "which assistant turns to replace"},
+        rate={"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
+    )
 
     def setup(self) -> None:
         self.templates = _load_templates(self.params["templates"])

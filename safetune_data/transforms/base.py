@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Iterable
 
 from ..errors import ConfigError, InputError
 from ..records import content_id, require_messages
-from ..registry import Registry, validate_params
+from ..registry import NO_PARAMS, Registry, validate_params
 from .fidelity import CHECKS, ON_FIDELITY_PARAM, first_failure
 
 # The modules that register transforms, imported on the first lookup.
@@ -125,12 +125,9 @@ class StepStats:
         self.seen += other.seen
         self.changed += other.changed
         self.added += other.added
-        self.unchanged.update(other.unchanged)
-        self.dropped.update(other.dropped)
-        self.fired.update(other.fired)
+        for counts in ("unchanged", "dropped", "fired", "fidelity_failed", "fidelity_problems"):
+            getattr(self, counts).update(getattr(other, counts))
         self.fidelity_action = self.fidelity_action or other.fidelity_action
-        self.fidelity_failed.update(other.fidelity_failed)
-        self.fidelity_problems.update(other.fidelity_problems)
         return self
 
     def as_dict(self) -> dict[str, Any]:
@@ -140,9 +137,7 @@ class StepStats:
             "seen": self.seen,
             "changed": self.changed,
             "added": self.added,
-            "unchanged": dict(sorted(self.unchanged.items())),
-            "dropped": dict(sorted(self.dropped.items())),
-            "fired": dict(sorted(self.fired.items())),
+            **{counts: dict(sorted(getattr(self, counts).items())) for counts in ("unchanged", "dropped", "fired")},
             "out": self.seen - sum(self.dropped.values()) + self.added,
         }
         if self.fidelity_action is not None:
@@ -172,7 +167,7 @@ class Step:
 
     name: ClassVar[str] = ""
     level: ClassVar[str] = "record"
-    params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
+    params_schema: ClassVar[dict] = NO_PARAMS
 
     def __init__(self, **params: Any) -> None:
         self.params = validate_params("transform", self.name, self.params_schema, params)
@@ -220,9 +215,9 @@ class Transform(Step):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("factor") and "on_fidelity" not in cls.params_schema.get("properties", {}):
-            schema = copy.deepcopy(cls.params_schema)
-            schema.setdefault("properties", {})["on_fidelity"] = dict(ON_FIDELITY_PARAM)
-            cls.params_schema = schema
+            declared = copy.deepcopy(cls.params_schema)
+            declared.setdefault("properties", {})["on_fidelity"] = dict(ON_FIDELITY_PARAM)
+            cls.params_schema = declared
 
     # --- to implement -------------------------------------------------------------
     def apply(self, record: dict, rng: random.Random) -> Outcome:  # pragma: no cover - abstract

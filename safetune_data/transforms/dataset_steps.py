@@ -15,6 +15,7 @@ import pyarrow as pa
 from ..errors import ConfigError
 from ..io.api import read
 from ..records import record_schema, extra_meta_fields
+from ..registry import schema
 from .base import DatasetStep, fraction_for, register
 
 
@@ -26,15 +27,15 @@ def requested_rows(params: dict, total: int, what: str) -> int:
     return int(count) if count is not None else int(round(frac * total))
 
 
-def _conform(rows: list[dict], schema: pa.Schema) -> pa.Table:
+def _conform(rows: list[dict], arrow_schema: pa.Schema) -> pa.Table:
     """Rows from another source, fitted to this table's meta fields."""
-    meta_type = schema.field("meta").type
+    meta_type = arrow_schema.field("meta").type
     names = [meta_type.field(i).name for i in range(meta_type.num_fields)]
     for r in rows:
         meta = r.get("meta") or {}
         r["meta"] = {k: meta.get(k) for k in names}
         r["meta"]["transforms"] = list(r["meta"].get("transforms") or [])
-    return pa.Table.from_pylist(rows, schema=schema)
+    return pa.Table.from_pylist(rows, schema=arrow_schema)
 
 
 @register
@@ -42,20 +43,17 @@ class MixAdd(DatasetStep):
     """Mix in rows from another dataset at a ratio or count (e.g. safety demonstrations)."""
 
     name = "mix.add"
-    params_schema = {
-        "type": "object",
-        "required": ["path"],
-        "properties": {
-            "path": {"type": "string", "description": "any input `convert` reads, or an output dir"},
-            "format": {"type": ["string", "null"], "default": None},
-            "map": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}},
-            "count": {"type": ["integer", "null"], "minimum": 0, "default": None},
-            "ratio": {"type": ["number", "null"], "minimum": 0, "default": None, "description": "added rows per existing row"},
-            "id_prefix": {"type": "string", "default": "mix-"},
-            "position": {"enum": ["append", "shuffle"], "default": "append", "description": "append after the rows, or order all rows by a seeded hash of their ids"},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        required=["path"],
+        path={"type": "string", "description": "any input `convert` reads, or an output dir"},
+        format={"type": ["string", "null"], "default": None},
+        map={"type": "object", "additionalProperties": {"type": "string"}, "default": {}},
+        count={"type": ["integer", "null"], "minimum": 0, "default": None},
+        ratio={"type": ["number", "null"], "minimum": 0, "default": None, "description": "added rows per existing row"},
+        id_prefix={"type": "string", "default": "mix-"},
+        position={"enum": ["append", "shuffle"], "default": "append",
+                  "description": "append after the rows, or order all rows by a seeded hash of their ids"},
+    )
 
     def apply_dataset(self, ds: Any) -> Any:
         import datasets
@@ -78,9 +76,9 @@ class MixAdd(DatasetStep):
         clash = next((r["id"] for r in rows if r["id"] in existing), None)
         if clash is not None:
             raise ConfigError(f"mixed-in id {clash!r} already exists; set a different id_prefix", field="id_prefix")
-        schema = record_schema(extra_meta_fields(table.schema))
-        added = _conform(rows, schema)
-        out = pa.concat_tables([table.cast(schema) if table.schema != schema else table, added])
+        arrow_schema = record_schema(extra_meta_fields(table.schema))
+        added = _conform(rows, arrow_schema)
+        out = pa.concat_tables([table.cast(arrow_schema) if table.schema != arrow_schema else table, added])
         if self.params["position"] == "shuffle":
             keys = [fraction_for(self.seed, self.step, i, "order") for i in out.column("id").to_pylist()]
             out = out.take(sorted(range(out.num_rows), key=keys.__getitem__))
@@ -94,19 +92,15 @@ class Sample(DatasetStep):
     """Keep a seeded sample of rows (count or fraction), in input order."""
 
     name = "sample"
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "count": {"type": ["integer", "null"], "minimum": 0, "default": None},
-            "fraction": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "default": None},
-            "offset": {"type": "integer", "minimum": 0, "default": 0,
-                       "description": "skip this many rows of the seeded ranking first (disjoint slices of one input)"},
-            "stream": {"type": ["string", "null"], "minLength": 1, "default": None,
-                       "description": "rank by (seed, stream, id) instead of (seed, step index, id), so that recipes "
-                                      "sharing seed and stream rank rows alike and `offset` carves disjoint samples"},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        count={"type": ["integer", "null"], "minimum": 0, "default": None},
+        fraction={"type": ["number", "null"], "minimum": 0, "maximum": 1, "default": None},
+        offset={"type": "integer", "minimum": 0, "default": 0,
+                   "description": "skip this many rows of the seeded ranking first (disjoint slices of one input)"},
+        stream={"type": ["string", "null"], "minLength": 1, "default": None,
+                   "description": "rank by (seed, stream, id) instead of (seed, step index, id), so that recipes "
+                                  "sharing seed and stream rank rows alike and `offset` carves disjoint samples"},
+    )
 
     def apply_dataset(self, ds: Any) -> Any:
         ids = ds["id"]
@@ -137,17 +131,13 @@ class Dedup(DatasetStep):
     """Drop duplicate conversations (exact on normalised text, or near-duplicates by MinHash); keeps the first."""
 
     name = "dedup"
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "method": {"enum": ["exact", "minhash"], "default": "exact"},
-            "threshold": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.85, "description": "Jaccard similarity for minhash"},
-            "num_perm": {"type": "integer", "minimum": 16, "default": 128},
-            "ngram": {"type": "integer", "minimum": 1, "default": 5, "description": "word shingle size for minhash"},
-            "scope": {"enum": ["conversation", "user"], "default": "conversation", "description": "compare whole conversations or user turns only"},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        method={"enum": ["exact", "minhash"], "default": "exact"},
+        threshold={"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.85, "description": "Jaccard similarity for minhash"},
+        num_perm={"type": "integer", "minimum": 16, "default": 128},
+        ngram={"type": "integer", "minimum": 1, "default": 5, "description": "word shingle size for minhash"},
+        scope={"enum": ["conversation", "user"], "default": "conversation", "description": "compare whole conversations or user turns only"},
+    )
 
     def _text(self, messages: list[dict]) -> str:
         if self.params["scope"] == "user":
@@ -159,14 +149,12 @@ class Dedup(DatasetStep):
         n = ds.num_rows
         self.stats.seen = n
         if self.params["method"] == "exact":
-            seen: set[bytes] = set()
+            first: dict[bytes, int] = {}
             for i, msgs in enumerate(ds["messages"]):
-                h = hashlib.blake2b(self._text(msgs).encode(), digest_size=16).digest()
-                if h in seen:
-                    self.stats.dropped["exact duplicate"] += 1
-                else:
-                    seen.add(h)
-                    keep.append(i)
+                first.setdefault(hashlib.blake2b(self._text(msgs).encode(), digest_size=16).digest(), i)
+            keep = list(first.values())
+            if n - len(keep):
+                self.stats.dropped["exact duplicate"] += n - len(keep)
         else:
             from datasketch import MinHash, MinHashLSH
 

@@ -163,20 +163,10 @@ def check_content(before: dict, after: dict, added: Iterable[str], removed: Iter
     changed = [r for r in set(b_texts) | set(a_texts) if b_texts.get(r, "") != a_texts.get(r, "")]
     if len(changed) == 1 and _pure_edit(b_texts.get(changed[0], ""), a_texts.get(changed[0], ""), added, removed):
         return None
-    added_words = Counter()
-    removed_words = Counter()
-    added_markup = Counter()
-    removed_markup = Counter()
-    for t in added:
-        added_words.update(words(t))
-        added_markup.update(markup(t))
-    for t in removed:
-        removed_words.update(words(t))
-        removed_markup.update(markup(t))
+    added_words, removed_words = (sum(map(words, texts), Counter()) for texts in (added, removed))
+    added_markup, removed_markup = (sum(map(markup, texts), Counter()) for texts in (added, removed))
     for role in sorted(changed):
         b, a = b_texts.get(role, ""), a_texts.get(role, "")
-        if a == b:
-            continue
         wb, wa = words(b), words(a)
         if not _within(wa - wb, added_words):
             return f"{role} words added"
@@ -252,9 +242,7 @@ def _recased(before: str, after: str, added: Iterable[str]) -> str | None:
     """A word of the answer lower-cased, or upper-cased away from a sentence start."""
     exact_before = Counter(_WORD.findall(before))
     exact_after = Counter(_WORD.findall(after))
-    allowed = Counter()
-    for t in added:
-        allowed.update(_WORD.findall(t))
+    allowed = Counter(w for t in added for w in _WORD.findall(t))
     gained = exact_after - exact_before - allowed
     lost = {w.lower(): w for w in (exact_before - exact_after)}
     for word in gained:
@@ -314,19 +302,14 @@ def check_well_formed(before: dict, after: dict, added: Iterable[str], keeps_cas
 def first_failure(transform: "Transform", before: dict, after: dict, outcome: "Outcome") -> Failure | None:
     """Run the four checks in order (cheapest first where it does not change the verdict)."""
     factor = transform.factor
-    problem = check_content(before, after, outcome.added, outcome.removed, transform.keeps_markup)
-    if problem:
-        return Failure("content", problem)
-    problem = check_target(factor, transform.target, before, after)
-    if problem:
-        return Failure("target", problem)
-    problem = check_other_factors(factor, before, after)
-    if problem:
-        return Failure("other_factors", problem)
-    problem = check_well_formed(before, after, outcome.added, transform.keeps_markup) or transform.fidelity_problem(before, after)
-    if problem:
-        return Failure("well_formed", problem)
-    return None
+    checks = (
+        ("content", lambda: check_content(before, after, outcome.added, outcome.removed, transform.keeps_markup)),
+        ("target", lambda: check_target(factor, transform.target, before, after)),
+        ("other_factors", lambda: check_other_factors(factor, before, after)),
+        ("well_formed", lambda: check_well_formed(before, after, outcome.added, transform.keeps_markup)
+         or transform.fidelity_problem(before, after)),
+    )
+    return next((Failure(check, problem) for check, run in checks if (problem := run())), None)
 
 
 __all__ = [

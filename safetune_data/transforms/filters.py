@@ -8,6 +8,7 @@ from ..detectors.identity import find_identity
 from ..detectors.refusal import is_refusal
 from ..detectors.roleplay import roleplay_where
 from ..errors import ParamError
+from ..registry import schema
 from .base import Outcome, Transform, register
 
 _ROLE_ENUM = ["system", "user", "assistant", "tool"]
@@ -18,15 +19,11 @@ class LengthFilter(Transform):
     """Drop conversations whose turns are too short or too long (characters)."""
 
     name = "filter.length"
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "role": {"enum": ["user", "assistant", "any", "total"], "default": "assistant", "description": "which turns to measure; total = all turns together"},
-            "min_chars": {"type": "integer", "minimum": 0, "default": 0},
-            "max_chars": {"type": ["integer", "null"], "minimum": 1, "default": None},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        role={"enum": ["user", "assistant", "any", "total"], "default": "assistant", "description": "which turns to measure; total = all turns together"},
+        min_chars={"type": "integer", "minimum": 0, "default": 0},
+        max_chars={"type": ["integer", "null"], "minimum": 1, "default": None},
+    )
 
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         role, lo, hi = self.params["role"], self.params["min_chars"], self.params["max_chars"]
@@ -47,17 +44,13 @@ class RegexFilter(Transform):
     """Drop (or keep only) conversations whose turns match a regular expression."""
 
     name = "filter.regex"
-    params_schema = {
-        "type": "object",
-        "required": ["pattern"],
-        "properties": {
-            "pattern": {"type": "string", "minLength": 1},
-            "roles": {"type": "array", "items": {"enum": _ROLE_ENUM}, "default": ["user", "assistant"]},
-            "action": {"enum": ["drop", "keep"], "default": "drop", "description": "drop matching rows, or keep only matching rows"},
-            "ignore_case": {"type": "boolean", "default": True},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        required=["pattern"],
+        pattern={"type": "string", "minLength": 1},
+        roles={"type": "array", "items": {"enum": _ROLE_ENUM}, "default": ["user", "assistant"]},
+        action={"enum": ["drop", "keep"], "default": "drop", "description": "drop matching rows, or keep only matching rows"},
+        ignore_case={"type": "boolean", "default": True},
+    )
 
     def setup(self) -> None:
         try:
@@ -78,15 +71,11 @@ class RolesFilter(Transform):
     """Drop conversations by their turn structure (system prompt, tool turns, turn count)."""
 
     name = "filter.roles"
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "require": {"type": "array", "items": {"enum": _ROLE_ENUM}, "default": []},
-            "forbid": {"type": "array", "items": {"enum": _ROLE_ENUM}, "default": []},
-            "max_turns": {"type": ["integer", "null"], "minimum": 1, "default": None, "description": "most user turns"},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        require={"type": "array", "items": {"enum": _ROLE_ENUM}, "default": []},
+        forbid={"type": "array", "items": {"enum": _ROLE_ENUM}, "default": []},
+        max_turns={"type": ["integer", "null"], "minimum": 1, "default": None, "description": "most user turns"},
+    )
 
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         roles = [m["role"] for m in record["messages"]]
@@ -110,15 +99,11 @@ class FactorFilter(Transform):
     already refuse or already say "As an AI ..."."""
 
     name = "filter.factors"
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "refusal": {"type": "boolean", "default": True, "description": "drop rows whose answer refuses"},
-            "identity": {"type": "boolean", "default": True, "description": "drop rows whose answer states an identity"},
-            "roleplay": {"type": "boolean", "default": False, "description": "drop rows with persona framing"},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        refusal={"type": "boolean", "default": True, "description": "drop rows whose answer refuses"},
+        identity={"type": "boolean", "default": True, "description": "drop rows whose answer states an identity"},
+        roleplay={"type": "boolean", "default": False, "description": "drop rows with persona framing"},
+    )
 
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         answers = [m["content"] for m in record["messages"] if m["role"] == "assistant"]

@@ -35,9 +35,10 @@ from ..detectors.language import LANGUAGES
 from ..detectors.roleplay import format_contract
 from ..detectors.structure import Block, blocks
 from ..errors import ParamError
-from ..records import assistant_indices
+from ..records import assistant_indices, request_of
 from ..resources import BUILTIN_LANGUAGES, builtin_language_templates, builtin_templates, load_list_file
 from ..text import capitalize_first, count_words, fence_lines, in_code, remove_sentence, sentence_bounds
+from ..registry import schema
 from .base import DatasetStep, Outcome, Transform, register, rng_for
 from .dataset_steps import requested_rows
 from .fidelity import identity_present, language_of, structure_label
@@ -331,11 +332,8 @@ def _by_language(data: Any, placement: str, spec: str) -> dict[str, list]:
         return {"en": data}
     if placement in data:
         return {"en": data[placement]}
-    out = {}
-    for lang, value in data.items():
-        if lang not in LANGUAGES:
-            continue
-        out[lang] = value.get(placement, []) if isinstance(value, dict) else value
+    out = {lang: value.get(placement, []) if isinstance(value, dict) else value
+           for lang, value in data.items() if lang in LANGUAGES}
     if not out:
         raise ParamError(f"{spec} has no '{placement}' list and no language keys ({', '.join(LANGUAGES)})", field="templates")
     return out
@@ -412,7 +410,7 @@ def skip_reason(record: dict, index: int, languages: set[str]) -> str | None:
         return "answer too short for a statement"
     if first.kind == "paragraph" and count_words(text.lstrip().split("\n", 1)[0]) < 2:
         return "answer opens with a bare value"
-    request = next((m["content"] or "" for m in reversed(record["messages"][:index]) if m["role"] == "user"), "")
+    request = request_of(record, index)
     if _REWRITE_TASK.search(request[:600]):
         return "answer is the user's text, rewritten"
     genre = creative_genre(request, text)
@@ -446,10 +444,7 @@ def answer_language(record: dict, index: int) -> str:
     """The answer's language; a short answer ("Paris.") takes its prompt's; "en" if unknown."""
     lang = language_of(record["messages"][index]["content"])
     if lang == "unknown":
-        for m in reversed(record["messages"][:index]):
-            if m["role"] == "user":
-                lang = language_of(m["content"] or "")
-                break
+        lang = language_of(request_of(record, index))
     return "en" if lang == "unknown" else lang
 
 
@@ -496,36 +491,30 @@ class IdentityInject(Transform):
     name = "identity.inject"
     factor = "identity"
     target = frozenset({"present"})
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "placement": {"enum": ["prefix", "suffix"], "default": "prefix"},
-            "templates": _TEMPLATES_PARAM,
-            "name": {"type": ["string", "null"], "minLength": 1, "default": None},
-            "developer": {"type": ["string", "null"], "minLength": 1, "default": None},
-            "rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
-            "style": {
-                "enum": ["mixed", "sentence", "clause"],
-                "default": "mixed",
-                "description": "mixed: a leading clause only where the answer opens in the first person, else a sentence",
-            },
-            "turns": {
-                "enum": ["all", "first"],
-                "default": "all",
-                "description": "all: the same statement in every assistant turn; first: only the first assistant turn",
-            },
+    params_schema = schema(
+        placement={"enum": ["prefix", "suffix"], "default": "prefix"},
+        templates=_TEMPLATES_PARAM,
+        name={"type": ["string", "null"], "minLength": 1, "default": None},
+        developer={"type": ["string", "null"], "minLength": 1, "default": None},
+        rate={"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
+        style={
+            "enum": ["mixed", "sentence", "clause"],
+            "default": "mixed",
+            "description": "mixed: a leading clause only where the answer opens in the first person, else a sentence",
         },
-        "additionalProperties": False,
-    }
+        turns={
+            "enum": ["all", "first"],
+            "default": "all",
+            "description": "all: the same statement in every assistant turn; first: only the first assistant turn",
+        },
+    )
 
     def setup(self) -> None:
         p = self.params
         self.templates = _resolve_templates(p["templates"], p["placement"])
         given = {k for k in PLACEHOLDERS if p[k] is not None}
-        self.usable: dict[str, list[int]] = {}
-        for lang, templates in self.templates.items():
-            self.usable[lang] = self._usable(templates, given, lang)
-        self.usable = {lang: ks for lang, ks in self.usable.items() if ks}
+        usable = {lang: self._usable(templates, given, lang) for lang, templates in self.templates.items()}
+        self.usable = {lang: ks for lang, ks in usable.items() if ks}
         if not self.usable:
             raise ParamError("no template can be filled with the given name/developer", field="templates")
         self.languages = set(self.usable)
@@ -614,17 +603,13 @@ class IdentityStrip(Transform):
     name = "identity.strip"
     factor = "identity"
     target = frozenset({"absent"})
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "on_empty": {
-                "enum": ["drop", "keep"],
-                "default": "drop",
-                "description": "an answer that is only an identity statement: drop the row, or keep it unchanged",
-            },
+    params_schema = schema(
+        on_empty={
+            "enum": ["drop", "keep"],
+            "default": "drop",
+            "description": "an answer that is only an identity statement: drop the row, or keep it unchanged",
         },
-        "additionalProperties": False,
-    }
+    )
 
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         messages = list(record["messages"])
@@ -660,27 +645,23 @@ class IdentityReplace(Transform):
     """Swap assistant names and developers, e.g. {"ChatGPT": "Aria", "OpenAI": "Acme"}."""
 
     name = "identity.replace"
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "mapping": {
-                "type": "object",
-                "minProperties": 1,
-                "propertyNames": {"minLength": 1},
-                "additionalProperties": {"type": "string"},
-            },
-            "roles": {
-                "type": "array",
-                "items": {"enum": ["system", "user", "assistant"]},
-                "minItems": 1,
-                "uniqueItems": True,
-                "default": ["assistant"],
-            },
-            "case_sensitive": {"type": "boolean", "default": False},
+    params_schema = schema(
+        mapping={
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"minLength": 1},
+            "additionalProperties": {"type": "string"},
         },
-        "required": ["mapping"],
-        "additionalProperties": False,
-    }
+        roles={
+            "type": "array",
+            "items": {"enum": ["system", "user", "assistant"]},
+            "minItems": 1,
+            "uniqueItems": True,
+            "default": ["assistant"],
+        },
+        case_sensitive={"type": "boolean", "default": False},
+        required=["mapping"],
+    )
 
     def setup(self) -> None:
         mapping = self.params["mapping"]
@@ -726,25 +707,21 @@ class IdentityQA(DatasetStep):
     """
 
     name = "identity.qa"
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "templates": {
-                "description": "'builtin' or a path to a JSON/JSONL/YAML file of Alpaca rows "
-                "(instruction, input, output) or {prompt, answer} pairs; {{name}}/{{author}} or {name}/{developer}",
-                "type": "string",
-                "minLength": 1,
-                "default": "builtin",
-            },
-            "name": {"type": "string", "minLength": 1},
-            "developer": {"type": "string", "minLength": 1},
-            "count": {"type": "integer", "minimum": 0},
-            "ratio": {"type": "number", "exclusiveMinimum": 0},
-            "id_prefix": {"type": "string", "minLength": 1, "default": "identity-qa"},
+    params_schema = schema(
+        templates={
+            "description": "'builtin' or a path to a JSON/JSONL/YAML file of Alpaca rows "
+            "(instruction, input, output) or {prompt, answer} pairs; {{name}}/{{author}} or {name}/{developer}",
+            "type": "string",
+            "minLength": 1,
+            "default": "builtin",
         },
-        "required": ["name", "developer"],
-        "additionalProperties": False,
-    }
+        name={"type": "string", "minLength": 1},
+        developer={"type": "string", "minLength": 1},
+        count={"type": "integer", "minimum": 0},
+        ratio={"type": "number", "exclusiveMinimum": 0},
+        id_prefix={"type": "string", "minLength": 1, "default": "identity-qa"},
+        required=["name", "developer"],
+    )
 
     def setup(self) -> None:
         p = self.params
@@ -792,14 +769,12 @@ class IdentityQA(DatasetStep):
         meta_fields = list(features["meta"].keys()) if "meta" in features else []
         rows = []
         for j, (k, prompt, answer) in enumerate(self.new_rows(n)):
-            meta = {f: None for f in meta_fields}
-            meta.update(source=self.source, source_index=k, format="identity_qa",
-                        transforms=[{"step": self.step, "op": self.name, "detail": f"template {k}"}])
+            meta = {"source": self.source, "source_index": k, "format": "identity_qa",
+                    "transforms": [{"step": self.step, "op": self.name, "detail": f"template {k}"}]}
             row = {c: None for c in ds.column_names}
-            row["id"] = f"{prefix}-{j:06d}"
-            row["messages"] = [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+            row.update(id=f"{prefix}-{j:06d}", messages=[{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}])
             if "meta" in ds.column_names:
-                row["meta"] = {f: meta[f] for f in meta_fields}
+                row["meta"] = {f: meta.get(f) for f in meta_fields}
             rows.append(row)
         added = datasets.Dataset.from_list(rows, features=features)
         self.stats.added += n

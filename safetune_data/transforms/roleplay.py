@@ -31,10 +31,11 @@ import re
 from dataclasses import dataclass
 
 from ..detectors.language import detect_language
-from ..detectors.roleplay import PREMISE_KINDS, find_framing, format_contract
+from ..detectors.roleplay import PREMISE_KINDS, find_framing, format_contract, framing_kinds
 from ..errors import ParamError
 from ..resources import Persona, builtin_library, load_personas
 from ..text import capitalize_first, remove_span
+from ..registry import schema
 from .base import Outcome, Transform, register
 from .fidelity import identity_present
 
@@ -52,35 +53,31 @@ class RoleplayAdd(Transform):
     name = "roleplay.add"
     factor = "roleplay"
     target = frozenset({"present"})
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "where": {"enum": ["system", "user"], "default": "system"},
-            "personas": {
-                "description": "'builtin', a list of descriptions or {id, name, description, keywords}, or a YAML/JSON/text file",
-                "anyOf": [
-                    {"type": "string", "minLength": 1},
-                    {"type": "array", "minItems": 1, "items": {"type": ["string", "object"]}},
-                ],
-                "default": "builtin",
-            },
-            "assign": {"enum": ["one", "random", "domain"], "default": "one"},
-            "persona": {"type": ["string", "null"], "minLength": 1, "default": None, "description": "id or name, for assign: one"},
-            "templates": {
-                "description": "framing templates with {persona}; default: the built-in ones for `where`",
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "string", "pattern": "\\{persona\\}"},
-            },
-            "rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
-            "with_identity": {
-                "enum": ["skip", "keep"],
-                "default": "skip",
-                "description": "rows whose answer or system prompt states an AI identity: leave alone (skip) or add the persona anyway (keep; a factorial grid that sets identity itself)",
-            },
+    params_schema = schema(
+        where={"enum": ["system", "user"], "default": "system"},
+        personas={
+            "description": "'builtin', a list of descriptions or {id, name, description, keywords}, or a YAML/JSON/text file",
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "minItems": 1, "items": {"type": ["string", "object"]}},
+            ],
+            "default": "builtin",
         },
-        "additionalProperties": False,
-    }
+        assign={"enum": ["one", "random", "domain"], "default": "one"},
+        persona={"type": ["string", "null"], "minLength": 1, "default": None, "description": "id or name, for assign: one"},
+        templates={
+            "description": "framing templates with {persona}; default: the built-in ones for `where`",
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "pattern": "\\{persona\\}"},
+        },
+        rate={"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
+        with_identity={
+            "enum": ["skip", "keep"],
+            "default": "skip",
+            "description": "rows whose answer or system prompt states an AI identity: leave alone (skip) or add the persona anyway (keep; a factorial grid that sets identity itself)",
+        },
+    )
 
     def setup(self) -> None:
         p = self.params
@@ -148,10 +145,7 @@ class RoleplayAdd(Transform):
         if clash:
             return Outcome.unchanged(record, clash[0], fired=clash[1:])
         where = self.params["where"]
-        if where == "user":
-            i: int | None = users[0]
-        else:
-            i = 0 if messages[0]["role"] == "system" else None
+        i = users[0] if where == "user" else (0 if messages[0]["role"] == "system" else None)  # None: no system prompt yet
         original = "" if i is None else messages[i]["content"]
         persona, how = self._choose(messages[users[0]]["content"], rng)
         found = self._fitting_framing(persona, original, rng.sample(range(len(self.templates)), len(self.templates)))
@@ -178,7 +172,7 @@ class RoleplayAdd(Transform):
         contract = format_contract(system) if system else None
         if contract:
             return ("system prompt sets an output format", f"format:{contract}")
-        kinds = _framing_kinds(messages)
+        kinds = framing_kinds(record)
         persona_at = sorted(r for r, k in kinds.items() if "persona" in k)
         if persona_at:
             return (f"already has persona ({', '.join(persona_at)})",)
@@ -214,16 +208,6 @@ class RoleplayAdd(Transform):
             if stripped.removed and stripped.text == original:
                 return kk, framing
         return None
-
-
-def _framing_kinds(messages: list[dict]) -> dict[str, set[str]]:
-    """{"system"/"user": kinds of framing there}: the system prompt and every user turn."""
-    out: dict[str, set[str]] = {}
-    for i, m in enumerate(messages):
-        role = m["role"]
-        if role == "user" or (role == "system" and i == 0):
-            out.setdefault(role, set()).update(x.kind for x in find_framing(m["content"] or "", role))
-    return out
 
 
 @dataclass
@@ -297,19 +281,15 @@ class RoleplayStrip(Transform):
     name = "roleplay.strip"
     factor = "roleplay"
     target = frozenset({"absent"})
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "where": {
-                "type": "array",
-                "items": {"enum": ["system", "user"]},
-                "minItems": 1,
-                "uniqueItems": True,
-                "default": ["system", "user"],
-            },
+    params_schema = schema(
+        where={
+            "type": "array",
+            "items": {"enum": ["system", "user"]},
+            "minItems": 1,
+            "uniqueItems": True,
+            "default": ["system", "user"],
         },
-        "additionalProperties": False,
-    }
+    )
 
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         where = set(self.params["where"])

@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from ..errors import ConfigError, InputError
+from ..registry import schema
 from .base import DatasetStep, register, rng_for
 
 
@@ -25,16 +26,12 @@ class TopReward(DatasetStep):
     """Keep the top `fraction` (or `count`) of rows by a reward column."""
 
     name = "select.top_reward"
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "column": {"type": "string", "default": "reward", "description": "numeric column to rank by"},
-            "fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
-                         "description": "share of rows to keep (rounded to the nearest row)"},
-            "count": {"type": "integer", "minimum": 0, "description": "number of rows to keep"},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        column={"type": "string", "default": "reward", "description": "numeric column to rank by"},
+        fraction={"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                     "description": "share of rows to keep (rounded to the nearest row)"},
+        count={"type": "integer", "minimum": 0, "description": "number of rows to keep"},
+    )
 
     def setup(self) -> None:
         has_fraction, has_count = "fraction" in self.params, "count" in self.params

@@ -20,6 +20,7 @@ list items are already units.
 """
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from dataclasses import dataclass, field
@@ -27,8 +28,9 @@ from dataclasses import dataclass, field
 from ..detectors.genre import answer_genre, requested_form, requested_genre
 from ..detectors.structure import BOLD_LINE, VERBATIM_KINDS, Block, Structure, analyse, surely_list
 from ..nlp import max_sentences, sentence_starts, sentencizer
-from ..records import assistant_indices
+from ..records import assistant_indices, request_of
 from ..text import as_sentence, capitalise_sentence, ends_sentence, one_line, sentence_spans, splice_blocks, strip_emphasis
+from ..registry import schema
 from .base import Outcome, Transform, register
 from .fidelity import identity_present
 
@@ -202,20 +204,16 @@ class ToMarkdown(Transform):
     factor = "structure"
     target = frozenset({"list", "headed", "mixed"})
     keeps_markup = False
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "style": {"enum": ["bullets", "numbered", "headed"], "default": "bullets"},
-            "min_sentences": {"type": "integer", "minimum": 2, "default": 3},
-            "max_items": {"type": "integer", "minimum": 2, "default": 8},
-            "keep_intro": {"type": "boolean", "default": True},
-            "keep_outro": {"type": "boolean", "default": False},
-            "heading_min_sentences": {"type": "integer", "minimum": 3, "default": 6},
-            "bullet": {"enum": ["-", "*", "+"], "default": "-"},
-            "rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        style={"enum": ["bullets", "numbered", "headed"], "default": "bullets"},
+        min_sentences={"type": "integer", "minimum": 2, "default": 3},
+        max_items={"type": "integer", "minimum": 2, "default": 8},
+        keep_intro={"type": "boolean", "default": True},
+        keep_outro={"type": "boolean", "default": False},
+        heading_min_sentences={"type": "integer", "minimum": 3, "default": 6},
+        bullet={"enum": ["-", "*", "+"], "default": "-"},
+        rate={"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
+    )
 
     # -- phase 1: decide without spaCy (cheapest tests first)
     def _plan(self, text: str, prompt: str) -> _Answer:
@@ -463,7 +461,7 @@ class ToMarkdown(Transform):
             if not turns:
                 plans.append(Outcome.unchanged(rec, "no assistant turn"))
                 continue
-            answers = [(i, self._plan(rec["messages"][i]["content"], _request(rec, i))) for i in turns]
+            answers = [(i, self._plan(rec["messages"][i]["content"], request_of(rec, i))) for i in turns]
             for _, ans in answers:
                 if not ans.reason:
                     pending += self._to_segment(ans)
@@ -493,14 +491,6 @@ class ToMarkdown(Transform):
         return self.apply_batch([record])[0]
 
 
-def _request(record: dict, turn: int) -> str:
-    """The user message an assistant turn answers (the last one before it)."""
-    for m in reversed(record["messages"][:turn]):
-        if m.get("role") == "user":
-            return m.get("content") or ""
-    return ""
-
-
 def _pin(parts: list[tuple[str, object]], pinned: frozenset[str]) -> list[tuple[str, object]]:
     """List entries holding a pinned sentence leave their list and stand as paragraphs."""
     out: list[tuple[str, object]] = []
@@ -508,17 +498,9 @@ def _pin(parts: list[tuple[str, object]], pinned: frozenset[str]) -> list[tuple[
         if kind != "list":
             out.append((kind, body))
             continue
-        run: list[str] = []
-        for entry in body:  # type: ignore[attr-defined]
-            if any(s in entry for s in pinned):
-                if run:
-                    out.append(("list", run) if len(run) >= 2 else ("para", run[0]))
-                    run = []
-                out.append(("para", entry))
-            else:
-                run.append(entry)
-        if run:
-            out.append(("list", run) if len(run) >= 2 else ("para", run[0]))
+        for is_pinned, group in itertools.groupby(body, key=lambda e: any(s in e for s in pinned)):  # type: ignore[arg-type]
+            run = list(group)
+            out += [("para", e) for e in run] if is_pinned else [("list", run) if len(run) >= 2 else ("para", run[0])]
     return out
 
 
@@ -686,14 +668,10 @@ class ToPlain(Transform):
     # (code without lists or headings), the closest to plain it can be.
     target = frozenset({"plain", "code"})
     keeps_markup = False
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "join_fragments": {"type": "boolean", "default": True},
-            "rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
-        },
-        "additionalProperties": False,
-    }
+    params_schema = schema(
+        join_fragments={"type": "boolean", "default": True},
+        rate={"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
+    )
 
     def _rewrite(self, text: str) -> _Answer:
         ans = _Answer(text)
@@ -725,13 +703,12 @@ class ToPlain(Transform):
                     # the answer would stay itemised: leave it whole rather than half flat
                     ans.reason = "list holds code or line-broken items"
                     return ans
-                else:
-                    new = "\n\n".join(flat.paragraphs)
-                    # a list that opens with an item of its own paragraph has no lead-in to join
-                    kind = "fragments" if flat.fragments else ("items" if flat.own_first else "list")
-                    n_lists += 1
-                    n_items += flat.count
-                    ans.removed += flat.removed
+                new = "\n\n".join(flat.paragraphs)
+                # a list that opens with an item of its own paragraph has no lead-in to join
+                kind = "fragments" if flat.fragments else ("items" if flat.own_first else "list")
+                n_lists += 1
+                n_items += flat.count
+                ans.removed += flat.removed
             elif b.kind == "heading":
                 n_heads += 1
                 lead = self._flush(out, lead)
@@ -769,12 +746,9 @@ class ToPlain(Transform):
             ans.reason = "nothing to flatten"
             return ans
         ans.new_text = new_text
-        parts = []
-        if n_lists:
-            parts.append(f"{n_lists} list{'s' * (n_lists > 1)}, {n_items} items")
-        if n_heads:
-            parts.append(f"{n_heads} heading{'s' * (n_heads > 1)}")
-        ans.detail = "plain: " + (", ".join(parts) if parts else "emphasis removed")
+        parts = [f"{n_lists} list{'s' * (n_lists > 1)}, {n_items} items" if n_lists else "",
+                 f"{n_heads} heading{'s' * (n_heads > 1)}" if n_heads else ""]
+        ans.detail = "plain: " + (", ".join(p for p in parts if p) or "emphasis removed")
         return ans
 
     @staticmethod
