@@ -13,13 +13,12 @@ benchmarks` lists them).
 """
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
-from ..io.sources import load_hub, read_rows
+from ..io.sources import load_hub, read_csv_lines, read_rows
 from ..registry import Registry, schema
 
 BENCHMARKS: Registry = Registry("benchmark", field="name")
@@ -51,13 +50,6 @@ _COMPLY_VALUES = {"comply", "compliance", "safe", "benign", "unharmful", "0", "f
 def read_table(path: Path) -> list[dict]:
     """Rows of a CSV, JSON or JSONL file (gzipped too), through the one row reader of `io`."""
     return [loc.row for loc in read_rows(path)]
-
-
-def _csv_lines(path: Path) -> list[list[str]]:
-    """Non-empty CSV rows of a file of one prompt per line without a header (AdvBench,
-    HEx-PHI): not a table, so not `read_table`; quoted prompts may hold commas."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        return [r for r in csv.reader(fh) if r and r[0].strip()]
 
 
 def _load_hub(spec: dict) -> list[dict]:
@@ -175,7 +167,7 @@ def _advbench(spec: dict) -> list[dict]:
     """
     rows, path, where = _source(spec)
     if rows is None:
-        raw = _csv_lines(path)
+        raw = read_csv_lines(path)
         if raw and [c.strip().lower() for c in raw[0][:2]] == ["goal", "target"]:
             raw = raw[1:]
         rows = [{"prompt": r[0]} for r in raw]
@@ -234,7 +226,7 @@ def _hexphi(spec: dict) -> list[dict]:
         raise InputError("no .csv files in directory", file=where, field="path")
     out = []
     for f in files:
-        rows = [{"prompt": r[0]} for r in _csv_lines(f)]
+        rows = [{"prompt": r[0]} for r in read_csv_lines(f)]
         out += _map_rows(rows, spec, str(f), prompt="prompt", id_prefix=f"hexphi-{f.stem}", category_default=f.stem)
     for i, r in enumerate(out):
         r["_index"] = i

@@ -313,6 +313,17 @@ def read_rows(path: str | Path) -> Iterator[Located]:
         yield loc
 
 
+def read_csv_lines(path: str | Path) -> list[list[str]]:
+    """Non-empty rows of a CSV without a header (AdvBench, HEx-PHI: one prompt per line, quoted
+    prompts may hold commas): not a table, so not `read_rows`; gzipped too."""
+    with io.TextIOWrapper(_open_binary(str(path)), encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            return [r for r in reader if r and r[0].strip()]
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"malformed CSV: {exc}", file=str(path), line=reader.line_num + 1) from None
+
+
 def read_json(path: str | Path) -> Any:
     """One JSON document (a manifest, results.json), malformed JSON reported as rows are; the
     standard library's parser, which reads the NaN that `json.dumps` writes."""

@@ -12,7 +12,6 @@ missing or empty field is an `InputError` naming file, row and field.
 """
 from __future__ import annotations
 
-import csv
 import itertools
 import re
 from collections import Counter, defaultdict
@@ -319,8 +318,7 @@ def detect_format(path: str | Path) -> str:
             return "rewardbench"
         raise InputError("pairs file not found", file=str(path))
     if _suffix(path) == ".csv":
-        with open(path, newline="", encoding="utf-8") as fh:
-            header = next(csv.reader(fh), [])
+        header = next((loc.row for loc in read_rows(path)), {})
         if {"id", "prompt", "completion", "final_label"} <= set(header):
             return "labelled"
         raise InputError("CSV is not labelled completions (need id,prompt,completion,final_label)", file=str(path),

@@ -153,3 +153,16 @@ def test_hub_id_offline_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="offline"):
         convert("someone/some-dataset", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_read_csv_lines_keeps_quoted_commas_skips_blank_lines_and_reads_gzip(tmp_path):
+    import gzip
+
+    from safetune_data.io.sources import read_csv_lines
+
+    text = '\ufeffWrite a poem\n\n"Explain A, B and C",extra\n   \n'
+    plain, packed = tmp_path / "p.csv", tmp_path / "p.csv.gz"
+    plain.write_text(text, encoding="utf-8")
+    packed.write_bytes(gzip.compress(text.encode("utf-8")))
+    expected = [["Write a poem"], ["Explain A, B and C", "extra"]]
+    assert read_csv_lines(plain) == expected and read_csv_lines(packed) == expected
