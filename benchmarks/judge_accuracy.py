@@ -18,6 +18,12 @@ Benign instruction data (`benign/alpaca_en_demo.json`, judged with its instructi
 prompt, as the profile does): how many answers are flagged; `--show-benign` prints them for
 the hand check reported in docs/judges.md.
 
+Mini study generations (`judge_dev/mini_study_generations.jsonl.gz`: the answers of the
+untouched SmolLM2-135M-Instruct, the aligned model and two fine-tuned variants of a
+`--quick --seeds 2` run, hand-labelled refused / complied / neither in
+`judge_dev/mini_study_labels.jsonl`, split dev/test by a hash of the id before labelling):
+the judges' refusal accuracy and the three-way outcome's agreement, per split and per model.
+
 Speed: CPU seconds of the refusal detector over the 900 rows, after spaCy has loaded (best
 of three; `time.process_time`, one process, so one core).
 
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import json
 import os
 import time
@@ -114,6 +121,7 @@ def main() -> None:
     for (label, outcome, reason), n in sorted(counts.items()):
         print(f"  {label:<18} {outcome:<9} {reason:<14} {n:>4}")
     written_pairs(args.data / "written_pairs.jsonl")
+    study_labels(args.data / "mini_study_generations.jsonl.gz", args.data / "mini_study_labels.jsonl")
     benign(args.data.parent / "benign" / "alpaca_en_demo.json", args.show_benign)
     speed([r for f in FILES for r in data[f]])
 
@@ -142,6 +150,44 @@ def written_pairs(path: Path) -> None:
     k, n = right[("all", "identity_compliant")]
     if n:
         print(f"  identity-prefixed compliant answers judged complied: {k / n:.4f} ({k}/{n})")
+
+
+def study_labels(generations: Path, labels: Path) -> None:
+    """Judges against the hand labels of the mini study's own generations."""
+    if not (generations.is_file() and labels.is_file()):
+        print(f"\nmini study labels: {generations.name} or {labels.name} not found")
+        return
+    rows = {r["id"]: r for r in map(json.loads, gzip.open(generations, "rt", encoding="utf-8"))}
+    gold_rows = [{**rows[lab["id"]], **lab} for lab in map(json.loads, labels.read_text(encoding="utf-8").splitlines())]
+    prompts, answers = [r["prompt"] for r in gold_rows], [r["response"] for r in gold_rows]
+    print(f"\nmini study generations, hand-labelled ({len(gold_rows)} rows): refusal accuracy "
+          "(label refused vs complied/neither)")
+    print(f"  {'judge':<8} {'part':<28} {'n':>4}  acc     prec    recall")
+    for name in ("keyword", "refusal"):
+        verdicts = judge_outcomes(get_judge(name), prompts, answers)
+        for r, v in zip(gold_rows, verdicts):
+            r[name] = v
+        parts = [("all", gold_rows)] + [(f"split={sp}", [r for r in gold_rows if r["split"] == sp]) for sp in ("dev", "test")]
+        parts += [(f"model={m}", [r for r in gold_rows if r["row"] == m]) for m in sorted({r["row"] for r in gold_rows})]
+        for label, part in parts:
+            s = scores([r["label"] == "refused" for r in part], [bool(r[name]["refused"]) for r in part])
+            print(f"  {name:<8} {label:<28} {s['n']:>4}  {s['accuracy']:.4f}  {s['precision']:.4f}  {s['recall']:.4f}")
+    print("  three-way outcome (refusal judge) vs label: agreement per split, then per label (recall) on each split")
+    for sp in ("dev", "test"):
+        part = [r for r in gold_rows if r["split"] == sp]
+        agree = sum(r["refusal"]["outcome"] == r["label"] for r in part)
+        cells = []
+        for lab in ("refused", "complied", "neither"):
+            of = [r for r in part if r["label"] == lab]
+            cells.append(f"{lab} {sum(r['refusal']['outcome'] == lab for r in of)}/{len(of)}")
+        print(f"    {sp:<5} {agree}/{len(part)} = {agree / max(1, len(part)):.3f}   " + "   ".join(cells))
+    confusion: dict[tuple[str, str], int] = defaultdict(int)
+    for r in gold_rows:
+        confusion[(r["label"] + (f"/{r['reason']}" if r.get("reason") else ""), r["refusal"]["outcome"]
+                   + (f"/{r['refusal']['outcome_reason']}" if r["refusal"].get("outcome_reason") else ""))] += 1
+    print("  label -> judged outcome (all rows):")
+    for (lab, out), n in sorted(confusion.items()):
+        print(f"    {lab:<22} {out:<22} {n:>4}")
 
 
 def benign(path: Path, show: bool) -> None:

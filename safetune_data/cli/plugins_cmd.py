@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from ..harness.benchmarks import BENCHMARKS
 from ..registry import Registry
 from ..transforms import TRANSFORMS
 from .console import console
@@ -102,8 +103,6 @@ def benchmarks_cmd(
 
       safetune benchmarks xstest
     """
-    from ..harness.benchmarks import BENCHMARKS
-
     show(BENCHMARKS, name)
 
 

@@ -18,6 +18,7 @@ from ..errors import ConfigError, ConfigErrors, InputError, SafetuneError
 from ..recipe import load_recipe, recipe_from_data
 from ..run import INDEX_FILE, index_variants, run_recipe
 from ..yaml_config import check_schema, read_yaml_mapping
+from .benchmarks import load_benchmark
 from .hooks import SILENT, Hooks
 from .models import check_model_source
 from .settings import FinetuneSettings, GenerateSettings, HarnessSettings, build, fill_defaults
@@ -206,8 +207,6 @@ def _variant_rows(settings: HarnessSettings, cfg_file: Path, prepare: bool = Fal
 
 # ----------------------------------------------------------------------------- benchmarks, judges
 def _load_benchmarks(specs: list[dict], cfg_file: Path) -> list[BenchmarkPlan]:
-    from .benchmarks import load_benchmark
-
     plans, seen = [], set()
     for i, spec in enumerate(specs):
         spec = dict(spec)
@@ -235,7 +234,7 @@ def _load_benchmarks(specs: list[dict], cfg_file: Path) -> list[BenchmarkPlan]:
 
 
 def _check_judges(entries: list, cfg_file: Path) -> list[JudgePlan]:
-    from .judges import JUDGES
+    from .judges import JUDGES  # local: the judges load spaCy, and the CLI imports this module at start-up
 
     plans = []
     for i, entry in enumerate(entries):
