@@ -135,8 +135,10 @@ def run_recipes(work: Path) -> dict[str, Any]:
             else:
                 recipe = load_recipe(recipe_file)
                 with progress(transient=True) as bar:
-                    task = bar.add_task(f"recipe {name}", total=len(recipe.variants))
+                    task = bar.add_task(f"recipe {name}", total=len(recipe.variants), unit="variants")
+                    # on_variant reports variant k (from 0) as it starts: k variants are done
                     run_recipe(recipe, out, overwrite=True, on_variant=lambda v, k, n: bar.update(task, completed=k))
+                    bar.update(task, completed=len(recipe.variants))
                 stamp_file.write_text(stamp)
             indexes[name] = json.loads((out / "index.json").read_text())
             log(f"recipe {name}: " + ", ".join(f"{v['rows']} rows" for v in indexes[name]["variants"][:1])
