@@ -44,9 +44,12 @@ def _first_line(entry: object) -> str:
 def show(table: Registry, name: str | None) -> None:
     """All names with their parameters and one line of doc, or one plug-in in full."""
     if name is None:
-        listing = Table("name", "parameters", "what it does")
-        for key, entry in sorted(table.items()):
-            listing.add_row(key, ", ".join(sorted(table.params_schema(key).get("properties", {}))), _first_line(entry))
+        entries = sorted(table.items())
+        levels = all(hasattr(entry, "level") for _, entry in entries)  # transforms: record or dataset step
+        listing = Table("name", *(["level"] if levels else []), "parameters", "what it does")
+        for key, entry in entries:
+            params = ", ".join(sorted(table.params_schema(key).get("properties", {})))
+            listing.add_row(key, *([entry.level] if levels else []), params, _first_line(entry))
         console.print(listing)
         return
     entry = table.get(name)
@@ -54,14 +57,17 @@ def show(table: Registry, name: str | None) -> None:
     console.print(f"{name} ({level} step)" if level else f"{name} ({table.kind})", markup=False, highlight=False)
     if inspect.getdoc(entry):
         console.print(inspect.getdoc(entry), markup=False, highlight=False)
-    props = table.params_schema(name).get("properties", {})
+    declared = table.params_schema(name)
+    props, required = declared.get("properties", {}), declared.get("required", ())
     if not props:
         console.print("no parameters", markup=False)
         return
     params = Table("parameter", "type", "default", "allowed", "description", title="parameters")
     for pname, spec in sorted(props.items()):
-        default = json.dumps(spec["default"], ensure_ascii=False) if "default" in spec else "(required)" \
-            if pname in table.params_schema(name).get("required", ()) else ""
+        if "default" in spec:
+            default = json.dumps(spec["default"], ensure_ascii=False)
+        else:
+            default = "(required)" if pname in required else ""
         params.add_row(pname, _param_type(spec), default, _param_allowed(spec), spec.get("description", ""))
     console.print(params)
 

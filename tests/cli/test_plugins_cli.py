@@ -31,3 +31,11 @@ def test_benchmarks_show_the_keys_a_spec_takes(cli):
     rows = _rows(out)
     assert code == 0 and {"path", "n", "seed", "label", "map"} <= set(rows)
     assert '"train", "eval"' in rows["half"]
+
+
+def test_transforms_listing_shows_each_transforms_level(cli):
+    code, out, _ = cli("transforms")
+    rows = _rows(out)
+    assert code == 0 and "record" in rows["structure.markdown"] and "dataset" in rows["dedup"]
+    code, out, _ = cli("transforms", "select.top_reward")
+    assert code == 0 and "(required)" not in _rows(out)["count"]  # optional, no default: shown blank
