@@ -315,13 +315,21 @@ def read_rows(path: str | Path) -> Iterator[Located]:
 
 def read_csv_lines(path: str | Path) -> list[list[str]]:
     """Non-empty rows of a CSV without a header (AdvBench, HEx-PHI: one prompt per line, quoted
-    prompts may hold commas): not a table, so not `read_rows`; gzipped too."""
-    with io.TextIOWrapper(_open_binary(str(path)), encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
+    prompts may hold commas): not a table, so not `read_rows`; gzipped too. Lines are decoded
+    one at a time so that an undecodable byte is reported on its own line."""
+    def lines(fh: io.BufferedIOBase) -> Iterator[str]:
+        for number, raw in enumerate(fh, 1):
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"invalid UTF-8 ({exc.reason})", file=str(path), line=number) from None
+
+    with _open_binary(str(path)) as fh:
+        reader = csv.reader(lines(fh))
         try:
             return [r for r in reader if r and r[0].strip()]
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise InputError(f"malformed CSV: {exc}", file=str(path), line=reader.line_num + 1) from None
+        except csv.Error as exc:
+            raise InputError(f"malformed CSV: {exc}", file=str(path), line=reader.line_num) from None
 
 
 def read_json(path: str | Path) -> Any:

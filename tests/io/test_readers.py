@@ -166,3 +166,14 @@ def test_read_csv_lines_keeps_quoted_commas_skips_blank_lines_and_reads_gzip(tmp
     packed.write_bytes(gzip.compress(text.encode("utf-8")))
     expected = [["Write a poem"], ["Explain A, B and C", "extra"]]
     assert read_csv_lines(plain) == expected and read_csv_lines(packed) == expected
+
+
+def test_read_csv_lines_names_file_and_line_of_invalid_utf8(tmp_path):
+    from safetune_data.errors import InputError
+    from safetune_data.io.sources import read_csv_lines
+
+    bad = tmp_path / "prompts.csv"
+    bad.write_bytes(b"Write a poem\nExplain \xff\xfe this\n")
+    with pytest.raises(InputError) as exc:
+        read_csv_lines(bad)
+    assert exc.value.file == str(bad) and exc.value.line == 2 and exc.value.message.startswith("invalid UTF-8")
