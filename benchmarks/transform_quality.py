@@ -278,7 +278,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", choices=["dev", "held-out", "both"], default="both")
     ap.add_argument("--write", action="store_true", help="write docs/transform_quality.md and docs/transform_samples.md")
+    ap.add_argument("--samples", metavar="OP", help="print the rated sample of one transform (e.g. structure.markdown) with its "
+                    "keys and current ratings to stdout, and write nothing; implies --split dev")
     args = ap.parse_args()
+    if args.samples:
+        args.split = "dev"
     report: list[str] = []
     dev_outputs: dict = {}
     for split in (["dev", "held-out"] if args.split == "both" else [args.split]):
@@ -292,7 +296,7 @@ def main() -> None:
             print("\n".join(lines), flush=True)
         report.append("")
     text = "\n".join(report)
-    if args.write:
+    if args.write or args.samples:
         dev_base = SPLITS["dev"]["base"]()
         ratings = load_ratings()
         sample_lines = ["# Before/after samples, rated", "",
@@ -305,6 +309,14 @@ def main() -> None:
         persona_rows = persona_dev_rows()
         persona_out, _, _ = run(T.roleplay.strip(), persona_rows)
         plans[-1] = ("roleplay.strip", persona_rows, persona_out)
+        if args.samples:
+            plans = [p for p in plans if p[0] == args.samples]
+            if not plans:
+                sys.exit(f"--samples: unknown transform {args.samples!r}")
+            lines, counts = samples(*plans[0], ratings)
+            print("\n".join(lines))
+            print(dict(counts))
+            return
         for op, before, after in plans:
             lines, counts = samples(op, before, after, ratings)
             sample_lines += lines
