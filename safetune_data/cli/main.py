@@ -12,7 +12,7 @@ import typer
 import typer.core
 
 from ..errors import SafetuneError
-from . import harness_cmds, io_cmds, judge_cmd, plugins_cmd, profile_cmds, rm_cmds, run_cmd
+from . import harness_cmds, io_cmds, judge_cmd, plugins_cmd, profile_cmds, risk_cmd, rm_cmds, run_cmd
 from .console import err_console
 
 
@@ -41,13 +41,14 @@ app = typer.Typer(
 )
 
 # Order is the order in `safetune --help`; each module adds its commands with `register(app)`.
-for _module in (io_cmds, run_cmd, profile_cmds, judge_cmd, harness_cmds, rm_cmds, plugins_cmd):
+for _module in (io_cmds, run_cmd, profile_cmds, judge_cmd, harness_cmds, rm_cmds, risk_cmd, plugins_cmd):
     _module.register(app)
 
 
 # Commands that write in place rather than into a temporary renamed when complete.
 _PARTIAL = {
     "harness run": "rows finished so far are kept in {out}; rerun the same command to resume",
+    "risk": "nothing was written to {out}; the scores computed so far are cached, so the same command resumes",
 }
 _OUT_OPTIONS = ("--out", "-o", "--json", "--markdown", "--plots")
 

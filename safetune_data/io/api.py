@@ -56,6 +56,46 @@ def base_manifest(command: list[str] | None) -> dict[str, Any]:
     }
 
 
+def save_derived(ds: Any, directory: Path, *, source: str | Path, command: Iterable[str] = (),
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write `ds`, a copy of the records in `source` with columns added (`rm score`, `risk`),
+    into `directory` (an OutputDir not yet committed) with a manifest that keeps the parent's
+    variant, factors and manifest; `extra` is merged into the manifest (the added columns' story)."""
+    from .manifest import read_manifest
+    from .writer import sha256_file
+
+    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_disabled = are_progress_bars_disabled()
+    disable_progress_bars()  # our own progress covers the step; in logs its bar is noise
+    try:
+        ds.save_to_disk(str(directory))
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
+    shards = []
+    for p in sorted(directory.glob("data-*.arrow")):
+        with pa.memory_map(str(p)) as src:
+            rows = pa.ipc.open_stream(src).read_all().num_rows
+        shards.append({"file": p.name, "rows": rows, "bytes": p.stat().st_size, "sha256": sha256_file(p)})
+    parent = read_manifest(source)
+    manifest = {
+        "safetune_version": versions().get("safetune-data", "unknown"),
+        "created": now(),
+        "command": safe_command(list(command)),
+        "inputs": [{"path": str(source), "rows": len(ds), "format": "arrow", "kind": "records"}],
+        "variant": (parent or {}).get("variant"),
+        "factors": (parent or {}).get("factors"),
+        "output": {"rows": len(ds), "shards": shards},
+        "dropped": {},
+        "versions": versions(),
+        **(extra or {}),
+        "parent_manifest": parent,
+    }
+    write_manifest(directory, manifest)
+    return manifest
+
+
 def finish_output(
     directory: Path,
     writer: ShardWriter,

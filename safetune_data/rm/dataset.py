@@ -17,9 +17,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..io.manifest import now, read_manifest, safe_command, versions, write_manifest
+from ..io.api import save_derived
+from ..io.manifest import read_manifest
 from ..io.sources import read_json
-from ..io.writer import OutputDir, check_output_is_not_input, sha256_file
+from ..io.writer import OutputDir, check_output_is_not_input
 from ..stats import bootstrap_interval
 from .score import Scorer
 
@@ -77,37 +78,12 @@ def score_dataset(scorer: Scorer, in_dir: str | Path, out_dir: str | Path, *, co
     if replaced:
         ds = ds.remove_columns(column)
     ds = ds.add_column(column, scores)
-    parent = read_manifest(in_dir)
     with OutputDir(out_dir, overwrite=overwrite) as out:
-        ds.save_to_disk(str(out.path))
-        shards = [{"file": p.name, "rows": None, "bytes": p.stat().st_size, "sha256": sha256_file(p)}
-                  for p in sorted(out.path.glob("data-*.arrow"))]
-        _fill_shard_rows(out.path, shards)
-        manifest = {
-            "safetune_version": versions().get("safetune-data", "unknown"),
-            "created": now(),
-            "command": safe_command(list(command)),
-            "inputs": [{"path": str(in_dir), "rows": len(ds), "format": "arrow", "kind": "records"}],
-            "variant": (parent or {}).get("variant"),
-            "factors": (parent or {}).get("factors"),
-            "output": {"rows": len(ds), "shards": shards},
-            "dropped": {},
-            "versions": versions(),
+        manifest = save_derived(ds, out.path, source=in_dir, command=command, extra={
             "reward": {"model": scorer.name, "kind": scorer.kind, "column": column, "replaced_column": replaced,
-                       "stats": reward_summary(scores), "scoring": stats.as_dict()},
-            "parent_manifest": parent,
-        }
-        write_manifest(out.path, manifest)
+                       "stats": reward_summary(scores), "scoring": stats.as_dict()}})
         out.commit()
     return manifest
-
-
-def _fill_shard_rows(directory: Path, shards: list[dict]) -> None:
-    import pyarrow as pa
-
-    for shard in shards:
-        with pa.memory_map(str(directory / shard["file"])) as src:
-            shard["rows"] = pa.ipc.open_stream(src).read_all().num_rows
 
 
 # --- compare --------------------------------------------------------------------------

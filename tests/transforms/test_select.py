@@ -52,3 +52,45 @@ def test_missing_column_and_empty_values_are_input_errors():
     with pytest.raises(InputError) as exc:
         T.select.top_reward(count=1)(_ds([1.0, None]))
     assert exc.value.row == 1
+
+
+# --- select.risk -------------------------------------------------------------------------
+
+def _risk(values, column="risk_representation"):
+    return datasets.Dataset.from_dict({"id": [f"r-{i}" for i in range(len(values))], column: values})
+
+
+def test_risk_keeps_the_lowest_by_default_and_says_how_many_went():
+    step = T.select.risk(count=2)
+    out = step(_risk([0.4, -0.2, 0.9, 0.1]))
+    assert out["id"] == ["r-1", "r-3"]  # the two lowest, in input order
+    assert step.stats.dropped["higher risk"] == 2
+
+
+def test_risk_keep_highest_is_the_stress_test():
+    step = T.select.risk(fraction=0.5, keep="highest", column="risk_probe")
+    out = step(_risk([0.4, -0.2, 0.9, 0.1], column="risk_probe"))
+    assert out["id"] == ["r-0", "r-2"]
+    assert step.stats.dropped["lower risk"] == 2
+
+
+def test_risk_threshold_drops_rows_above_it():
+    step = T.select.risk(max_risk=0.3)
+    out = step(_risk([0.4, -0.2, 0.3, 0.1]))
+    assert out["id"] == ["r-1", "r-2", "r-3"]
+    assert step.stats.dropped["risk above 0.3"] == 1
+
+
+def test_risk_needs_one_size_and_no_threshold_with_highest():
+    with pytest.raises(ConfigError, match="exactly one"):
+        T.select.risk()
+    with pytest.raises(ConfigError, match="exactly one"):
+        T.select.risk(count=2, max_risk=0.1)
+    with pytest.raises(ConfigError, match="keep: highest"):
+        T.select.risk(max_risk=0.1, keep="highest")
+
+
+def test_risk_without_its_column_points_at_safetune_risk():
+    with pytest.raises(InputError) as exc:
+        T.select.risk(count=1)(_risk([0.1], column="reward"))
+    assert "safetune risk" in (exc.value.hint or "")
