@@ -81,11 +81,11 @@ def counting(description: str, total: int | None = None, unit: str = "rows",
         yield lambda n: bar.advance(task, n)
 
 
-def task_hook(bar: "BarProgress | LineProgress", verb: str) -> Callable[[str, int], Callable[[int], None]]:
+def task_hook(bar: "BarProgress | LineProgress", verb: str) -> Callable[..., Callable[[int], None]]:
     """`start(name, total)` for library calls that report per item (a file, a model): a task
     on `bar` named after the item, and its `advance(n)` callback."""
-    def start(name: str, total: int) -> Callable[[int], None]:
-        task = bar.add_task(f"{verb} {Path(name).name or name}", total=total)
+    def start(name: str, total: int, unit: str = "rows") -> Callable[[int], None]:
+        task = bar.add_task(f"{verb} {Path(name).name or name}", total=total, unit=unit)
         return lambda n: bar.advance(task, n)
 
     return start

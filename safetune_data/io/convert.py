@@ -29,6 +29,15 @@ from .sources import BATCH_ROWS, Located, Source, batched, iter_rows
 
 BASE_META = ("source", "source_index", "format", "transforms")
 
+RECORD_COLUMNS = ("id", "messages", "meta")
+
+
+def _record_extras(row: dict) -> list[str]:
+    """Fields a record carries beyond the base meta: its own meta fields, then the columns
+    beside id/messages/meta (a `reward` or `risk_*` score added by `rm score` or `risk`),
+    which land in meta so that a recipe's select steps can read them."""
+    return [*(row.get("meta") or {}), *(k for k in row if k not in RECORD_COLUMNS)]
+
 
 @dataclass
 class SourcePlan:
@@ -94,7 +103,7 @@ class RecordStream:
         consumed = consumed_columns(fmt, self.mapping)
         renames = rename_columns(fmt, self.mapping)
         # carried-over fields: a record's own meta fields, else the columns the format does not consume
-        carried = (((loc.row.get("meta") or {}) if fmt == "records" else (k for k in loc.row if k not in consumed and k not in renames))
+        carried = ((_record_extras(loc.row) if fmt == "records" else (k for k in loc.row if k not in consumed and k not in renames))
                    for loc in first if loc.row is not None)
         extra = list(dict.fromkeys(k for keys in carried for k in keys if k not in BASE_META))
         return SourcePlan(src, fmt, self.mapping, itertools.chain([first], batches), extra)
@@ -157,6 +166,7 @@ class RecordStream:
             if meta["source"] is None:
                 meta["source"], meta["source_index"], meta["format"] = plan.source.name, loc.index, "records"
             carried = {k: v for k, v in meta_in.items() if k not in BASE_META}
+            carried.update({k: v for k, v in row.items() if k not in RECORD_COLUMNS})  # e.g. `rm score`'s reward
         else:
             rid = make_id(plan.source.stem, loc.index)
             meta = {"source": plan.source.name, "source_index": loc.index, "format": plan.format, "transforms": []}

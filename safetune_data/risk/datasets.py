@@ -125,7 +125,7 @@ def score_risk(
     metric: str = "harmful_refusal_rate",
     overwrite: bool = False,
     command: Sequence[str] | None = None,
-    start: Callable[[str, int], Callable[[int], None]] | None = None,
+    start: Callable[..., Callable[[int], None]] | None = None,
 ) -> dict[str, Any]:
     """Score every dataset of `inputs` with `scorers`; write `out` (when given) and return the summary.
 

@@ -37,7 +37,7 @@ from .lm import RiskLM, last_answer, prompt_turns, row_hash
 
 RISK_SCORERS: Registry = Registry("risk scorer", field="scorer")
 CHUNK = 32  # rows computed between cache commits: an interruption loses at most this many
-Start = Callable[[str, int], Callable[[int], None]]
+Start = Callable[..., Callable[[int], None]]  # start(description, total, unit="rows") -> advance(n)
 
 
 @dataclass
@@ -69,8 +69,8 @@ class Context:
     _encoded: dict[str, dict] = field(default_factory=dict)
     memo: dict[str, Any] = field(default_factory=dict)  # work shared between scorers (the gradient pass)
 
-    def task(self, description: str, total: int) -> Callable[[int], None]:
-        return self.start(description, total) if self.start and total else (lambda n: None)
+    def task(self, description: str, total: int, unit: str = "rows") -> Callable[[int], None]:
+        return self.start(description, total, unit) if self.start and total else (lambda n: None)
 
     def encode(self, rows: Rows, indices: Sequence[int]) -> list[dict]:
         out = []
@@ -401,7 +401,7 @@ class Probe(RiskScorer):
             return Scored(v["drop"], None, v, time.perf_counter() - t0, 1)
         before = [s / max(n, 1) for s, n in ctx.lm.answer_losses(ctx.encode(ref_rows, range(len(refusals))),
                                                                  batch_size=ctx.batch_size)]
-        advance = ctx.task(f"probe {rows.name}", p["steps"])
+        advance = ctx.task(f"probe {rows.name}", p["steps"], "steps")
         with ctx.lm.lora(r=p["r"], alpha=2 * p["r"], target_modules="all-linear", seed=p["seed"]) as peft:
             params = [q for q in peft.parameters() if q.requires_grad]
             opt = torch.optim.AdamW(params, lr=p["lr"])

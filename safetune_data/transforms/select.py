@@ -22,6 +22,13 @@ from ..registry import schema
 from .base import DatasetStep, register, rng_for
 
 
+def _number(text: str | None) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
+
+
 @register
 class TopReward(DatasetStep):
     """Keep the top `fraction` (or `count`) of rows by a reward column."""
@@ -51,9 +58,13 @@ class TopReward(DatasetStep):
     def scores(self, ds: Any) -> tuple[list[float], list[str]]:
         """The score column as floats, and the ids; a missing column or an empty cell is an error."""
         column = self.params["column"]
-        if column not in ds.column_names:
+        if column in ds.column_names:
+            values = ds[column]
+        elif "meta" in ds.column_names and column in (getattr(ds.features["meta"], "keys", lambda: ())()):
+            values = [_number((m or {}).get(column)) for m in ds["meta"]]  # carried over as text by a reader
+        else:
             raise InputError(f"no '{column}' column to select by", field=column, hint=self.source_hint)
-        values, ids = ds[column], ds["id"]
+        ids = ds["id"]
         missing = [i for i, r in enumerate(values) if r is None or (isinstance(r, float) and math.isnan(r))]
         if missing:
             raise InputError(f"'{column}' is empty on {len(missing)} row(s), e.g. id '{ids[missing[0]]}'",

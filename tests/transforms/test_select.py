@@ -94,3 +94,21 @@ def test_risk_without_its_column_points_at_safetune_risk():
     with pytest.raises(InputError) as exc:
         T.select.risk(count=1)(_risk([0.1], column="reward"))
     assert "safetune risk" in (exc.value.hint or "")
+
+
+def test_a_scored_dataset_read_back_as_records_keeps_its_score_for_select(tmp_path):
+    """`rm score` / `safetune risk` add a top-level column; a recipe reads the copy as records,
+    which carries the column into meta, and the select steps find it there."""
+    from safetune_data.io.api import read
+
+    scored = tmp_path / "scored"
+    datasets.Dataset.from_dict({
+        "id": ["a", "b", "c"],
+        "messages": [[{"role": "user", "content": q}, {"role": "assistant", "content": "ok"}] for q in "xyz"],
+        "meta": [{"source": "s.json", "source_index": i, "format": "alpaca", "transforms": []} for i in range(3)],
+        "risk_probe": [0.3, -0.1, 0.2],
+    }).save_to_disk(str(scored))
+    ds = read(str(scored), format="records")
+    assert "risk_probe" not in ds.column_names
+    assert T.select.risk(column="risk_probe", count=2)(ds)["id"] == ["b", "c"]
+    assert T.select.top_reward(column="risk_probe", count=1)(ds)["id"] == ["a"]
