@@ -51,9 +51,35 @@ def _is_fragment(text: str) -> bool:
     )
 
 
+_CAPITALISED = re.compile(r"[A-Z][a-z'’-]*")
+
+
+def _sentence_case(items: list[str]) -> bool:
+    """Whether a list's entries are capitalised only because each opens a line ("Salt and
+    pepper to taste", "Cooked rice"): some entry has more words, and no entry capitalises a
+    later word as a name or title does ("Mark Hamill", "Pet Sitter")."""
+    words = [it.split() for it in items]
+    if not any(len(w) >= 2 for w in words):
+        return False
+    return all(not any(x[:1].isupper() for x in w[1:]) for w in words)
+
+
+def _bare_names(items: list[str]) -> bool:
+    """Entries that are capitalised single words ("Fungi", "Brazil"): nothing tells a
+    common noun from a name, so run into a sentence they keep
+    capitals a reader would take for a mistake ("Fungi, Bacteria, Earthworms.")."""
+    return not _sentence_case(items) and all(it[:1].isupper() and len(it.split()) == 1 for it in items)
+
+
 def _join_fragments(items: list[str]) -> str:
     """Entries joined by commas (semicolons when an entry has a comma of its own); no "and"
-    is put in, since the rewrite must not add words."""
+    is put in, since the rewrite must not add words. Entries after the first lose the
+    capital that only opened their line (`_sentence_case`)."""
+    if _sentence_case(items):
+        items = items[:1] + [
+            it[0].lower() + it[1:] if (m := _CAPITALISED.match(it)) and m.end() == len(it.split()[0]) else it
+            for it in items[1:]
+        ]
     return ("; " if any("," in it for it in items) else ", ").join(items)
 
 
@@ -118,6 +144,65 @@ _KEYED = re.compile(r"^[^:\n]{1,40}:[ \t]*\S")
 _ENUMERATED = re.compile(r"^\(?(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})[.)][ \t]+\S")
 _BARE_ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[A-Za-z])[.)]$")
 
+# A sentence that only makes sense read right after the one before it: it opens with a
+# connective that points back ("However, ...", "For example, ...", "As a result, ...") or
+# with a demonstrative pronoun as its subject ("This allows ...", "That is why ...").
+# As a list item of its own it would dangle, so it stays with the sentence before it.
+# Additive openings ("Additionally", "Also", "Another ...") and topic pronouns ("It offers
+# ...", "She is ...") start a new point and are not dependent.
+_DEPENDENT = re.compile(
+    r"^(?:(?:However|But|Yet|Still|Nevertheless|Nonetheless|Instead|Otherwise|Therefore|Thus|Hence|So|Consequently"
+    r"|As a result|As such|Because of (?:this|that)|Due to (?:this|that)|Despite (?:this|that)|In spite of (?:this|that)"
+    r"|Even so|For example|For instance|E\.g\.|In other words|That is|In fact|Indeed|In (?:this|that|which) case|In turn"
+    r"|In contrast|By contrast|Conversely|Similarly|Likewise|(?:This|That) way|Meanwhile|Rather|Which|And|Or)\b"
+    r"|(?:This|That|These|Those)(?:'s|’s|\s+(?:is|was|are|were|can|could|will|would|may|might|must|should|has|have|had"
+    r"|does|did|also|not|in turn|alone|means|meant|mean|allows?|allowed|makes?|made|helps?|helped|ensures?|leads?|led"
+    r"|results?|resulted|includes?|gives?|provides?|creates?|enables?|prevents?|reduces?|increases?|improves?|causes?"
+    r"|caused|requires?|involves?|shows?|suggests?|indicates?|explains?|happens|occurs|contributes?|approach|process"
+    r"|method|step|technique|strategy|practice|combination|information)\b))",
+)
+# A last sentence that closes the answer rather than adding a point: advice on using what
+# came before, a wish, a summing-up. It stays a paragraph below the list.
+_CLOSING = re.compile(
+    r"^(?:You (?:can|could|may|might) (?:also )?(?:adjust|change|modify|customi[sz]e|tweak|experiment|use|try|add|replace|extend)"
+    r"|Feel free|I hope|Hope this|Let me know|Remember|Don't forget|Do not forget|Good luck|Enjoy|Happy"
+    r"|Overall|In conclusion|In summary|To sum up|To summari[sz]e|Ultimately|All in all|In short|In the end"
+    r"|By (?:following|doing|using|taking|implementing)|With (?:these|this|a little)|Following these"
+    r"|(?:This|That|It) is (?:a|an|just|one|the)\b|These are (?:just|some|only)|That's it|Now you)\b",
+    re.IGNORECASE,
+)
+# A paragraph that opens the next point of a sequence whose first point was the opening
+# paragraph ("Another advantage ...", "In addition to ..., it also ..."): the opening
+# paragraph is then that first point, not an introduction.
+_NEXT_POINT = re.compile(
+    r"^(?:Another|A second|Second(?:ly)?|The second|In addition|Additionally|Also|Furthermore|Moreover|Besides"
+    r"|Finally|Lastly|Last but not least|(?:\S+\s+){1,3}also\b)",
+    re.IGNORECASE,
+)
+# An opening sentence that ends by announcing points to come ("There are several differences
+# between the two."); the announcement is in its last words, not a mention mid-sentence.
+_ANNOUNCES = re.compile(
+    r"\b(?:several|following|some|a few|many|various|number of|multiple|two|three|four|five|six|seven|eight|nine|ten)"
+    r"\s+(?:\w+\s+){0,2}?(?:ways|reasons|differences|similarities|benefits|advantages|disadvantages|steps|factors"
+    r"|implications|things|tips|types|kinds|aspects|features|strategies|examples|points|causes|effects|options|ideas"
+    r"|challenges|changes|elements|components|stages|functions|uses|methods|characteristics)(?:[ \t]+[\w'-]+){0,5}[.:]$",
+    re.IGNORECASE,
+)
+_FIRST_POINT = re.compile(r"^(?:One (?:\w+ ){0,2}(?:reason|advantage|benefit|way|example|factor|thing|aspect|feature|drawback|disadvantage)s?\b|First(?:ly)?,|To begin with\b)")
+
+
+def _attach_dependents(sentences: list[str], closing: bool = False) -> list[str]:
+    """Sentences grouped into list entries: a dependent sentence (`_DEPENDENT`) joins the
+    one before it. With `closing`, a closing last sentence (`_CLOSING`) stays on its own
+    even if it opens like a dependent one ("This is an easy way to ...")."""
+    out: list[str] = []
+    for k, s in enumerate(sentences):
+        if out and _DEPENDENT.match(s) and not (closing and k == len(sentences) - 1 and _CLOSING.match(s)):
+            out[-1] = f"{out[-1]} {s}"
+        else:
+            out.append(s)
+    return out
+
 
 def _line_list(src: str) -> tuple[str | None, list[str]] | None:
     """(lead-in, entries) when a paragraph is a list written one entry per line without
@@ -169,6 +254,43 @@ def _cap(items: list[str], limit: int) -> list[str]:
         k = min(range(len(items) - 1), key=lambda i: len(items[i]) + len(items[i + 1]))
         items[k : k + 2] = [f"{items[k]} {items[k + 1]}"]
     return items
+
+
+
+# Requests for a piece of fiction or a text in someone's voice that the genre detector's
+# nouns do not name: a character sketch or profile, anything "fictional", an excuse or an
+# apology to send. Their answers are narrative prose; listed sentence by sentence they
+# read as notes, not as the piece asked for.
+_FICTION_REQUEST = re.compile(
+    r"\b(?:write|create|compose|generate|draft|craft|describe|invent|imagine|develop|design|come up with|make up|give)\b"
+    r"[^.!?\n]{0,50}?\b(?:character (?:sketch|profile|description|bio(?:graphy)?)|fictional|fictitious|imaginary|made-up"
+    r"|backstory|back-story|world-?building|excuse|apology|diary|journal entry|personal statement|(?:math|word) problem"
+    r"|riddle|joke|puzzle)\b",
+    re.IGNORECASE,
+)
+# Requests for a composed piece of prose (an essay, an article, a blog post): the form was
+# asked for, and a list of its sentences is not that piece.
+_PROSE_REQUEST = re.compile(
+    r"\b(?:write|compose|create|generate|draft|craft|produce|prepare)\b[^.!?\n]{0,40}?\b(?:essays?|articles?|blog(?: posts?)?"
+    r"|op-?eds?|editorials?|news (?:report|story)|press release|newsletter|reviews?|biography|obituary)\b(?!\s+(?:title|headline|outline|summary))"
+    # a set number of sentences ("a 5-sentence description", "in three sentences") is a prose form too
+    r"|\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten)[- ]sentences?\b",
+    re.IGNORECASE,
+)
+# Questions the answer asks its reader ("Is there a specific reason why ...?"): a reply in a
+# conversation, or a prompt or teaser; its questions are not points to list.
+_QUESTION_END = re.compile(r"\?[\"'”’)]*(?:\s|$)")
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|I'll|I’ll|I'd|I’d|my|me|myself)\b")
+
+
+def _in_own_voice(text: str) -> bool:
+    """A text written as its author speaking for themselves (a note, an excuse, a diary
+    entry): most of its sentences say "I"/"my". Itemised, such a text stops being the
+    message it is; an assistant's expository answer rarely speaks in the first person."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    if len(sentences) < 3:
+        return False
+    return sum(bool(_FIRST_PERSON.search(s)) for s in sentences) >= 0.6 * len(sentences)
 
 
 @dataclass
@@ -241,6 +363,18 @@ class ToMarkdown(Transform):
         if genre:
             ans.reason = f"creative genre ({genre})"
             return ans
+        if _FICTION_REQUEST.search(prompt[:600]):
+            ans.reason = "creative genre (fiction)"
+            return ans
+        if _PROSE_REQUEST.search(prompt[:600]):
+            ans.reason = "requested form (essay)"
+            return ans
+        if _in_own_voice(text):
+            ans.reason = "first-person piece"
+            return ans
+        if len(_QUESTION_END.findall(text)) >= 2:
+            ans.reason = "conversational (questions)"
+            return ans
         self._find_runs(ans)
         return ans
 
@@ -308,6 +442,11 @@ class ToMarkdown(Transform):
         st = ans.structure
         assert st is not None
         runs = [self._units(ans, run) for run in ans.runs]
+        for r, units in enumerate(runs):
+            for k, u in enumerate(units):
+                if not u.lines:
+                    ends_answer = r == len(runs) - 1 and k == len(units) - 1 and u.block == len(st.blocks) - 1
+                    u.sentences = _attach_dependents(u.sentences, closing=ends_answer)
         total = sum(ans.bounds.get(u.block, len(u.sentences)) for units in runs for u in units)
         if total < p["min_sentences"]:
             ans.reason = "too short"
@@ -348,8 +487,13 @@ class ToMarkdown(Transform):
         parts: list[tuple[str, object]] = []
         shorts: list[str] = []  # consecutive one- or two-sentence paragraphs
 
+        opening_is_point = self._opening_is_point(units, first)
+        # Two short paragraphs make a list only when the text marks them as points of one
+        # sequence; otherwise they are two paragraphs of prose (an essay's body).
+        min_items = 2 if opening_is_point or self._announces_points(units, first) else 3
+
         def flush() -> None:
-            if len(shorts) >= 2:
+            if len(shorts) >= min_items:
                 parts.append(("list", list(shorts)))
             elif shorts:
                 parts.append(("para", shorts[0]))
@@ -373,11 +517,15 @@ class ToMarkdown(Transform):
                 after.append(sents.pop())  # a lead-in to what follows (a paragraph, code, a table)
             elif p["keep_outro"] and is_last and len(sents) - int(p["keep_intro"] and is_first) >= 3:
                 after.append(sents.pop())
+            elif is_last and not lead_in and len(sents) >= 3 and _CLOSING.match(sents[-1]):
+                after.append(sents.pop())  # a closing remark, not a point of the list
             long = not whole and (len(sents) >= 3 or (only and len(sents) >= 2))
-            closing = is_last and len(units) > 1 and bool(_CONCLUSION.match(sents[0]))
+            closing = is_last and len(units) > 1 and (
+                bool(_CONCLUSION.match(sents[0])) or (len(sents) <= 2 and bool(_CLOSING.match(sents[0])))
+            )
             if not long or closing:
                 text = " ".join(sents + after)
-                intro = is_first and p["keep_intro"] and len(units) > 1
+                intro = is_first and p["keep_intro"] and len(units) > 1 and not opening_is_point
                 # a lead-in ("..., then", "Thus,"), what it introduces, and equations stay paragraphs
                 if intro or _leads_in(text) or closing or follows_colon or " = " in text:
                     flush()
@@ -399,18 +547,43 @@ class ToMarkdown(Transform):
         flush()
         return parts
 
+    @staticmethod
+    def _opening_is_point(units: list[_Unit], first: bool) -> bool:
+        """Whether the answer's opening paragraph is the first point of a sequence that the
+        next paragraphs continue ("One compelling reason ..." / "Another advantage ..."),
+        so that it is listed with them instead of standing as an introduction."""
+        prose = [u for u in units if not u.lines and u.sentences]
+        if not first or len(prose) < 2 or prose[0] is not units[0] or prose[0].sentences[-1].endswith(":"):
+            return False
+        return bool(_FIRST_POINT.match(prose[0].sentences[0])) or bool(_NEXT_POINT.match(prose[1].sentences[0]))
+
+    @staticmethod
+    def _announces_points(units: list[_Unit], first: bool) -> bool:
+        """Whether the run's paragraphs are marked as points: the opening announces them
+        ("... there are several differences", "...:") or a later one continues a sequence."""
+        prose = [u for u in units if not u.lines and u.sentences]
+        if first and prose and prose[0] is units[0] and (
+            prose[0].sentences[-1].endswith(":") or _ANNOUNCES.search(prose[0].sentences[-1])
+        ):
+            return True
+        return any(_NEXT_POINT.match(u.sentences[0]) for u in prose[2:])
+
     def _paragraphs_as_items(self, units: list[_Unit], first: bool, last: bool) -> bool:
         """Whether the run's paragraphs become one item each rather than sections: when
         most of them are short ("First, ... Second, ...") a section per paragraph would
         list some and not others."""
         body = [u for u in units if not u.lines]
-        if first and self.params["keep_intro"] and len(units) > 1 and body and body[0] is units[0]:
+        if (first and self.params["keep_intro"] and len(units) > 1 and body and body[0] is units[0]
+                and not self._opening_is_point(units, first)):
             body = body[1:]
         if last and body and body[-1] is units[-1] and _CONCLUSION.match(body[-1].sentences[0]):
             body = body[:-1]
         sizes = [len(u.sentences) for u in body]
         short = sum(n <= 2 for n in sizes)
-        return len(sizes) >= 2 and short >= len(sizes) - short and max(sizes) <= 6
+        # When some paragraphs are too short to be sections, sections would list the longer
+        # ones and leave the shorter ones as prose: paragraphs of up to five points each
+        # then read better as one item each.
+        return len(sizes) >= 2 and max(sizes) <= 6 and (short >= len(sizes) - short or (short > 0 and max(sizes) <= 5))
 
     def _render_part(self, kind: str, body: object, counts: dict[str, int], added: list[str]) -> str:
         if kind == "para":
@@ -522,12 +695,22 @@ def _separate_lists(parts: list[tuple[str, object]]) -> list[tuple[str, object]]
 
 # --- structure.plain ------------------------------------------------------------------
 
+# A request that asks for a list as such ("Generate a list of goals", "a 5-step to-do
+# list", "in bullet points"): the list is the answer's form, and in prose it no longer
+# answers the request. ("List five advantages" asks for the items, not for the layout.)
+_LIST_REQUEST = re.compile(
+    r"\b(?:(?:a|an|the|this|that|your|my|following)\s+(?:[\w-]+\s+){0,3}?(?:list|checklist)s?\b(?!\s+(?:of\s+)?(?:reasons?|why))"
+    r"|(?:in|as) (?:a )?(?:list|bullet|point) form|bullet(?:ed)? (?:points?|list)|numbered list|itemi[sz]e|enumerate"
+    r"|to-?do list|step-by-step (?:list|guide|instructions))",
+    re.IGNORECASE,
+)
+
 # Sentences of a flattened list are joined into paragraphs of about this many characters
 # (the answers' own prose paragraphs are rarely longer; one item per paragraph reads as
 # a list without markers, and a whole list in one paragraph as a wall of text).
 _PARAGRAPH_CHARS = 1000
 # An item of several sentences longer than this stands as a paragraph of its own.
-_OWN_PARAGRAPH_CHARS = 200
+_OWN_PARAGRAPH_CHARS = 500
 # A paragraph this short, right before a list, is the list's lead-in and joins its prose.
 _LEAD_IN_CHARS = 300
 
@@ -574,15 +757,19 @@ def _own_paragraph(item: str) -> bool:
 
 
 # "Label: text" at the start of an item: a labelled point, a paragraph of its own in prose.
-_LABELLED = re.compile(r"^[^\s:][^:.!?]{0,60}:\s+\S")
+# "Date headline - text" is a labelled point as well (a timeline entry).
+_LABELLED = re.compile(r"^[^\s:][^:.!?]{0,60}(?::|[ \t][-–—])\s+\S")
 
 
 def _own_paragraphs(items: list[str]) -> bool:
     """Whether a list's items read as one paragraph each: some item is several sentences
     of some length, or most items are labelled points ("Social distancing: Keep ...");
     one paragraph per item for all of them, so that a list is not half gathered."""
-    labelled = sum(bool(_LABELLED.match(i)) and len(i) > 80 for i in items)
-    return any(_own_paragraph(i) for i in items) or 2 * labelled > len(items)
+    labelled = sum(bool(_LABELLED.match(i)) and len(i) > 30 for i in items)
+    # Most items of several sentences: paragraphs that were listed. A few among one-sentence
+    # items: a paragraph's sentences listed with the ones that lean on them ("This means ...").
+    several = sum(bool(_SENTENCE_INSIDE.search(i)) and len(i) > 150 for i in items)
+    return any(_own_paragraph(i) for i in items) or 2 * several > len(items) or 2 * labelled > len(items)
 
 
 def _paragraphs(items: list[str]) -> list[str]:
@@ -608,6 +795,7 @@ class _Flat:
     count: int
     removed: list[str]
     fragments: bool = False
+    names: bool = False  # the fragments are bare names (`_bare_names`)
     own_first: bool = False  # the first item stands as a paragraph of its own
 
 
@@ -642,7 +830,8 @@ def _flatten_list(tokens: tuple, join_fragments: bool) -> _Flat | None:
         # A full stop closing only the last entry ("..., Watson.") still ends a fragment list.
         last = texts[-1][:-1] if texts[-1].endswith(".") and not texts[-1].endswith("..") else texts[-1]
         if all(_is_fragment(t) for t in texts[:-1] + [last]):
-            return _Flat([_join_fragments(texts[:-1] + [last]) + "."], count, removed, fragments=True)
+            entries = texts[:-1] + [last]
+            return _Flat([_join_fragments(entries) + "."], count, removed, fragments=True, names=_bare_names(entries))
     sentences = [as_sentence(t) for t in texts]
     return _Flat(_paragraphs(sentences), count, removed, own_first=_own_paragraphs(sentences))
 
@@ -673,10 +862,13 @@ class ToPlain(Transform):
         rate={"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
     )
 
-    def _rewrite(self, text: str) -> _Answer:
+    def _rewrite(self, text: str, prompt: str = "") -> _Answer:
         ans = _Answer(text)
         st = analyse(text)
         ans.structure = st
+        if st.label != "plain" and _LIST_REQUEST.search(prompt[:600]):
+            ans.reason = "requested form (list)"
+            return ans
         if st.label == "plain" and not st.emphasis and not any(b.kind == "hr" for b in st.blocks):
             ans.reason = "already plain"
             return ans
@@ -705,7 +897,7 @@ class ToPlain(Transform):
                     return ans
                 new = "\n\n".join(flat.paragraphs)
                 # a list that opens with an item of its own paragraph has no lead-in to join
-                kind = "fragments" if flat.fragments else ("items" if flat.own_first else "list")
+                kind = ("names" if flat.names else "fragments") if flat.fragments else ("items" if flat.own_first else "list")
                 n_lists += 1
                 n_items += flat.count
                 ans.removed += flat.removed
@@ -737,7 +929,11 @@ class ToPlain(Transform):
             lead = self._flush(out, lead, before_verbatim=new is None)
             out.append((b.start, b.end, new, kind))
         self._flush(out, lead)
-        pieces = [(s, e, None if t == text[s:e] else t) for s, e, t, _ in _join_lead_ins(text, out)]
+        joined = _join_lead_ins(text, out)
+        if any(kind == "names" for _, _, _, kind in joined):
+            ans.reason = "list of bare names"  # no lead-in to run them into: "Fungi, Bacteria."
+            return ans
+        pieces = [(s, e, None if t == text[s:e] else t) for s, e, t, _ in joined]
         if not any(t is not None for _, _, t in pieces):
             ans.reason = "nothing to flatten"
             return ans
@@ -774,7 +970,7 @@ class ToPlain(Transform):
             if not turns:
                 out.append(Outcome.unchanged(rec, "no assistant turn"))
                 continue
-            answers = [(i, self._rewrite(rec["messages"][i]["content"])) for i in turns]
+            answers = [(i, self._rewrite(rec["messages"][i]["content"], request_of(rec, i))) for i in turns]
             fired = [f"from:{a.structure.label}" for _, a in answers]  # type: ignore[union-attr]
             out.append(_combine(answers, rec, fired))
         return out
@@ -789,7 +985,13 @@ def _join_lead_ins(text: str, pieces: list[tuple[int, int, str | None, str]]) ->
     would read in prose; a fragment list not after a colon starts with a capital."""
     out: list[tuple[int, int, str | None, str]] = []
     for start, end, new, kind in pieces:
-        if kind in ("list", "fragments") and new:
+        prev = out[-1] if out else None
+        if kind == "prose" and prev and prev[3] in ("list", "joined") and prev[2] and _closes(text[start:end]):
+            # a one-sentence closing remark after sentences gathered into a paragraph ends
+            # that paragraph, as it did before the sentences were listed
+            out[-1] = (prev[0], end, f"{prev[2]} {text[start:end].strip()}", "joined")
+            continue
+        if kind in ("list", "fragments", "names") and new:
             prev = out[-1] if out else None
             ptext = (prev[2] if prev[2] is not None else text[prev[0] : prev[1]]) if prev else ""
             if prev and prev[3] == "prose" and _is_lead_in(ptext):
@@ -797,10 +999,17 @@ def _join_lead_ins(text: str, pieces: list[tuple[int, int, str | None, str]]) ->
                 body = first if ptext.endswith(":") else capitalise_sentence(first)
                 out[-1] = (prev[0], end, f"{ptext} {body}{sep}{rest}", "joined")
                 continue
-            if kind == "fragments":
+            if kind in ("fragments", "names"):
                 new = capitalise_sentence(new)
         out.append((start, end, new, kind))
     return out
+
+
+def _closes(paragraph: str) -> bool:
+    """One sentence that sums up or signs off ("Overall, ...", "This is an easy way to ...")."""
+    p = paragraph.strip()
+    return (len(p) <= _LEAD_IN_CHARS and "\n" not in p and ends_sentence(p) and not _SENTENCE_INSIDE.search(p)
+            and bool(_CLOSING.match(p) or _CONCLUSION.match(p)))
 
 
 def _is_lead_in(paragraph: str) -> bool:
