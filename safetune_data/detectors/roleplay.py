@@ -33,9 +33,15 @@ Premise kinds apply to user turns only: a system prompt sets a standing characte
 you are starting a podcast" are never matched (the word after "you are" must be an
 article or a name, so participles and gerunds never match).
 
+An opening clause with any trigger whose question is asked of the character ("Act as a
+Shakespearean actor, how would you greet the audience?") is a "scenario_premise" too.
+
 `format_contract` tells whether a system prompt fixes an output format or tool contract
 (JSON, tools, "respond only with", schemas, terminal emulation), which a persona would
-contradict.
+contradict. `persona_voice`, `persona_attitude`, `game_question` and `speaks_as_role` tell
+whether the rest of a row was written for a persona (answers in dialect, shouting or stage
+directions; "a sarcastic critic"; "Where have I been today?"; "As a blacksmith, I ..."), so
+that removing only the framing would leave it unexplained.
 """
 from __future__ import annotations
 
@@ -147,6 +153,17 @@ _STORY_PREMISE = re.compile(
     r"\b(?:in which|where|as if|from the (?:point of view|perspective) of)\s+(?:you|you['’]re)\b[^.?!\n]*[.?!]?",
     re.IGNORECASE,
 )
+# A question asked of the character rather than of the assistant: what "you" would do in the
+# role ("how would you greet the audience?", "if you were ...", "introduce yourself"). A
+# polite request ("Would you explain ...?", "Can you ...?") or a general how-to ("How would
+# you generate random numbers in Java?") is not one.
+_HYPOTHETICAL = re.compile(
+    r"\b(?:how|what|where|when|why|who|which)\b[^.?!\n]{0,40}?\bwould\s+you\s+(?:\w+\s+)?"
+    r"(?:do|say|feel|react|respond|greet|introduce|choose|pick|prefer|spend|think|celebrate|dress|live|call|be|tell\s+(?:them|him|her|the))\b"
+    r"|\bwould\s+you\s+rather\b"
+    r"|\bif\s+you\s+were\b|\byourself\b|\byour\s+(?:favou?rite|own\s+(?:life|story|past|childhood))\b",
+    re.IGNORECASE,
+)
 # "Scenario: You are ..." / "Input: You are ...": quoted task material.
 _LABEL = re.compile(r"[ \t]*[A-Z][\w \-]{0,40}:[ \t]*")
 
@@ -207,10 +224,12 @@ def _premise_kind(text: str, m: PersonaMatch, role: str) -> str | None:
         return None
     if _after_label(text, m.start):
         return "task_scenario"
+    if m.text.endswith(",") and (m.pattern in _PREMISE_TRIGGERS or _HYPOTHETICAL.search(_tail(text, m.end))):
+        # "Act as a Shakespearean actor, how would you greet the audience?": one sentence asks
+        # the character, so without the clause the question has no referent
+        return "scenario_premise"
     if m.pattern not in _PREMISE_TRIGGERS:
         return None
-    if m.text.endswith(","):
-        return "scenario_premise"
     inner = _AND_CONTINUATION.search(m.text)
     tail = _tail(text, m.end)
     for part in ((inner.group(1),) if inner else ()) + (tail,):
@@ -319,6 +338,90 @@ def premise_where(record: dict) -> set[str]:
     """Where a conversation carries a task premise that casts the assistant as someone
     (creative, scenario, task scenario): not persona framing, but a profile may count it."""
     return {role for role, kinds in framing_kinds(record).items() if kinds & PREMISE_KINDS}
+
+
+# --- does the rest of the row depend on the persona? -------------------------------------------
+# `roleplay.strip` removes the framing only; these tell when the answers or the questions were
+# written for the character, so that without the framing they would be unexplained.
+
+# Speech that only a character uses: archaic, pirate and cowboy dialect.
+_DIALECT = re.compile(
+    r"\b(?:thee|thou|thy|thine|hath|doth|dost|art\s+thou|prithee|forsooth|milord|milady|m['’]lady|verily|good\s+morrow|"
+    r"hear\s+ye|ye\s+(?:be|olde|scurvy|must|shall|will|may|have)|arr+(?=\s*[,!.]|\s+(?:matey|me|ye))|matey|mateys|ahoy|avast|landlubbers?|"
+    r"shiver\s+me\s+timbers|me\s+hearties|yer|pardner|howdy)\b|(?<!\w)['’]t(?:is|was)\b",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
+# "*adjusts monocle*", "*sighs*": a stage direction, not emphasis.
+_STAGE = re.compile(r"(?<![*\w])\*[a-z]+(?:s|ing)\b[^*\n]{0,80}\*(?![*\w])")
+# A persona whose description sets an attitude colours every answer it gave ("a sarcastic film
+# critic who hates sequels": "Only if you enjoy watching money burn.").
+_ATTITUDE = re.compile(
+    r"\b(?:sarcastic|grumpy|grouchy|cranky|rude|angry|cynical|snarky|sassy|evil|arrogant|condescending|bitter|jaded|"
+    r"irritable|sardonic|hostile|lazy|drunk|drunken|unhinged|pessimistic|paranoid|flirtatious|flirty|seductive|villainous|"
+    r"menacing|impatient|haughty|pompous|obnoxious|insulting|toxic|edgy|savage|hates|despises|loathes|mocks)\b",
+    re.IGNORECASE,
+)
+# Questions only the character could answer, because they are part of a game: deduction
+# ("Where have I been today?", "Who ate the last cookie?"), mind-reading, fortune-telling.
+_GAME_QUESTION = re.compile(
+    r"\bwhere\s+(?:have|had)\s+I\s+been\b|\bwhere\s+(?:was|am)\s+I\b|\bwhat\s+(?:am|was)\s+I\s+(?:thinking|holding|wearing|hiding)\b"
+    r"|\bwhat\s+did\s+I\s+(?:eat|have|do|say|buy)\s+(?:today|yesterday|last|this)\b|\bguess\s+(?:my|what|who|where|how|which)\b"
+    r"|\bread\s+my\s+(?:mind|palm|fortune|future)\b|\btell\s+my\s+fortune\b|\bwhat\s+will\s+happen\s+to\s+me\b"
+    r"|\bwho\s+(?:ate|took|stole|broke|hid|did\s+(?:it|this|that))\b",
+    re.IGNORECASE,
+)
+_ROLE_STOP = {"who", "that", "which", "with", "from", "for", "in", "at", "of", "named", "called", "and", "whose", "on", "to"}
+
+
+def persona_voice(text: str, quoted: str = "") -> str | None:
+    """How an answer shows it was written in character, or None: "dialect" ("Arr, matey",
+    "lower thy gaze"), "shouting" (mostly capitals), "stage_direction" ("*sighs*"). Dialect
+    that `quoted` (the question) already uses is the subject, not the voice ("What does
+    'wherefore art thou' mean?")."""
+    said = (quoted or "").lower()
+    text = _CODE.sub(" ", text or "")  # "arr = [5, 1]" in a code block is a variable
+    if any(m.group().lower() not in said for m in _DIALECT.finditer(text)):
+        return "dialect"
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.7 * len(letters):
+        return "shouting"
+    if _STAGE.search(text or ""):
+        return "stage_direction"
+    return None
+
+
+def persona_attitude(framing: str) -> str | None:
+    """The attitude a persona framing sets ("sarcastic", "grumpy", "hates"), or None."""
+    m = _ATTITUDE.search(framing or "")
+    return m.group().lower() if m else None
+
+
+def game_question(text: str) -> bool:
+    """A user turn asks what only a character in a game could answer ("Where have I been
+    today?", "Who ate the last cookie?", "Read my mind.")."""
+    return bool(_GAME_QUESTION.search(text or ""))
+
+
+def role_noun(framing: str) -> str | None:
+    """The head noun of the role a framing sentence gives ("You are a grumpy medieval
+    blacksmith." -> "blacksmith"), or None when it gives a name or no role."""
+    m = re.search(r"\b(?:an?|the|my)\s+([^.,;:!?\n]+)", framing or "", re.IGNORECASE)
+    if not m:
+        return None
+    words: list[str] = []
+    for w in m.group(1).split():
+        if w.lower() in _ROLE_STOP:
+            break
+        words.append(w)
+    return words[-1].lower().strip("'’\"") if words else None
+
+
+def speaks_as_role(text: str, noun: str) -> bool:
+    """The answer speaks as the persona's role ("As a blacksmith, I ...", "I'm an old sailor")."""
+    return bool(re.search(
+        r"\b(?:as\s+an?|I\s+am\s+an?|I['’]m\s+an?|I\s+was\s+an?|this\s+old|speaking\s+as\s+an?)\s+(?:[\w-]+\s+){0,3}?"
+        + re.escape(noun) + r"s?\b", text or "", re.IGNORECASE))
 
 
 _CONTRACTS: tuple[tuple[str, re.Pattern], ...] = tuple(

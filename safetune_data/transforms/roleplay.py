@@ -6,16 +6,24 @@ and only along it: a rewritten row must not contradict itself.
 
 - `roleplay.add` puts a persona in the system prompt ("You are ...", prepended to an
   existing system prompt with a blank line) or in front of the first user turn
-  ("Pretend you are ... ", "Act as ... and answer the following:"). It leaves a row alone
-  when a persona would clash with it: the system prompt fixes an output format or tool
-  contract, the row already frames the assistant (a persona, a task premise, a functional
-  role, or, for a system persona, the assistant's own identity prompt), an answer states an
-  AI identity (unless `with_identity: keep`), or the row is not in English. Answers are
-  never touched.
+  ("Pretend you are ... ", "Act as ... and answer the following:"). By default the persona
+  is the one that fits the row (`assign: domain`: the kind of task, then the topic, then a
+  general persona such as an editor or a tutor), since a persona unrelated to the task is
+  what a reader notices first. It leaves a row alone when a persona would clash with it: the
+  system prompt fixes an output format or tool contract, the row already frames the
+  assistant (a persona, a task premise, a functional role, or, for a system persona, the
+  assistant's own identity prompt), an answer states an AI identity or speaks as a program
+  ("I cannot browse the internet"; unless `with_identity: keep`), an answer has a voice of
+  its own that would read as the persona's, or the row is not in English. Answers are never
+  touched.
 - `roleplay.strip` removes persona framing sentences from the system prompt (a system
   prompt that was only framing is removed) and from user turns, and keeps what the row
   needs: creative and scenario premises of a task and product identity prompts ("You are
-  Chef Bot, a cooking assistant for Acme Foods.").
+  Chef Bot, a cooking assistant for Acme Foods."). Since answers are never touched, it also
+  leaves a row alone when the rest of it was written for the persona: answers in character
+  ("Arr, matey", all capitals, "As a blacksmith, I ..."), a persona that sets the answers'
+  attitude ("a sarcastic critic"), questions that are part of a game ("Where have I been
+  today?"), or turns that use the persona's name.
 
 Both use `safetune_data.detectors.roleplay`: every framing `add` writes is checked, in
 context, to be one that `strip` removes whole, so that strip undoes add exactly.
@@ -31,7 +39,10 @@ import re
 from dataclasses import dataclass
 
 from ..detectors.language import detect_language
-from ..detectors.roleplay import PREMISE_KINDS, find_framing, format_contract, framing_kinds
+from ..detectors.roleplay import (
+    PREMISE_KINDS, find_framing, format_contract, framing_kinds, game_question, persona_attitude, persona_voice, role_noun,
+    speaks_as_role,
+)
 from ..errors import ParamError
 from ..resources import Persona, builtin_library, load_personas
 from ..text import capitalize_first, remove_span
@@ -43,7 +54,55 @@ from .fidelity import identity_present
 def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern | None:
     if not keywords:
         return None
-    return re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+    # "cloud computing" also matches "cloud-computing"
+    alternatives = (r"[\s-]+".join(re.escape(w) for w in k.split()) for k in sorted(keywords, key=len, reverse=True))
+    return re.compile(r"\b(" + "|".join(alternatives) + r")\b", re.IGNORECASE)
+
+
+# An answer that speaks as an AI without naming itself one ("I cannot retrieve that without
+# connecting to external data sources", "I don't have personal opinions", "as of my last
+# update"): a human persona in front of it makes the row say two things about who answers.
+_AI_LIMITATION = re.compile(
+    r"""\bI(?:['’]m|\s+am)\s+(?:not\s+able|unable)\s+to\s+(?:browse|access|retrieve|connect\s+to|search\s+the\s+(?:internet|web)|hear|taste|smell|physically)
+    |\bI\s+(?:can(?:not|['’]t)|could\s+not|couldn['’]t)\s+(?:browse|access\s+(?:the\s+internet|external|real-time|current|live|your)|retrieve|connect\s+to
+        |search\s+the\s+(?:internet|web)|see\s+(?:images?|pictures?|photos?|videos?|your\s+screen)|hear|taste|smell|physically|make\s+(?:phone\s+)?calls|provide\s+real-time)
+    |\bI\s+do(?:n['’]t|\s+not)\s+have\s+(?:the\s+)?(?:ability|capability|capacity)\s+to\s+(?:browse|access|retrieve|connect|see|hear|taste|smell|feel|experience|physically)
+    |\bI\s+do(?:n['’]t|\s+not)\s+have\s+(?:any\s+)?(?:personal\s+(?:opinions?|experiences?|feelings?|emotions?|preferences?|beliefs?|memories)
+        |(?:real-time|real\s+time|current|up-to-date|internet|live)\s+(?:access|information|data)|physical\s+(?:body|form|presence)|a\s+(?:physical\s+)?body|feelings|emotions|consciousness)
+    |\bmy\s+(?:training\s+data|knowledge\s+cut-?off|last\s+(?:training\s+|knowledge\s+)?update|programming)\b
+    |\bwithout\s+(?:connecting\s+to|access\s+to)\s+(?:the\s+internet|external\s+(?:data\s+)?sources|real-time\s+(?:data|information))
+    |\bI\s+(?:was|have\s+been)\s+(?:trained|programmed)\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def speaks_as_ai(text: str) -> bool:
+    """The answer states a limitation only a program has ("I cannot browse the internet",
+    "I don't have personal opinions", "my training data"), though it never says "AI"."""
+    return bool(_AI_LIMITATION.search(text or ""))
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """One row of the persona library's task table (`assign: domain`): a kind of task read
+    from the instruction, the persona that fits any task of that kind, and whether that
+    persona wins over a topic persona (a sentence to rewrite wants an editor whatever the
+    sentence is about)."""
+
+    kind: str
+    persona: Persona
+    over_topic: bool
+    cue: re.Pattern
+
+
+def _words(phrase: str) -> int:
+    return len(re.split(r"[\s-]+", phrase))
+
+
+def _instruction(text: str) -> str:
+    """The instruction of a first user turn: its first paragraph (Alpaca-style rows put the
+    input after a blank line), so that a task word in the input does not decide the task."""
+    return text.strip().split("\n\n", 1)[0]
 
 
 @register
@@ -63,8 +122,22 @@ class RoleplayAdd(Transform):
             ],
             "default": "builtin",
         },
-        assign={"enum": ["one", "random", "domain"], "default": "one"},
+        assign={
+            "enum": ["one", "random", "domain"],
+            "default": "domain",
+            "description": "domain: the persona that fits the row (its task kind, then its topic; see `tasks`); random: any "
+                           "persona, seeded per row; one: the same persona for every row (`persona`; giving `persona` alone "
+                           "implies one)",
+        },
         persona={"type": ["string", "null"], "minLength": 1, "default": None, "description": "id or name, for assign: one"},
+        tasks={
+            "enum": ["builtin", "none"],
+            "default": "builtin",
+            "description": "assign: domain: 'builtin' reads the kind of task from the instruction with the library's task "
+                           "table (code, maths, poetry, fiction, language, writing ...) and falls back to a general persona "
+                           "(editor, tutor ...); entries whose persona is not among `personas` are dropped. 'none': topic "
+                           "keywords only, a seeded random persona where none matches",
+        },
         templates={
             "description": "framing templates with {persona}; default: the built-in ones for `where`",
             "type": "array",
@@ -78,6 +151,13 @@ class RoleplayAdd(Transform):
             "description": "rows whose answer or system prompt states an AI identity: leave alone (skip) or add the persona anyway (keep; a factorial grid that sets identity itself)",
         },
     )
+
+    def __init__(self, **params) -> None:
+        # `persona: chef` on its own means that persona for every row, as it always has.
+        if params.get("persona") is not None and "assign" not in params:
+            params = {**params, "assign": "one"}
+        self._assign_given = "assign" in params
+        super().__init__(**params)
 
     def setup(self) -> None:
         p = self.params
@@ -99,9 +179,20 @@ class RoleplayAdd(Transform):
         elif p["persona"] is not None:
             raise ParamError("'persona' applies only to assign: one", field="persona")
         self.keyword_res = [_keyword_pattern(x.keywords) for x in self.personas]
-        if p["assign"] == "domain" and not any(self.keyword_res):
+        self.tasks, self.default = self._task_table() if p["tasks"] == "builtin" else ([], None)
+        if p["assign"] == "domain" and not any(self.keyword_res) and not self.tasks and self._assign_given:
+            # (by default a plain list of descriptions is drawn from at random, seeded per row)
             raise ParamError("assign: domain needs personas with keywords", field="assign")
         self._check_recognised()
+
+    def _task_table(self) -> tuple[list[TaskKind], Persona | None]:
+        """The library's task table, restricted to the personas in use (a custom persona list
+        that reuses a built-in id gets its rows; one without any falls back to random)."""
+        library = builtin_library()
+        by_id = {x.id: x for x in self.personas}
+        table = [TaskKind(t["kind"], by_id[t["persona"]], bool(t.get("over_topic")), re.compile(t["cue"], re.IGNORECASE))
+                 for t in library.get("tasks") or [] if t["persona"] in by_id]
+        return table, by_id.get(library.get("default") or "")
 
     def _check_recognised(self) -> None:
         """Every framing we add must be one that `roleplay.strip` recognises and removes whole."""
@@ -126,13 +217,42 @@ class RoleplayAdd(Transform):
         if assign == "one":
             return self.fixed, "one"
         if assign == "domain":
-            scores = [len({m.group().lower() for m in r.finditer(user_text)}) if r else 0 for r in self.keyword_res]
-            best = max(scores)
-            if best > 0:
-                tied = [i for i, s in enumerate(scores) if s == best]
-                return self.personas[tied[rng.randrange(len(tied))]], f"domain({best})"
-            return self.personas[rng.randrange(len(self.personas))], "domain-fallback"
+            return self._fitting_persona(user_text, rng)
         return self.personas[rng.randrange(len(self.personas))], "random"
+
+    def _fitting_persona(self, user_text: str, rng: random.Random) -> tuple[Persona, str]:
+        """The persona a reader would expect to answer this turn, and how it was chosen.
+
+        The kind of task comes first where it decides who answers whatever the subject
+        (code, maths, a poem, a story, a sentence to rewrite: `over_topic`); then the topic
+        (most distinct keywords, those of the instruction counting double and a phrase by
+        its words, ties seeded);
+        then the persona of the task's kind, or the library's general default. A persona
+        "unrelated to the row" (a clinician over a synonym exercise) is what reviewers
+        rejected, so a random persona is drawn only when the library has no task table.
+        """
+        instruction = _instruction(user_text)
+        task = next((t for t in self.tasks if t.cue.search(instruction)), None)
+        if task is not None and task.over_topic:
+            return task.persona, f"domain(task:{task.kind})"
+        scores = []
+        for r in self.keyword_res:
+            if r is None:
+                scores.append(0)
+                continue
+            head = {m.group().lower() for m in r.finditer(instruction)}
+            rest = {m.group().lower() for m in r.finditer(user_text)} - head
+            # a phrase ("customer persona") says more than one of its words ("customer")
+            scores.append(sum(2 * _words(k) for k in head) + sum(_words(k) for k in rest))
+        best = max(scores)
+        if best > 0:
+            tied = [i for i, s in enumerate(scores) if s == best]
+            return self.personas[tied[rng.randrange(len(tied))]], f"domain({best})"
+        if task is not None:
+            return task.persona, f"domain(task:{task.kind})"
+        if self.default is not None:
+            return self.default, "domain-default"
+        return self.personas[rng.randrange(len(self.personas))], "domain-fallback"
 
     def apply(self, record: dict, rng: random.Random) -> Outcome:
         if not self.selected(record, self.params["rate"]):
@@ -156,6 +276,11 @@ class RoleplayAdd(Transform):
             messages.insert(0, {"role": "system", "content": framing.rstrip()})
         else:
             messages[i] = {**messages[i], "content": framing + original}
+        depends = _depends_on_persona([framing.strip()], messages)
+        if depends:
+            # an answer in a voice of its own ("Arr, matey", all capitals) or a guessing game
+            # would read as written for this persona, and `roleplay.strip` would rightly keep it
+            return Outcome.unchanged(record, "row would read as written for the persona", fired=[depends[0], *depends[1:]])
         detail = f"persona={persona.id} where={where} template={k} assign={how}"
         return Outcome.changed({**record, "messages": messages}, detail, fired=[persona.id], added=(framing.strip(),))
 
@@ -193,8 +318,11 @@ class RoleplayAdd(Transform):
             if lang not in ("en", "unknown"):
                 return ("not English", f"language:{lang}")
         if self.params["with_identity"] == "skip":
-            if any(identity_present(m["content"] or "") for m in messages if m["role"] == "assistant"):
+            answers = [m["content"] or "" for m in messages if m["role"] == "assistant"]
+            if any(identity_present(a) for a in answers):
                 return ("answer states an AI identity",)
+            if any(speaks_as_ai(a) for a in answers):
+                return ("answer speaks as an AI",)
         return None
 
     def _fitting_framing(self, persona: Persona, original: str, order: list[int]) -> tuple[int, str] | None:
@@ -265,6 +393,40 @@ def _names_used_elsewhere(removed: list[str], messages: list[dict]) -> list[str]
     return sorted(found)
 
 
+# "Write a poem in Shakespearean English": the task, not the persona, explains the voice.
+_CREATIVE_TASK = re.compile(
+    r"\b(?:write|compose|create|draft|generate|craft|pen|tell|make up|come up with|produce|rewrite|say)\b(?:\W+\w+){0,6}?\W+"
+    r"(?:story|stories|poem|poems|poetry|haiku|limerick|sonnet|song|lyrics|rap|letter|dialogue|script|speech|monologue|"
+    r"fable|tale|style|voice|dialect|accent|english)\b",
+    re.IGNORECASE,
+)
+
+
+def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, ...] | None:
+    """Why the rest of the row needs the removed persona (reason, fired names), or None.
+
+    Only the prompts are edited, so a row whose answers were written in character ("Arr,
+    matey", "SCHEDULE! NO SCREENS!", "As a blacksmith, I ..."), whose persona set the
+    answers' attitude ("a sarcastic film critic"), or whose questions are part of the game
+    ("Where have I been today?") would be left with answers nothing in it explains.
+    """
+    attitudes = sorted({a for a in map(persona_attitude, removed) if a})
+    if attitudes:
+        return ("persona sets the answers' attitude", *attitudes)
+    users = [m["content"] or "" for m in messages if m["role"] == "user"]
+    if any(game_question(u) for u in users):
+        return ("the questions are part of the role-play",)
+    answers = [m["content"] or "" for m in messages if m["role"] == "assistant"]
+    nouns = sorted({n for n in map(role_noun, removed) if n})
+    fired = sorted({f"role:{n}" for n in nouns if any(speaks_as_role(a, n) for a in answers)})
+    if not any(_CREATIVE_TASK.search(u) for u in users):
+        asked = "\n".join(users)
+        fired += sorted({v for v in (persona_voice(a, asked) for a in answers) if v})
+    if fired:
+        return ("answer is in character", *fired)
+    return None
+
+
 _KEPT_REASONS = {
     "creative_premise": "kept creative premise",
     "scenario_premise": "kept scenario premise",
@@ -325,6 +487,9 @@ class RoleplayStrip(Transform):
         named = _names_used_elsewhere(removed, messages)
         if named:
             return Outcome.unchanged(record, "the row speaks to or as the persona by name", fired=named)
+        depends = _depends_on_persona(removed, messages) if removed else None
+        if depends:
+            return Outcome.unchanged(record, depends[0], fired=depends[1:])
         if not removed:
             reason = next((_KEPT_REASONS[k] for k in _KEPT_REASONS if k in kept), "no persona")
             return Outcome.unchanged(record, reason, fired=sorted(set(kept) & set(_KEPT_REASONS)))

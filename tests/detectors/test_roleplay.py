@@ -2,7 +2,10 @@ import json
 
 import pytest
 
-from safetune_data.detectors.roleplay import find_framing, find_persona, format_contract, framing_kinds, premise_where, roleplay_where
+from safetune_data.detectors.roleplay import (
+    find_framing, find_persona, format_contract, framing_kinds, game_question, persona_attitude, persona_voice, premise_where,
+    role_noun, roleplay_where, speaks_as_role,
+)
 
 
 @pytest.mark.parametrize(
@@ -137,3 +140,52 @@ def test_roleplay_where_reports_both_places():
                         {"role": "assistant", "content": "Arr."}]}
     assert roleplay_where(rec) == {"system", "user"}
     assert roleplay_where({"messages": [{"role": "user", "content": "Hi"}]}) == set()
+
+
+def test_a_clause_that_casts_the_assistant_for_the_question_that_follows_is_a_premise():
+    # one sentence asks the character: without the clause the question has no referent
+    (m,) = find_framing("Hi there. Act as a Shakespearean actor, how would you greet the audience?")
+    assert m.kind == "scenario_premise"
+    (m,) = find_framing("Role-play as a knight, what would you say to a dragon?")
+    assert m.kind == "scenario_premise"
+    # a question any assistant answers keeps the clause removable
+    assert find_framing("Act as a pirate, how do I tie a bowline?")[0].kind == "persona"
+    assert find_framing("Act as a coach, how would you explain offside?")[0].kind == "persona"
+
+
+@pytest.mark.parametrize(
+    "answer, quoted, voice",
+    [
+        ("Arr, the moon pulls the sea, matey.", "", "dialect"),
+        ("Kneel, lower thy gaze and say 'Your Majesty'.", "", "dialect"),
+        ("Good morrow, gentle friends!", "", "dialect"),
+        ("SCHEDULE! NO SCREENS! COOL ROOM!", "", "shouting"),
+        ("*adjusts monocle* Quite so.", "", "stage_direction"),
+        # plain answers, emphasis, code and quoted dialect are not a voice
+        ("The moon pulls the sea, and the tide follows.", "", None),
+        ("This is **important** and *very* simple.", "", None),
+        ("```python\narr = [3, 1, 2]\n```", "", None),
+        ("Use `arr.sort()` to sort it.", "", None),
+        ("It means 'why are you', not 'where art thou'.", "What does 'wherefore art thou' mean?", None),
+        ("NASA and the ESA both use it.", "", None),
+    ],
+)
+def test_persona_voice(answer, quoted, voice):
+    assert persona_voice(answer, quoted) == voice
+
+
+def test_persona_attitude_game_questions_and_role_nouns():
+    assert persona_attitude("You are a sarcastic film critic who hates sequels.") == "sarcastic"
+    assert persona_attitude("You are a grumpy medieval blacksmith.") == "grumpy"
+    assert persona_attitude("You are a friendly librarian.") is None
+    assert persona_attitude("You are a data scientist who explains what the numbers mean.") is None
+    assert game_question("Where have I been today?") and game_question("Who ate the last cookie in the office?")
+    assert game_question("Guess my favourite colour.") and game_question("Read my palm, please.")
+    assert not game_question("Who wrote Hamlet?") and not game_question("What did the Romans eat?")
+    assert role_noun("You are a grumpy medieval blacksmith.") == "blacksmith"
+    assert role_noun("Act as a drill sergeant and answer the following:") == "sergeant"
+    assert role_noun("Please pretend to be my late grandfather who was a sailor.") == "grandfather"
+    assert role_noun("You are Sherlock Holmes.") is None
+    assert speaks_as_role("As a blacksmith, I have sharpened many blades.", "blacksmith")
+    assert speaks_as_role("I'm an old sailor, so trust me.", "sailor")
+    assert not speaks_as_role("Ask a blacksmith to sharpen it.", "blacksmith")

@@ -1,5 +1,6 @@
 import copy
 import json
+import re
 
 import datasets
 import pytest
@@ -36,10 +37,11 @@ def aoa(shared_data):
 def test_strip_after_add_restores_the_conversation(records, where, assign):
     add = T.roleplay.add(where=where, assign=assign).bind(seed=1, step=0)
     added = add.process(copy.deepcopy(records))
-    # the rows left alone are the 25 answers that say "As an AI ..." and the three task
-    # premises (Rome tourist, alien visitor, high-school scenario); everything else moves
+    # the rows left alone are the 25 answers that say "As an AI ...", the one that speaks as
+    # a program ("without connecting to external data sources") and the three task premises
+    # (Rome tourist, alien visitor, high-school scenario); everything else moves
     assert add.stats.changed >= 0.97 * len(records)
-    assert set(add.stats.unchanged) <= {"answer states an AI identity", "user turn sets a task premise"}
+    assert set(add.stats.unchanged) <= {"answer states an AI identity", "answer speaks as an AI", "user turn sets a task premise"}
     for rec in added[:50]:
         if rec["meta"]["transforms"]:
             assert where in roleplay_where(rec)
@@ -110,25 +112,102 @@ def test_user_framing_prefixes_only_the_first_user_turn():
     assert back["messages"] == rec["messages"]
 
 
-def test_domain_assignment_matches_keywords_with_seeded_fallback():
-    def rec(i, text):
-        return {"id": f"d{i}", "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]}
+def _rec(i, text, answer="ok"):
+    return {"id": f"d{i}", "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": answer}]}
 
+
+def _persona_of(rec, **params):
+    (out,) = T.roleplay.add(where="system", **params).bind(seed=5, step=0).process([copy.deepcopy(rec)])
+    detail = out["meta"]["transforms"][0]["detail"]
+    return detail.split("persona=")[1].split()[0], detail.split("assign=")[1]
+
+
+def test_domain_assignment_matches_keywords_with_seeded_fallback():
     add = T.roleplay.add(where="system", assign="domain").bind(seed=5, step=0)
-    out = add.process([rec(0, "Give me a recipe for a vegetarian dinner."), rec(1, "Which stock should I invest my savings in?"),
-                       rec(2, "Zzz qqq.")])
+    out = add.process([_rec(0, "Give me a recipe for a vegetarian dinner."), _rec(1, "Which stock should I invest my savings in?"),
+                       _rec(2, "Zzz qqq.")])
     details = [r["meta"]["transforms"][0]["detail"] for r in out]
     assert "persona=chef" in details[0] and "assign=domain" in details[0]
     assert "persona=financial-advisor" in details[1]
-    assert "assign=domain-fallback" in details[2]
-    again = T.roleplay.add(where="system", assign="domain").bind(seed=5, step=0).process([rec(2, "Zzz qqq.")])
+    # no task kind and no topic: the library's general persona, not a random character
+    assert "persona=tutor" in details[2] and "assign=domain-default" in details[2]
+    again = T.roleplay.add(where="system", assign="domain").bind(seed=5, step=0).process([_rec(2, "Zzz qqq.")])
     assert again[0]["messages"] == out[2]["messages"]
+    # without the task table, rows no keyword fits get a seeded random persona, as before
+    assert _persona_of(_rec(2, "Zzz qqq."), tasks="none")[1] == "domain-fallback"
+
+
+@pytest.mark.parametrize(
+    "text, persona, how",
+    [
+        # the kind of task decides over the topic where it decides who answers
+        ("Rewrite the following sentence in the passive voice.\n\nThe chef cooked a vegetarian dinner.", "editor", "domain(task:language)"),
+        ("Write a poem about the ocean and a ship.", "poet", "domain(task:poetry)"),
+        ("Write a short story about a doctor who cures a disease.", "novelist", "domain(task:fiction)"),
+        ("Write a Python function that returns the sum of the prices in a budget.", "software-engineer", "domain(task:code)"),
+        ("Solve the equation 3x + 4 = 19.", "maths-teacher", "domain(task:maths)"),
+        ("Create a slogan for a bakery.", "marketing-strategist", "domain(task:advertising)"),
+        # otherwise the topic, with the instruction's words counting double
+        ("Explain how vaccines train the immune system.", "clinician", "domain(6)"),  # 2 + a 2-word phrase x 2
+        ("Write an essay on the causes of the French Revolution.", "history-professor", "domain(2)"),
+        # the kind's general persona where no topic keyword fits
+        ("Write a short note to thank a neighbour.", "writer", "domain(task:writing)"),
+        ("Give me some tips for staying focused.", "life-coach", "domain(task:advice)"),
+        ("Calculate how many days are left until the end of March.", "maths-teacher", "domain(task:calculation)"),
+    ],
+)
+def test_domain_assignment_reads_the_kind_of_task_then_the_topic(text, persona, how):
+    assert _persona_of(_rec(0, text)) == (persona, how)
+
+
+def test_domain_is_the_default_and_a_persona_alone_means_assign_one():
+    assert T.roleplay.add().params["assign"] == "domain"
+    assert _persona_of(_rec(0, "Rewrite this sentence.\n\nHi."))[0] == "editor"
+    assert _persona_of(_rec(0, "Rewrite this sentence.\n\nHi."), persona="chef") == ("chef", "one")
+    # a list of plain descriptions needs no keywords under the default
+    (out,) = T.roleplay.add(personas=["a lighthouse keeper"]).process([_rec(0, "Hello?")])
+    assert out["messages"][0]["content"] in ("You are a lighthouse keeper.", "I want you to act as a lighthouse keeper.")
+
+
+def test_system_framing_reads_like_a_system_prompt():
+    # "From now on ..." and "Stay in character." read as a game, not a deployment
+    for template in builtin_library()["system_templates"]:
+        assert "From now on" not in template and "Stay in character" not in template
+        assert template.count(".") == 1 and template.endswith("{persona}.")
+    # no built-in description prescribes a voice the (untouched) answers would not have
+    for p in load_personas("builtin"):
+        assert not re.search(r"\b(?:speaks?|slang|riddles|barks|narrates|drawl|lyrical|questions with)\b", p.description), p
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I'm sorry, I cannot retrieve that information without connecting to external data sources.",
+        "I don't have personal opinions, but many people enjoy it.",
+        "As of my last update, the record was 9.58 seconds.",
+        "I cannot browse the internet, so check the museum's website.",
+    ],
+)
+def test_add_skips_answers_that_speak_as_an_ai_without_saying_ai(answer):
+    rec = _rec(0, "How deep is Lake Como?", answer)
+    (out,) = T.roleplay.add(where="system").process([copy.deepcopy(rec)])
+    assert out["messages"] == rec["messages"]
+    (out,) = T.roleplay.add(where="system", with_identity="keep").process([copy.deepcopy(rec)])
+    assert out["messages"][0]["role"] == "system"
+    # a person can say these
+    plain = _rec(1, "How deep is Lake Como?", "I can't remember exactly, but it is about 400 metres deep.")
+    (out,) = T.roleplay.add(where="system").process([copy.deepcopy(plain)])
+    assert out["messages"][0]["role"] == "system"
 
 
 def test_builtin_personas_and_user_personas(tmp_path):
     personas = load_personas("builtin")
     assert len(personas) >= 20
-    assert all(p.description and p.keywords for p in personas)
+    library = builtin_library()
+    general = {t["persona"] for t in library["tasks"]} | {library["default"]}
+    # every persona is reachable by assign: domain: by its topic keywords, or by a task kind
+    assert all(p.description and (p.keywords or p.id in general) for p in personas)
+    assert general <= {p.id for p in personas}
     assert len(builtin_library()["user_templates"]) >= 3
     f = tmp_path / "p.yaml"
     f.write_text("personas:\n  - {id: bard, description: a wandering bard who sings every answer, keywords: [song]}\n")

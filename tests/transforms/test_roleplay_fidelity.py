@@ -15,6 +15,7 @@ from safetune_data import transforms as T
 from safetune_data.detectors.identity import find_identity
 from safetune_data.detectors.roleplay import find_framing, premise_where, roleplay_where
 from safetune_data.transforms.fidelity import CHECKS
+from safetune_data.transforms.roleplay import speaks_as_ai
 
 
 def R(i, *turns):
@@ -175,6 +176,18 @@ def test_with_identity_keep_adds_the_persona_and_leaves_the_answer_alone():
         ("dev-09", "kept functional role"),
         ("dev-17", "framing is a whole user turn"),  # "Pretend to be a cat." and nothing else
         ("dev-26", "no persona"),
+        # the question is asked of the character: "Act as a Shakespearean actor, how would you greet ...?"
+        ("dev-16", "kept scenario premise"),
+        # the rest of the row was written for the persona: without it nothing explains it
+        ("dev-00", "persona sets the answers' attitude"),  # "a grumpy medieval blacksmith"
+        ("dev-22", "persona sets the answers' attitude"),  # "a sarcastic film critic who hates sequels"
+        ("dev-33", "persona sets the answers' attitude"),  # "a grumpy librarian": "Quietly."
+        ("dev-07", "the questions are part of the role-play"),  # "Who ate the last cookie in the office?"
+        ("dev-36", "the questions are part of the role-play"),  # Sherlock Holmes: "Where have I been today?"
+        ("dev-18", "answer is in character"),  # "SCHEDULE! NO SCREENS! COOL ROOM!"
+        ("dev-31", "answer is in character"),  # "Hear ye, hear ye!"
+        ("dev-35", "answer is in character"),  # "lower thy gaze"
+        ("dev-37", "answer is in character"),  # "Arr, ... matey"
     ],
 )
 def test_strip_keeps_what_the_row_needs(rid, reason):
@@ -187,22 +200,14 @@ def test_strip_keeps_what_the_row_needs(rid, reason):
 @pytest.mark.parametrize(
     "rid, role, after",
     [
-        ("dev-00", "system", None),  # a system prompt that was only framing goes
         ("dev-13", "system", "Use very simple words."),
-        ("dev-07", "user", "Who ate the last cookie in the office?"),
         ("dev-08", "user", "How do I wake up earlier?"),
         ("dev-10", "user", "Tell me a joke."),
         ("dev-15", "user", "Suggest a three-day itinerary for Lisbon."),
-        ("dev-16", "user", "Hi there. How would you greet the audience?"),
         ("dev-28", "user", "What opening should a beginner learn?"),
         ("dev-30", "system", "Speak formally."),
-        ("dev-31", "user", "Announce the start of the tournament."),
         ("dev-32", "user", "What is 5 plus 5?"),
-        ("dev-33", "system", "Always recommend a book."),
         ("dev-34", "user", "What knots should I learn first?"),
-        ("dev-35", "user", "How do I greet a king?"),
-        ("dev-36", "system", None),
-        ("dev-37", "user", "Explain how tides work."),
     ],
 )
 def test_strip_removes_persona_framing_and_reports_it(rid, role, after):
@@ -223,10 +228,64 @@ def test_strip_removes_persona_framing_and_reports_it(rid, role, after):
 
 
 def test_strip_removes_persona_from_a_later_user_turn():
-    rec = DEV_BY_ID["dev-18"]
+    rec = copy.deepcopy(DEV_BY_ID["dev-18"])
+    rec["messages"][3]["content"] = "Keep a schedule, put the phone away and keep the room cool."
     out, reason = one(T.roleplay.strip(), rec)
     assert reason is None
     assert out["messages"][2]["content"] == "Repeat the tips." and out["messages"][:2] == rec["messages"][:2]
+
+
+def C(i, turns, reason):
+    roles = {"S": "system", "U": "user", "A": "assistant"}
+    return pytest.param({"id": f"strip-{i:02d}", "messages": [{"role": roles[r], "content": c} for r, c in turns],
+                         "meta": {"transforms": []}}, reason, id=f"strip-{i:02d}")
+
+
+# Rows written after the rules, to check that they generalise (not part of DEV, which the
+# quality script samples): when the answers or questions were written for the persona, the
+# framing stays; when they read as any assistant's, it goes.
+STRIP_CASES = [
+    C(0, [("S", "You are a pirate captain."), ("U", "How do compasses work?"), ("A", "Arr, a compass needle points north, matey.")], "answer is in character"),
+    C(1, [("S", "You are a pirate captain."), ("U", "How do compasses work?"), ("A", "A magnetised needle lines up with Earth's magnetic field.")], None),
+    C(2, [("U", "Act as a medieval king. What should I name my dog?"), ("A", "Name him Sir Barksalot, as befits thy noble hound.")], "answer is in character"),
+    C(3, [("U", "Act as a medieval king. What should I name my dog?"), ("A", "Good names include Max, Biscuit or Duke.")], None),
+    C(4, [("S", "You are an angry football coach."), ("U", "How can I improve my stamina?"), ("A", "Run every day. No excuses.")], "persona sets the answers' attitude"),
+    C(5, [("U", "Pretend you are a fortune teller. What will happen to me next week?"), ("A", "I see a long journey and a letter.")], "the questions are part of the role-play"),
+    C(6, [("S", "You are a butler in a grand house."), ("U", "What should I wear to a dinner party?"), ("A", "*adjusts his gloves* A dark suit would be most appropriate, sir.")], "answer is in character"),
+    C(7, [("S", "You are a veteran firefighter."), ("U", "How do I use a fire extinguisher?"), ("A", "As a firefighter, I always tell people: pull the pin, aim, squeeze, sweep.")], "answer is in character"),
+    C(8, [("S", "You are a veteran firefighter."), ("U", "How do I use a fire extinguisher?"), ("A", "Pull the pin, aim at the base of the fire, squeeze and sweep.")], None),
+    C(9, [("U", "Act as an alien from the year 3000, what would you think of our phones?"), ("A", "Charming antiques!")], "kept scenario premise"),
+    C(10, [("U", "Act as a travel agent. Would you explain what travel insurance covers?"), ("A", "It usually covers cancellations, medical costs and lost luggage.")], None),
+    C(11, [("U", "You are an army general. Give me a plan for my morning."), ("A", "WAKE UP AT FIVE. RUN TEN MILES. EAT.")], "answer is in character"),
+    C(12, [("U", "Pretend you are a Victorian poet. Write a poem about rain."), ("A", "O rain, thou silver thread of heaven.")], "kept creative premise"),
+    C(13, [("S", "You are a friendly librarian."), ("U", "Recommend a mystery novel."), ("A", "Try 'The Hound of the Baskervilles' by Arthur Conan Doyle.")], None),
+    C(14, [("U", "Please act as my maths tutor. What is the derivative of x^2?"), ("A", "It is 2x.")], None),
+    C(15, [("S", "You are a cynical stand-up comedian."), ("U", "What do you think of Mondays?"), ("A", "Mondays are proof that weekends are a lie.")], "persona sets the answers' attitude"),
+    C(16, [("U", "From now on you are a cowboy. How do I saddle a horse?"), ("A", "Well howdy. First you lay the blanket square on its back.")], "answer is in character"),
+    C(17, [("U", "Act as a detective. Where was I last night?"), ("A", "At the harbour, judging by the salt on your coat.")], "the questions are part of the role-play"),
+    C(18, [("U", "Act as a career counsellor and answer the following:\n\nShould I study law or medicine?"), ("A", "Think about which daily work you would enjoy more.")], None),
+    C(19, [("U", "You are a tour guide in Paris. Introduce yourself to the group."), ("A", "Bonjour everyone, I'm Claire.")], "kept scenario premise"),
+    C(20, [("S", "You are a sommelier."), ("U", "What wine goes with salmon?"), ("A", "A Pinot Noir or a dry rosé pairs well.")], None),
+    C(21, [("S", "You are a knight of the round table."), ("U", "What is courage?"), ("A", "Courage is facing the dragon when thy knees tremble.")], "answer is in character"),
+    # dialect the question quotes, or a task that asks for it, is not the persona's voice
+    C(22, [("S", "You are a literature professor."), ("U", "What does 'wherefore art thou' mean?"), ("A", "'Wherefore art thou Romeo?' asks why he is Romeo, not where he is.")], None),
+    C(23, [("U", "Imagine you are a chef. Write a recipe for pancakes in the voice of a pirate."), ("A", "Arr, take two eggs, matey.")], "kept creative premise"),
+    C(24, [("S", "You are a Shakespearean actor."), ("U", "Rewrite 'Where are you going?' in Shakespearean English."), ("A", "Whither goest thou?")], None),
+    C(25, [("S", "You are a cheerful barista."), ("U", "How do I make a latte?"), ("A", "Pull a shot of espresso and top it with steamed milk!")], None),
+    C(26, [("S", "You are a pirate captain."), ("U", "Sort this list in Python."), ("A", "```python\narr = [3, 1, 2]\narr.sort()\n```")], None),
+]
+
+
+@pytest.mark.parametrize("rec, reason", STRIP_CASES)
+def test_strip_leaves_rows_written_for_the_persona_and_strips_the_rest(rec, reason):
+    outcome = T.roleplay.strip().apply(copy.deepcopy(rec), None)
+    if reason is None:
+        assert outcome.status == "changed"
+        assert roleplay_where(outcome.record) == set()
+        assert [m for m in outcome.record["messages"] if m["role"] == "assistant"] == [m for m in rec["messages"] if m["role"] == "assistant"]
+    else:
+        assert (outcome.status, outcome.reason) == ("unchanged", reason)
+        assert outcome.record == rec
 
 
 def test_add_declares_exactly_the_framing_it_adds():
@@ -249,13 +308,13 @@ def test_add_on_alpaca_passes_every_fidelity_check_and_strip_restores_it(alpaca,
     out, stats = run(T.roleplay.add(where=where, assign="random"), alpaca)
     _assert_no_fidelity_failure(stats)
     # every row left alone has a reason that can be checked on the row itself
-    assert set(stats.unchanged) == {"answer states an AI identity", "user turn sets a task premise"}
+    assert set(stats.unchanged) == {"answer states an AI identity", "answer speaks as an AI", "user turn sets a task premise"}
     for rec in alpaca:
         new = out[rec["id"]]
         answers = [m for m in rec["messages"] if m["role"] == "assistant"]
         assert [m for m in new["messages"] if m["role"] == "assistant"] == answers
         if new["messages"] == rec["messages"]:
-            assert any(find_identity(m["content"]) for m in answers) or premise_where(rec)
+            assert any(find_identity(m["content"]) or speaks_as_ai(m["content"]) for m in answers) or premise_where(rec)
         else:
             assert roleplay_where(new) == {where}
     back, strip_stats = run(T.roleplay.strip(), list(out.values()))
@@ -291,5 +350,5 @@ def test_dev_rows_pass_the_checks_and_strip_undoes_add(where):
     assert all(back[r["id"]]["messages"] == r["messages"] for r in changed)
     stripped, strip_stats = run(T.roleplay.strip(), DEV)
     _assert_no_fidelity_failure(strip_stats)
-    assert strip_stats.changed == 19
+    assert strip_stats.changed == 9
     assert all(not roleplay_where(r) for r in stripped.values() if r["meta"]["transforms"])
