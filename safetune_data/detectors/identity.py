@@ -9,6 +9,15 @@ Three kinds of statement move the identity factor:
 - ``developer_attribution``: "(assistant|model|AI ...) developed/created/trained/built by X",
   "I was trained by X", "my developer is X".
 
+``ai_self_reference`` also covers the disclaimers that only an AI makes of itself and that
+come with "As an AI" in model outputs: "I don't have personal opinions", "I don't hold any
+biases or prejudices", "I'm designed to respect user privacy" (`DISCLAIMERS`). Left behind
+by a strip, they still say who is speaking ("As an AI, I don't have personal opinions." ->
+"I don't have personal opinions."), so they are part of the statement. Each runs to the end
+of its clause ("I don't have personal opinions on this matter"), since the clause says
+nothing else; opinions, beliefs, views and preferences count only as *personal*, *own* or
+*subjective* ones ("I don't have any preferences, pick either" is anyone's answer).
+
 English uses token patterns (spaCy `Matcher` over the blank English tokenizer) rather than
 regular expressions: tokens absorb spacing, curly apostrophes and contractions ("I'm",
 "I’m") for free, and each pattern keeps a name so that callers can count which one fired.
@@ -214,8 +223,51 @@ _ANY_GATE = re.compile("|".join(
 _FOREIGN_FIRST_PERSON = re.compile(r"\b(?:ich|mich|mir|mein\w*|yo|soy|mi|me|je|j['’]|moi|mon|ma)\b|我", re.IGNORECASE)
 
 
+# --- disclaimers of an AI's nature ------------------------------------------------------------
+_NEG = r"(?:do\s+not|don['’]t|dont|cannot|can['’]t|can\s+not)"
+# Nouns that only an AI disclaims without a modifier ("I don't have feelings"), and those it
+# disclaims as personal ones ("I don't have personal opinions"; "any opinions" is anyone's).
+_BARE_NOUNS = r"feelings|emotions|consciousness|self-awareness|biases|prejudices|desires"
+_PERSONAL_NOUNS = r"opinions?|beliefs?|views?|preferences?|feelings|emotions|biases|bias|prejudices|desires|thoughts|political\s+(?:views|opinions|affiliations)"
+_DISCLAIMER_MOD = r"(?:(?:personal|subjective|own|human)\s+)"
+_DISCLAIMER_NOUN = r"(?:" + _DISCLAIMER_MOD + r"(?:" + _PERSONAL_NOUNS + r")|(?:" + _BARE_NOUNS + r"))"
+DISCLAIMERS: tuple[tuple[str, re.Pattern], ...] = (
+    ("no_personal_views", re.compile(
+        r"\bI\s+" + _NEG + r"\s+(?:have|hold|possess|form)\s+(?:any\s+|a\s+|my\s+)?" + _DISCLAIMER_NOUN
+        + r"(?:\s*(?:,\s*(?:or\s+|and\s+)?|\s+or\s+|\s+and\s+)(?:any\s+)?" + _DISCLAIMER_MOD + r"?(?:" + _PERSONAL_NOUNS + r"))*"
+        + r"(?!\s+(?:for|towards?)\b)(?![\w-])", re.IGNORECASE)),
+    ("designed_to", re.compile(
+        r"\bI\s*(?:am|['’]m|was|have\s+been|['’]ve\s+been)\s+(?:specifically\s+|only\s+|also\s+)?(?:designed|programmed)\s+to\b",
+        re.IGNORECASE)),
+)
+# The same disclaimers continuing an identity statement without a subject of their own:
+# "I am an AI and do not have personal opinions", "I am a simple chatbot designed to help".
+# They count only right after another identity match (`_continues`): "They are busy and do
+# not have personal opinions" is about someone else.
+CONTINUATIONS: tuple[tuple[str, re.Pattern], ...] = (
+    ("and_no_personal_views", re.compile(
+        r"\s*,?\s*(?:and|so)\s+(?:therefore\s+|thus\s+)?" + _NEG + r"\s+(?:have|hold|possess|form)\s+(?:any\s+|a\s+|my\s+)?"
+        + _DISCLAIMER_NOUN + r"(?:\s*(?:,\s*(?:or\s+|and\s+)?|\s+or\s+|\s+and\s+)(?:any\s+)?" + _DISCLAIMER_MOD
+        + r"?(?:" + _PERSONAL_NOUNS + r"))*(?!\s+(?:for|towards?)\b)(?![\w-])", re.IGNORECASE)),
+    ("and_designed_to", re.compile(
+        r"\s*,?\s*(?:(?:and|so)\s+(?:am\s+|was\s+)?|that\s+(?:was|is|has\s+been)\s+)?(?:specifically\s+|only\s+)?"
+        r"(?:designed|programmed)\s+to\b", re.IGNORECASE)),
+)
+# The rest of a disclaimer's clause, which says nothing else ("I don't have personal opinions
+# on politics, religion or sports"): up to the sentence's end, or to where a clause of its
+# own begins - after "but/so/yet/however/therefore", "and I ...", or a comma before a new
+# subject ("I'm designed to help, it is ...").
+_CLAUSE_REST = re.compile(
+    r"(?:[^;:!?\n.(]|\.(?!\s|$)|\.(?=\s+[a-z]))*?(?=\s*(?:[;:!?\n(]|\.(?:\s+(?![a-z])|$)|$)"
+    r"|\s*,?\s*(?:but|so|yet|however|therefore|thus|hence)\b|\s*,?\s*and\s+(?:I\b|I['’]|my\b)"
+    r"|\s*,\s*(?:I|I['’]\w+|it|it['’]s|this|that|these|those|you|your|we|they|there|here|please)\b)"
+)
+_DISCLAIMER_GATE = re.compile(r"\bI\b[^.!?\n]{0,12}?(?:n['’]?t|not|am|['’]m|was|been)\s", re.IGNORECASE)
+
+
 PATTERN_KINDS: dict[str, str] = {
     **{name: kind for name, (kind, _) in _patterns().items()},
+    **{name: "ai_self_reference" for name, _ in DISCLAIMERS + CONTINUATIONS},
     **{name: kind for name, kind, _, _ in _FOREIGN},
 }
 
@@ -254,12 +306,34 @@ def find_identity(text: str) -> list[IdentityMatch]:
     if not text:
         return []
     out = _find_english(text) if _PREFILTER.search(text) else []
+    out.extend(_find_disclaimers(text))
     out.extend(_find_foreign(text))
     if not out:
         return []
     out.sort(key=lambda m: (m.start, -m.end, m.pattern))
     out = [m for m in out if _speaks_of_self(text, m)]
-    return [m for m in out if not _third_person_attribution(text, m, out)]
+    out = [m for m in out if not _third_person_attribution(text, m, out)]
+    more = _continues(text, out)
+    if more:
+        out = sorted(out + more, key=lambda m: (m.start, -m.end, m.pattern))
+    return out
+
+
+def _continues(text: str, found: list[IdentityMatch]) -> list[IdentityMatch]:
+    """Disclaimers that go on from an identity statement without a subject of their own."""
+    out: list[IdentityMatch] = []
+    for m in found:
+        if m.pattern in _DISCLAIMER_NAMES:
+            continue
+        for name, rx in CONTINUATIONS:
+            c = rx.match(text, m.end)
+            if c:
+                s = m.end + len(c.group()) - len(c.group().lstrip(" \t,"))
+                rest = _CLAUSE_REST.match(text, c.end())
+                e = c.end() + (len(rest.group()) if rest else 0)
+                out.append(IdentityMatch("ai_self_reference", name, s, e, text[s:e]))
+                break
+    return out
 
 
 def _find_english(text: str) -> list[IdentityMatch]:
@@ -277,6 +351,24 @@ def _find_english(text: str) -> list[IdentityMatch]:
             name = strings[match_id]
             span = doc[start:end]
             out.append(IdentityMatch(PATTERN_KINDS[name], name, base + span.start_char, base + span.end_char, span.text))
+    return out
+
+
+_DISCLAIMER_NAMES = frozenset(name for name, _ in DISCLAIMERS + CONTINUATIONS)
+
+
+def _find_disclaimers(text: str) -> list[IdentityMatch]:
+    """ "I don't have personal opinions ...", "I'm designed to ...", to the end of the clause."""
+    out: list[IdentityMatch] = []
+    if not _DISCLAIMER_GATE.search(text):
+        return out
+    for name, rx in DISCLAIMERS:
+        for m in rx.finditer(text):
+            if not m.group().startswith("I"):  # "i" in lower case is not the pronoun
+                continue
+            rest = _CLAUSE_REST.match(text, m.end())
+            e = m.end() + (len(rest.group()) if rest else 0)
+            out.append(IdentityMatch("ai_self_reference", name, m.start(), e, text[m.start():e]))
     return out
 
 

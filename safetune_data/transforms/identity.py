@@ -3,12 +3,16 @@
 Answers that state the assistant's identity ("As an AI assistant, ...") preserve safety
 after fine-tuning; these transforms move a data set along that factor in either direction:
 
-- `identity.inject` adds one identity statement per conversation: a whole sentence (or its
-  own paragraph before a list or heading), a leading clause only before an answer that
-  opens in the first person ("As an AI assistant, I ..."), in the answer's language;
-- `identity.strip` removes identity and self-reference statements (the detector in
-  `safetune_data.detectors.identity` finds them; the edit rules live here) and repairs the
-  sentence around them;
+- `identity.inject` adds one identity statement per conversation: a whole sentence before
+  the answer's first sentence, a leading clause only before an answer that opens in the
+  assistant's own first person ("As an AI assistant, I ..."), in the answer's language; it
+  leaves alone, with a reason, answers where a statement cannot sit naturally: the piece
+  the user asked for (a tagline, a description, a rewritten sentence), someone else's first
+  person, and (by default) answers that open with a list or title instead of a sentence;
+- `identity.strip` removes identity and self-reference statements, with the disclaimers
+  that come with them ("As an AI, I don't have personal opinions. However, ..."; the
+  detector in `safetune_data.detectors.identity` finds them; the edit rules live here) and
+  repairs the sentence around them;
 - `identity.replace` swaps names and developers ("ChatGPT" -> "Aria");
 - `identity.qa` appends standalone "Who are you?" conversations (a dataset-level step).
 
@@ -29,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..detectors.genre import creative_genre
-from ..detectors.identity import AS_CLAUSE_TAIL, IdentityMatch, find_identity
+from ..detectors.genre import answer_genre, requested_form, requested_genre
+from ..detectors.identity import AS_CLAUSE_TAIL, CONTINUATIONS, DISCLAIMERS, IdentityMatch, find_identity
 from ..detectors.language import LANGUAGES
 from ..detectors.roleplay import format_contract
 from ..detectors.structure import Block, blocks
@@ -69,6 +73,8 @@ def needed_placeholders(template: str) -> set[str]:
 # nothing but the identity. Each edit records exactly the text it removed and the words it
 # put back, for the fidelity `content` check.
 _OPENERS = ("as", "being", "speaking")
+_DISCLAIMERS = frozenset(name for name, _ in DISCLAIMERS)  # with a subject: "I don't have personal opinions"
+_CONTINUATIONS = frozenset(name for name, _ in CONTINUATIONS)
 _FOREIGN_CLAUSES = ("de_als_ki", "es_como_ia", "fr_en_tant_que", "zh_as_ai", "zh_as_name")
 _GREETING = re.compile(r"(?:no|yes|yeah|nope|hello|hi|hey|sure|certainly|of course|correct|right|okay|ok)", re.IGNORECASE)
 _END_ONLY = re.compile(r"\s*[.!?…。！？]*[\"'”’)\]」』）]*\s*")
@@ -82,6 +88,15 @@ _SPLICE = re.compile(
     r"please|unfortunately|sadly)\b)",
     re.IGNORECASE,
 )
+# "..., but here are the arguments": a clause with its own subject after "but"/"however".
+_CONNECT_CLAUSE = re.compile(
+    r"\s*[,;]?\s*(?:but|however,?)\s+(?=(?:here|there|it|it['’]s|this|that|these|those|you|your|we|they|the|a|an|many|some|"
+    r"most|people|one|generally|typically|in|on|for|if|when|based|according)\b)"
+)
+# A sentence that opened its paragraph and is gone leaves the next one's contrast with
+# nothing to contrast ("As an AI, I don't have personal opinions. However, I can tell you
+# ..." -> "I can tell you ..."). Only connectives that carry no content of their own.
+_DANGLING = re.compile(r"(However|But|Still|Yet|Nevertheless)\b\s*,?\s+(?=\w)")
 _RELATIVE = re.compile(r"\s*,?\s*(?:that|which|who)\s+(?=[a-z])")
 _PARTICIPLE = re.compile(
     r"\s+(?=(?:designed|programmed|trained|built|made|created|here|meant|intended|able|unable|not|incapable|"
@@ -212,6 +227,9 @@ def _statement_edit(text: str, s: int, e: int, pre: str, bounds: tuple[int, int]
     m = _SPLICE.match(text, e)
     if m:  # "I'm just an AI, it's not within my programming" -> "It's not within my programming"
         return Edit(s, m.end(), recap=at_start)
+    m = _CONNECT_CLAUSE.match(text, e)
+    if m:  # "I don't have personal opinions, but here are the arguments" -> "Here are the arguments"
+        return Edit(s, m.end(), recap=at_start)
     if not text.startswith("I", s):
         return None
     subject = _SUBJECT_BE.match(text, s)
@@ -248,14 +266,22 @@ def _foreign_statement_edit(text: str, s: int, e: int, at_start: bool) -> Edit |
     return Edit(s, m.end(), keep, recap=at_start and not keep)
 
 
-def _edit_for(text: str, s: int, e: int, patterns: list[str]) -> Edit | None:
-    """How to remove the identity text[s:e]; None when no edit keeps the sentence intact."""
+def _edit_for(text: str, s: int, e: int, patterns: list[str], stmt: int | None = None) -> Edit | None:
+    """How to remove the identity text[s:e]; None when no edit keeps the sentence intact.
+    `stmt`: where a disclaimer that the group ends with begins ("As an AI, [I don't have
+    personal opinions], but ...")."""
     lang = _language_of_pattern(patterns[0])
     bounds = sentence_bounds(text, s, e)
     pre = text[bounds[0]:s]
     first = re.match(r"\w+", text[s:e])
     opener = (lang == "en" and first is not None and first.group().lower() in _OPENERS) or patterns[0] in _FOREIGN_CLAUSES
-    if opener:
+    if opener and stmt is not None and stmt > s:
+        # The clause goes on in the first person, and that clause is identity too: the
+        # sentence is repaired as for the statement, and the opener goes with it.
+        edit = _statement_edit(text, stmt, e, pre, bounds, lang)
+        if edit is not None and not edit.sentence:
+            edit = Edit(s, edit.end, edit.insert, edit.recap) if edit.start == stmt else None
+    elif opener:
         edit = _opener_edit(text, s, e, pre, lang)
         if edit is None and (not pre.strip() or _markup_prefix(pre)) and _END_ONLY.fullmatch(text, e, bounds[1]):
             edit = Edit(*bounds, sentence=True)
@@ -274,17 +300,33 @@ def plan_strip(text: str) -> tuple[list[Edit], bool]:
         if in_code(text, s):
             clean = False
             continue
-        edit = _edit_for(text, s, e, patterns)
+        stmt = max((m.start for m in matches if s <= m.start and m.end <= e and m.pattern in _DISCLAIMERS), default=None)
+        edit = _edit_for(text, s, e, patterns, stmt)
         if edit is None:
             clean = False
             continue
+        if edits and not edits[-1].patterns and edit.start <= edits[-1].start:
+            edits.pop()  # a dangling connective inside the next statement's span: that edit covers it
         if edits and edit.start < edits[-1].end:  # inside a span already being removed
             last = edits[-1]
             edits[-1] = Edit(min(last.start, edit.start), max(last.end, edit.end), last.insert, last.recap,
                              last.patterns + tuple(p for p in edit.patterns if p not in last.patterns), last.sentence)
             continue
         edits.append(edit)
+        dangling = _dangling_connective(text, edit)
+        if dangling is not None:
+            edits.append(dangling)
     return edits, clean
+
+
+def _dangling_connective(text: str, edit: Edit) -> Edit | None:
+    """The "However, " that opens what follows a removed sentence which opened its
+    paragraph: the contrast was with the identity, so it goes too (`_DANGLING`)."""
+    if not edit.sentence or text[text.rfind("\n", 0, edit.start) + 1: edit.start].strip():
+        return None
+    m = re.compile(r"\s*").match(text, edit.end)
+    d = _DANGLING.match(text, m.end())
+    return None if d is None else Edit(d.start(), d.end(), recap=True)
 
 
 def apply_edits(text: str, edits: list[Edit]) -> tuple[str, list[str], list[str]]:
@@ -377,18 +419,128 @@ _SENTENCE_END_LINE = re.compile(r"[.!?:;\"”')\]。！？：]\s*$")
 # whole passage) and narrower in verbs ("delete", "fix", "improve" are not here): not one rule.
 _REWRITE_TASK = re.compile(
     r"\b(?:rewrite|re-write|edit|revise|proofread|correct|paraphrase|rephrase|reword|shorten|condense|simplify|"
-    r"translate|convert|transform)\b[^.!?\n]{0,40}?\b(?:sentences?|text|passage|phrases?|paragraphs?|statements?|"
-    r"headlines?|titles?|quotes?|lines?|words?|tweets?|excerpt)\b",
+    r"translate|convert|transform|adapt|modify|change|improve|rearrange|reorder|arrange|organi[sz]e|complete|expand|"
+    r"add|combine|merge|order|sort|fill\s+in|replace)\b[^.!?\n]{0,60}?\b(?:sentences?|text|passage|phrases?|paragraphs?|statements?|"
+    r"headlines?|titles?|quotes?|lines?|words?|tweets?|excerpt|jokes?|emails?|e-mails?|repl(?:y|ies)|messages?|events?|"
+    r"blanks?|gaps?)\b"
+    r"|\bmake\s+(?:it|this|them|the\s+(?:text|sentence|passage|paragraph|story|description))\s+(?:sound\s+|more\s+|less\s+)?[\w‘’'-]+",
     re.IGNORECASE,
 )
 
 
-def skip_reason(record: dict, index: int, languages: set[str]) -> str | None:
+# A request whose answer *is* a short piece of text the user will take away: a description,
+# a blog post, a tagline, a headline, a metaphor, an example sentence, a polite version ...
+# (stories, poems, letters and the like are `detectors.genre`'s). "I am an AI assistant."
+# in front of it reads as the piece's own first line. A request *about* such a piece ("What
+# makes a good headline?") has no creation verb opening a clause and is not one.
+_ARTEFACT_NOUNS = (
+    r"blog\s+posts?|posts?|articles?|essays?|paragraphs?|descriptions?|summar(?:y|ies)|abstracts?|introductions?|"
+    r"conclusions?|bios?|biograph(?:y|ies)|profiles?|reviews?|advertisements?|ads?|commercials?|slogans?|taglines?|"
+    r"headlines?|titles?|mottos?|captions?|catchphrases?|names?|metaphors?|similes?|analog(?:y|ies)|idioms?|puns?|"
+    r"jokes?|riddles?|quotes?|quotations?|sentences?|phrases?|lines?|excuses?|apolog(?:y|ies)|messages?|"
+    r"announcements?|press\s+releases?|invitations?|responses?|repl(?:y|ies)|tweets?|hashtags?|statements?|"
+    r"questions?|versions?|characters?|scenarios?|hypothes[ie]s|definitions?|words?|terms?|prompts?|content|thought\\s+experiments?|reactions?|arguments?|pitch(?:es)?|templates?"
+)
+_ARTEFACT_REQUEST = re.compile(
+    r"(?:^|[.!?:;\n]\s*|,\s*(?:and\s+|then\s+)?|\band\s+)(?:please\s+|now\s+|(?:can|could|would)\s+you\s+(?:please\s+)?|"
+    r"you\s+(?:should|must|will|need\s+to|have\s+to)\s+|your\s+task\s+is\s+to\s+|i\s+(?:want|need|would\s+like)\s+you\s+to\s+|"
+    r"help\s+me\s+|let['’]s\s+)?"
+    r"(?:write|compose|create|generate|draft|craft|produce|construct|formulate|invent|devise|design|pen|output|make|select|choose|"
+    r"come\s+up\s+with|make\s+up|think\s+of|suggest|propose|give(?:\s+me)?|provide|offer|brainstorm|develop)\b"
+    r"(?:\s+(?:(?:an?|one|two|three|some|\d+)\s+)?(?:examples?|couple|few|number|pair|set|series)\s+of)?"
+    r"(?:\s+(?!(?:of|for|about|on|to|that|which|how|from|with|in|why|what|whether|if|its|their|his|her)\b)[\w'’-]+){0,4}?"
+    r"\s+(?:" + _ARTEFACT_NOUNS + r")\b(?!\s+(?:ideas?|tips|lists?|examples?)\b)",
+    re.IGNORECASE,
+)
+# "Describe the setting of a dark forest": a creative description, not an explanation.
+_SCENE_REQUEST = re.compile(
+    r"\bdescribe\s+(?:the|a|an|your)\s+(?:[\w'’-]+\s+){0,3}?(?:setting|scene|scenery|atmosphere|landscape|sunset|"
+    r"sunrise|sounds?|smells?|tastes?|feelings?|sensations?|characters?)\b",
+    re.IGNORECASE,
+)
+# A summary is the user's text retold: told in the text's own voice ("President Trump has
+# announced ...") it is the piece itself; one that speaks about its source ("The article
+# discusses ...") is the assistant's.
+_SUMMARY_REQUEST = re.compile(
+    r"\b(?:summari[sz]e|condense|paraphrase)\b[^.!?\n]{0,30}?\b(?:the|this|that|these)\s+(?:following\s+|given\s+|above\s+|"
+    r"provided\s+)?(?:text|article|passage|paragraph|piece|information|input|excerpt|essay|document|email|report|speech)\b"
+    r"|\b(?:following|given|above|provided)\s+(?:text|article|passage|paragraph|excerpt|information)\b[^.!?\n]{0,30}?"
+    r"\b(?:summari[sz]e|condense|paraphrase)",
+    re.IGNORECASE,
+)
+_ABOUT_SOURCE = re.compile(
+    r"(?:(?:In\s+)?(?:The|This|the|this)\s+(?:given\s+|following\s+|provided\s+|main\s+)?(?:article|passage|text|paragraph|story|"
+    r"input|excerpt|author|writer|speaker|poem|essay|report|document|book|video|podcast|speech|study|idea|point|message|tips|"
+    r"summary)|(?:It|He|She|They)\s+(?:discuss|describ|explain|argu|highlight|state|suggest)\w*)\b"
+)
+# A request that fixes the answer's length ("Describe a flower in 5 sentences", "in 50 words
+# or less"): a statement would break the count.
+_LENGTH_REQUEST = re.compile(
+    r"\b(?:in|with(?:in)?|using|of)\s+(?:(?:no\s+more\s+than|at\s+most|under|less\s+than|fewer\s+than|exactly|about|"
+    r"around|just|only|a\s+single|one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty|hundred|\d+)[\s-]+)+"
+    r"(?:[\w-]+\s+)?(?:sentences?|words?|lines?|characters?)\b",
+    re.IGNORECASE,
+)
+# An answer that opens by addressing the user ("Here is a tagline: ...", "Sure! ...") is a
+# reply that hands the piece over, and a statement before it reads as the speaker's.
+_ADDRESS_OPENING = re.compile(
+    r"(?:Sure|Certainly|Of course|Absolutely|Okay|OK|Great|Here(?:['’]s|\s+is|\s+are)|Below\s+(?:is|are)|"
+    r"The\s+following|I(?:['’]ve|\s+have)\s+(?:written|created|composed|drafted|generated|come\s+up\s+with))\b"
+)
+# An answer that opens in the first person but not in the assistant's voice ("I saw a black
+# dog in the park.", "I recently purchased these headphones ...") is someone else speaking:
+# an example sentence, a review, a character. The assistant's voice: apologies, modals,
+# opinions and the assistant's own work ("I have compiled ...").
+_ASSISTANT_VOICE = re.compile(
+    r"I(?:\s*(?:['’]m|am)\s+(?:sorry|afraid|happy|glad|pleased|delighted|unable|not|here|an?|ready|sure|certain|"
+    r"confident|just|only|aware|currently|unfortunately|also|able|programmed|designed|unsure)"
+    r"|\s*(?:['’]ve|have)\s+(?:compiled|created|written|generated|listed|found|identified|prepared|made|included|provided|"
+    r"summari[sz]ed|rewritten|edited|corrected|added|chosen|selected|analy[sz]ed|reviewed|checked|calculated|come|put|"
+    r"gathered|outlined|designed|taken|no|not|never|drafted|composed|used|organi[sz]ed|sorted|categori[sz]ed)"
+    r"|\s+(?:do|did)(?:\s+not|n['’]t)\s+(?:have|know|think|understand|see|recommend|believe|condone|support|endorse|"
+    r"provide|agree|find|quite|fully|possess|hold)"
+    r"|\s*(?:['’]d|['’]ll|would|will|can|could|cannot|can['’]t|must|should|shall|may|might)\b"
+    r"|\s+(?:think|believe|recommend|suggest|understand|hope|agree|disagree|assume|guess|appreciate|imagine|envision|"
+    r"propose|apologi[sz]e|need|see|would))\b"
+)
+_FIRST_PERSON_START = re.compile(r"I(?:['’][a-z]+)?\s+[a-z]")
+# An answer that opens with a connective ("However, ...", "Also, ...") refers back to
+# something before it: a statement put there would become what it refers to.
+_CONNECTIVE_OPENING = re.compile(
+    r"(?:However|But|And|Also|Additionally|Furthermore|Moreover|Therefore|Thus|Hence|So|Still|Yet|Nevertheless|"
+    r"Nonetheless|Besides|Otherwise|Instead|Then|Plus|Meanwhile|Consequently|In addition|That said|"
+    r"On the other hand)\b\s*,?\s"
+)
+# A reply word opening the answer ("Sure, here is ...", "Yes, it is legal ..."): it answers the
+# request, so it must come first, and a statement cannot follow it inside its sentence.
+_REPLY_OPENING = re.compile(r"(?:Sure|Certainly|Of course|Absolutely|Okay|OK|Yes|No|Great|Alright|Indeed)\s*,\s")
+# A first line that only enumerates a few short items ("Bright, cheerful, warm.", "Apple,
+# Banana, Grapes"): a bare value, however many words it has.
+_ENUMERATION = re.compile(
+    r"\s*[\w'’-]+(?:\s+[\w'’-]+){0,2}(?:\s*,\s*(?:(?:and|or)\s+)?[\w'’-]+(?:\s+[\w'’-]+){0,2}){2,}\s*[.!]?\s*(?:\n|$)"
+)
+# The whole first paragraph in quotation marks: a quoted piece ("\"Preserving nature today\"").
+_QUOTED_PIECE = re.compile(r"\s*[\"“][^\n\"“”]+[\"”][.!?]?\s*(?:\n\s*\n|$)")
+
+
+def _addresses_user(text: str) -> bool:
+    """The answer opens by handing something over ("Here is ...", "Sure! ..."): what follows
+    is given to the user, not the piece itself. (A first-person opening is no such sign: an
+    excuse asked for opens "I'm sorry, but I'm unable to come in today".)"""
+    return bool(_ADDRESS_OPENING.match(text.lstrip()))
+
+
+def skip_reason(record: dict, index: int, languages: set[str], openings: str = "sentence",
+                placement: str = "prefix") -> str | None:
     """Why an identity statement must not go into this answer, or None.
 
     A statement inside code, a table, a JSON value or a terminal transcript corrupts the
     answer; a prompt that fixes the output format ("respond only with ...") is broken by
-    it; and a statement in another language than the answer's reads as a glitch.
+    it; and a statement in another language than the answer's reads as a glitch. Where
+    the answer is the piece the user asked for (a rewritten sentence, a tagline, a
+    description) or speaks in someone else's first person, the statement would become part
+    of that piece; where it opens with a list, a title or a connective, there is no
+    sentence for the statement to stand beside (`openings="sentence"`).
     """
     text = record["messages"][index]["content"]
     if not text.strip():
@@ -410,12 +562,34 @@ def skip_reason(record: dict, index: int, languages: set[str]) -> str | None:
         return "answer too short for a statement"
     if first.kind == "paragraph" and count_words(text.lstrip().split("\n", 1)[0]) < 2:
         return "answer opens with a bare value"
-    request = request_of(record, index)
-    if _REWRITE_TASK.search(request[:600]):
+    request = request_of(record, index)[:600]
+    handed_over = _addresses_user(text)
+    if _REWRITE_TASK.search(request) and not handed_over:
         return "answer is the user's text, rewritten"
-    genre = creative_genre(request, text)
+    genre = None if handed_over else requested_genre(request) or requested_form(request)
+    genre = genre or answer_genre(text)
     if genre:  # the answer is the piece asked for: a statement before it becomes its first line
         return f"answer is a requested piece ({genre})"
+    if not handed_over and (_ARTEFACT_REQUEST.search(request) or _SCENE_REQUEST.search(request)):
+        return "answer is a requested piece (text)"
+    if _SUMMARY_REQUEST.search(request) and not handed_over and not _ABOUT_SOURCE.match(text.lstrip()):
+        return "answer is a requested piece (summary)"
+    if _LENGTH_REQUEST.search(request) and not handed_over:
+        return "request fixes the answer's length"
+    body = text.lstrip()
+    if _QUOTED_PIECE.match(body):
+        return "answer is a quoted piece"
+    if _FIRST_PERSON_START.match(body) and not _ASSISTANT_VOICE.match(body):
+        return "answer speaks as someone else (first person)"
+    if _ENUMERATION.match(body):
+        return "answer opens with a bare value"
+    if placement == "prefix":  # what the statement would stand in front of
+        if _CONNECTIVE_OPENING.match(body):
+            return "answer opens with a connective"
+        if _REPLY_OPENING.match(body):
+            return "answer opens with a reply word"
+        if openings == "sentence" and not _opens_with_sentence(body):
+            return "answer opens with a list or title, not a sentence"
     lang = answer_language(record, index)
     if lang not in languages:
         return f"non-English answer ({lang})" if "en" in languages else f"no templates for the answer's language ({lang})"
@@ -446,6 +620,25 @@ def answer_language(record: dict, index: int) -> str:
     if lang == "unknown":
         lang = language_of(request_of(record, index))
     return "en" if lang == "unknown" else lang
+
+
+def _opens_with_sentence(body: str) -> bool:
+    """The answer's first line is prose that ends a sentence (or leads into what follows
+    with a colon): not a list item, a heading, a title line or a bare value."""
+    first = _first_block(body)
+    line = body.split("\n", 1)[0]
+    return (first is not None and first.kind == "paragraph" and not _LABEL_LINE.match(line)
+            and not _title_case(line) and bool(_SENTENCE_END_LINE.search(line)))
+
+
+def _title_case(line: str) -> bool:
+    """ "Customer Service Interaction Template:": every longer word capitalised, a title."""
+    long_words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", line) if len(w) > 3]
+    return len(long_words) >= 2 and all(w[0].isupper() for w in long_words)
+
+
+# "Purpose: To understand ...", "Name: Dr. Abigail Grayson": a field label, not a sentence.
+_LABEL_LINE = re.compile(r"\s*(?:\*\*)?[A-Z][\w'’-]*(?:[ \t][\w'’-]+){0,2}(?:\*\*)?:(?:\*\*)?\s+\S")
 
 
 def fits_clause(text: str, lang: str) -> bool:
@@ -507,6 +700,13 @@ class IdentityInject(Transform):
             "default": "all",
             "description": "all: the same statement in every assistant turn; first: only the first assistant turn",
         },
+        openings={
+            "enum": ["sentence", "any"],
+            "default": "sentence",
+            "description": "sentence: only answers whose first line is a prose sentence (a statement in its own "
+            "paragraph above a bare list, heading or title reads as a non-sequitur); any: also those, with the "
+            "statement as its own paragraph",
+        },
     )
 
     def setup(self) -> None:
@@ -566,7 +766,7 @@ class IdentityInject(Transform):
         reasons: list[str] = []
         targets: dict[str, list[int]] = {}
         for i in idx:
-            reason = skip_reason(record, i, self.languages)
+            reason = skip_reason(record, i, self.languages, self.params["openings"], self.params["placement"])
             if reason:
                 reasons.append(reason)
             else:

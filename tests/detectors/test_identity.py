@@ -124,3 +124,43 @@ def test_a_developer_name_may_end_in_ai(developer):
 )
 def test_as_an_ai_counts_only_when_it_speaks_of_the_speaker(text, speaks_of_self):
     assert bool(find_identity(text)) is speaks_of_self
+
+
+@pytest.mark.parametrize(
+    "text, pattern, span",
+    [
+        ("As an AI, I don't have personal opinions. However, ...", "no_personal_views", "I don't have personal opinions"),
+        ("I don’t have personal beliefs or opinions, but I can help.", "no_personal_views", "I don’t have personal beliefs or opinions"),
+        ("I don't hold any biases or prejudices. Anyone may open a shop.", "no_personal_views", "I don't hold any biases or prejudices"),
+        # the clause runs on through a list, and stops where a clause of its own begins
+        ("I don't have personal opinions on politics, religion, or sports, but here are the facts.", "no_personal_views",
+         "I don't have personal opinions on politics, religion, or sports"),
+        ("I'm designed to respect user privacy and confidentiality. Therefore, I can't say.", "designed_to",
+         "I'm designed to respect user privacy and confidentiality"),
+        ("I am programmed to follow guidelines, so I cannot help.", "designed_to", "I am programmed to follow guidelines"),
+    ],
+)
+def test_disclaimers_only_an_ai_makes_are_self_references(text, pattern, span):
+    (m,) = [m for m in find_identity(text) if m.pattern == pattern]
+    assert m.kind == "ai_self_reference" and m.text == span == text[m.start:m.end]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't have any preferences, pick either one.",
+        "I don't have feelings for him anymore.",
+        "I don't have personal experience with that brand, but my sister likes it.",
+        "The robot was designed to lift boxes.",
+        "We don't have personal opinions here.",
+        "They are busy and do not have personal opinions.",  # a continuation counts only after an identity
+    ],
+)
+def test_what_anyone_might_say_is_not_a_disclaimer(text):
+    assert find_identity(text) == []
+
+
+def test_a_disclaimer_continuing_an_identity_statement_belongs_to_it():
+    text = "I am an AI language model and don't have personal opinions, but I can help."
+    found = {(m.pattern, m.text) for m in find_identity(text)}
+    assert found == {("i_am_an_ai", "I am an AI language model"), ("and_no_personal_views", "and don't have personal opinions")}

@@ -20,9 +20,11 @@ def test_training_script_flow(shared_data):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "carry labels" in done.stdout
-    # inject states an identity in every answer it may (it skips rewrite tasks, code, bare values)
+    # inject states an identity where a first-person statement reads naturally: it skips rewrite
+    # tasks, requested pieces, code, bare values and answers that open with a list or title, so
+    # on these 16 rows (many of them lists after markdown) fewer than half; none would be a failure
     share = int(re.search(r"identity share (\d+)%", done.stdout).group(1))
-    assert share >= 80
+    assert share >= 25
 
 
 @pytest.mark.slow

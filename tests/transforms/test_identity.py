@@ -49,11 +49,14 @@ def test_strip_after_inject_restores_the_answers(records, placement):
     restored = strip.process(copy.deepcopy(injected))
     assert len(restored) == len(records)
     changed = [i for i, (a, b) in enumerate(zip(answers(records), answers(injected))) if a != b]
-    assert inject.stats.changed == len(changed) >= 800  # of 999; rewrite tasks, requested pieces, bare values skipped
+    # of 999: rewrite tasks, requested pieces, bare values, lists and titles without a sentence skipped
+    assert inject.stats.changed == len(changed) >= 500
     # Every row left alone has a stated reason, and nothing else is among them.
     assert {r for r in inject.stats.unchanged if not r.startswith("answer is a requested piece (")} <= {
         "already has identity", "code or table answer", "json-only answer", "answer too short for a statement",
-        "answer opens with a bare value", "answer is the user's text, rewritten"}
+        "answer opens with a bare value", "answer is the user's text, rewritten", "answer is a quoted piece",
+        "answer speaks as someone else (first person)", "answer opens with a connective", "answer opens with a reply word",
+        "answer opens with a list or title, not a sentence", "request fixes the answer's length"}
     same = sum(answers(restored)[i] == answers(records)[i] for i in changed)
     assert same / len(changed) >= 0.99
 
@@ -94,6 +97,18 @@ def test_strip_removes_every_as_an_ai_and_leaves_other_answers_byte_identical(re
         ("No, I am Aria, an AI assistant trained by Lumen Labs.", "No."),
         ("1. As an AI, I recommend rest.\n2. Drink water.", "1. I recommend rest.\n2. Drink water."),
         ("Intro.\n\nI am an AI language model. More text.\n\nEnd.", "Intro.\n\nMore text.\n\nEnd."),
+        # a disclaimer left behind would still say who speaks: it goes with the clause
+        ("As an AI, I don't have personal opinions. However, I can tell you that it is a joke.", "I can tell you that it is a joke."),
+        ("As an AI, I don't hold personal opinions, but I can provide information.", "I can provide information."),
+        ("I am an AI and do not have personal opinions, but I can help.", "I can help."),
+        ("I am a simple chatbot designed to help with speech. Ask away.", "Ask away."),
+        ("I don't have personal opinions on politics, religion, or sports, but here are the main arguments.",
+         "Here are the main arguments."),
+        ("As an AI, I don't have access to data. I'm designed to respect user privacy. Therefore, I can't say.",
+         "I don't have access to data. Therefore, I can't say."),
+        # the "However" of a removed opening sentence goes; elsewhere it still contrasts with what precedes
+        ("I am an AI language model. However, the sky is blue.", "The sky is blue."),
+        ("Good question. I am an AI language model. However, the sky is blue.", "Good question. However, the sky is blue."),
     ],
 )
 def test_strip_keeps_sentences_well_formed(before, after):
@@ -163,6 +178,9 @@ def _natural_self_references(shared_data):
     return [t for t in texts if find_identity(t)]
 
 
+REPAIR_WORDS = {"but", "however", "and", "so", "yet", "still", "nevertheless"}
+
+
 def test_strip_on_natural_outputs_removes_the_self_reference_and_nothing_else(shared_data):
     texts = _natural_self_references(shared_data)
     assert len(texts) >= 30
@@ -176,7 +194,8 @@ def test_strip_on_natural_outputs_removes_the_self_reference_and_nothing_else(sh
         identity_words = Counter()
         for s, e, _ in _groups(t, find_identity(t)):
             identity_words.update(words(t[s:e]))
-        lost = words(t) - words(new) - identity_words
+        # the repair may drop a connective that tied the statement to the rest ("..., but I can")
+        lost = {w for w in words(t) - words(new) - identity_words if w.lower() not in REPAIR_WORDS}
         clean += not lost
     assert clean / len(texts) >= 0.98
 
@@ -202,7 +221,7 @@ def test_inject_fidelity_holds_back_almost_nothing_on_alpaca(records):
     inject.process(copy.deepcopy(records))
     fidelity = inject.stats.as_dict()["fidelity"]
     assert sum(fidelity["failed"].values()) <= 5
-    assert fidelity["moved_share"] >= 0.8
+    assert fidelity["moved_share"] >= 0.5  # the rest skipped before rewriting, each with a reason
 
 
 @pytest.mark.parametrize(
@@ -255,14 +274,21 @@ def test_inject_places_statements_as_their_own_paragraph_before_lists_and_headin
         "1. On the River Ohra\n2. The Old Mill": "list",
         "## Overview\n\nText here.": "heading",
         "Name: Dr. Abigail Grayson\nAge: 42": "title line",
+        "Banana Ice Cream Recipe\n\nIngredients\n- 4 ripe bananas": "title line",
     }
-    inject = T.identity.inject(templates=["I am an AI language model."])
+    inject = T.identity.inject(templates=["I am an AI language model."], openings="any")
     for answer in cases:
         rec = {"id": answer, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": answer}]}
         (out,) = inject.process([rec])
         assert out["messages"][1]["content"] == "I am an AI language model.\n\n" + answer
+    # by default such answers are left alone: above a bare list or title the statement is a non-sequitur
+    default = T.identity.inject(templates=["I am an AI language model."])
+    recs = [{"id": a, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": a}]} for a in cases]
+    out = default.process(copy.deepcopy(recs))
+    assert [r["messages"] for r in out] == [r["messages"] for r in recs]
+    assert dict(default.stats.unchanged) == {"answer opens with a list or title, not a sentence": len(cases)}
     rec = {"id": "s", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "Sure! Here is a list:\n\n1. A\n2. B"}]}
-    (out,) = inject.process([rec])
+    (out,) = default.process([rec])
     assert out["messages"][1]["content"] == "Sure! I am an AI language model. Here is a list:\n\n1. A\n2. B"
 
 
@@ -358,7 +384,7 @@ def test_map_is_deterministic_and_independent_of_batch_split(records):
     assert a["messages"] == b["messages"]
     assert a["messages"] != c["messages"]
     changed = sum(x != y for x, y in zip(a["messages"], ds["messages"]))
-    assert 60 < changed < 140
+    assert 35 < changed < 100  # rate 0.5 of the ~55 % of rows a statement fits
     assert a["meta"][0]["transforms"] == b["meta"][0]["transforms"]
 
 
@@ -434,6 +460,23 @@ def test_registry_and_module_aliases():
          "answer is a requested piece (poem)"),
         ("Pick the right punctuation mark for: Why did you forget the milk",
          '?\n\n(Explanation: the sentence is a question, so it ends with a question mark.)', "answer opens with a bare value"),
+        # the answer is the piece asked for: the statement would read as its first line
+        ("Compose a brief description of the Grand Canyon.", "The Grand Canyon is a natural wonder in Arizona. It is a vast gorge.",
+         "answer is a requested piece (text)"),
+        ("Give an example of a compound sentence.", "Although I was tired, I went for a walk in the park.",
+         "answer is a requested piece (text)"),
+        ("Which sentence is more polite?\n\nHey! Pass that.", '"Excuse me, could you please pass that to me?"', "answer is a quoted piece"),
+        ("Describe a flower in 5 sentences.", "A flower is the part of a plant that blooms. It has petals.",
+         "request fixes the answer's length"),
+        # someone else's first person: an AI cannot have walked in the park
+        ("Which phrase is closest in meaning?\n\nI'm entitled to my opinion", "I have a right to my own viewpoint.",
+         "answer speaks as someone else (first person)"),
+        ("Sort these fruits.\n\nGrapes, Apple, Banana", "Apple, Banana, Grapes", "answer opens with a bare value"),
+        # nothing for a statement to stand beside, or something that must come first
+        ("List five traits of good communication.", "1. Clarity: clear.\n2. Brevity: short.",
+         "answer opens with a list or title, not a sentence"),
+        ("Is the sky blue?", "Yes, the sky is blue because of Rayleigh scattering.", "answer opens with a reply word"),
+        ("And in winter?", "However, this is only true in summer, when days are long.", "answer opens with a connective"),
     ],
 )
 def test_inject_leaves_rewritten_text_and_bare_values_alone(prompt, answer, reason):
@@ -442,3 +485,20 @@ def test_inject_leaves_rewritten_text_and_bare_values_alone(prompt, answer, reas
     out = t.process([rec])
     assert out[0]["messages"][-1]["content"] == answer
     assert t.stats.unchanged == {reason: 1}
+
+
+def test_inject_keeps_statements_where_the_answer_speaks_to_the_user():
+    # a reply that hands the piece over ("Here is a tagline: ...") is the assistant speaking
+    handed = {"id": "h", "messages": [{"role": "user", "content": "Generate a tagline for a bakery."},
+                                      {"role": "assistant", "content": 'Here is a tagline: "Fresh every morning."'}]}
+    # the assistant's own first person takes a leading clause; placed last, a statement follows a reply word
+    voice = {"id": "v", "messages": [{"role": "user", "content": "q"},
+                                     {"role": "assistant", "content": "I'm sorry, but I need more details to answer that."}]}
+    (out,) = T.identity.inject(templates=["I am an AI assistant."]).process([copy.deepcopy(handed)])
+    assert out["messages"][1]["content"] == 'I am an AI assistant. Here is a tagline: "Fresh every morning."'
+    (out,) = T.identity.inject(templates=["As an AI assistant,"]).process([copy.deepcopy(voice)])
+    assert out["messages"][1]["content"] == "As an AI assistant, I'm sorry, but I need more details to answer that."
+    yes = {"id": "y", "messages": [{"role": "user", "content": "Is the sky blue?"},
+                                   {"role": "assistant", "content": "Yes, the sky is blue because of Rayleigh scattering."}]}
+    (out,) = T.identity.inject(templates=["I am an AI assistant."], placement="suffix").process([copy.deepcopy(yes)])
+    assert out["messages"][1]["content"].endswith("scattering.\n\nI am an AI assistant.")

@@ -41,5 +41,5 @@ def test_strip_undoes_inject_for_every_builtin_template(alpaca, placement, templ
         back = strip.apply(copy.deepcopy(injected.record), strip.rng(injected.record))
         restored += back.status == "changed" and back.record["messages"] == rec["messages"]
     # a clause fits only first-person openings; a sentence fits nearly every answer
-    assert changed >= (5 if template.endswith(",") else 780)  # of 999: rewrite tasks, requested pieces, bare values skipped
+    assert changed >= (5 if template.endswith(",") else 500)  # of 999: requested pieces, lists and titles, bare values skipped
     assert restored == changed
