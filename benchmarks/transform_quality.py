@@ -10,7 +10,9 @@ Two splits, fixed before any rule was written against them:
   rows (natural self-references). The rules were developed reading these.
 - held-out: the ShareGPT preference demo (chosen and rejected answers of 300 conversations,
   multi-turn) and XSTest Llama-2 completions (natural self-references). Read only through
-  this script's figures.
+  this script's figures. For roleplay.strip (Alpaca carries almost no personas), 70 persona
+  rows written independently after the rules (benchmarks/persona_rows_fresh.jsonl); its
+  rated sample is drawn from them.
 
 Per transform it prints the share of rows changed and the share held back by each fidelity
 check (`safetune_data.transforms.fidelity`), then the issue's acceptance figures: strip∘inject
@@ -107,6 +109,15 @@ def persona_dev_rows() -> list[dict]:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return aoa() + [copy.deepcopy(r) for r in module.DEV]
+
+
+def persona_fresh_rows() -> list[dict]:
+    """70 persona-framed conversations written for this check by someone who had not read the
+    role-play rules or their development rows (benchmarks/persona_rows_fresh.jsonl): system
+    and user-turn personas, answers plain or in character, product prompts, creative premises,
+    tone-only personas, multi-turn rows. roleplay.strip's rated sample is drawn from them."""
+    path = REPO / "benchmarks" / "persona_rows_fresh.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 SPLITS = {
@@ -234,6 +245,14 @@ def measure_roleplay(base: list[dict]) -> tuple[list[str], dict]:
     return lines, {"add": add, "strip_after_add": back, "roleplay_strip": strip}
 
 
+def measure_fresh_personas() -> list[str]:
+    rows = persona_fresh_rows()
+    _, st, _ = run(T.roleplay.strip(), rows)
+    kept = ", ".join(f"{reason} {n}" for reason, n in sorted((st.get("unchanged") or {}).items(), key=lambda x: -x[1]) if n)
+    return [f"roleplay.strip on {len(rows)} fresh persona rows (written after the rules, unseen by them): "
+            f"{fidelity_line(st)}", f"  left unchanged: {kept or 'none'}"]
+
+
 # --- samples and ratings -----------------------------------------------------------------------
 def rating_key(op: str, rid: str, after: dict) -> str:
     digest = hashlib.sha256(json.dumps(after["messages"], ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:10]
@@ -294,6 +313,10 @@ def main() -> None:
             if split == "dev":
                 dev_outputs.update(outputs)
             print("\n".join(lines), flush=True)
+        if split == "held-out":
+            lines = measure_fresh_personas()
+            report += lines
+            print("\n".join(lines), flush=True)
         report.append("")
     text = "\n".join(report)
     if args.write or args.samples:
@@ -306,7 +329,7 @@ def main() -> None:
         plans = [("structure.markdown", dev_base, dev_outputs["markdown"]), ("structure.plain", dev_base, dev_outputs["plain"]),
                  ("identity.inject", dev_base, dev_outputs["inject"]), ("identity.strip", dev_outputs["strip_input"], dev_outputs["strip"]),
                  ("roleplay.add", dev_base, dev_outputs["add"]), ("roleplay.strip", dev_base, dev_outputs["roleplay_strip"])]
-        persona_rows = persona_dev_rows()
+        persona_rows = persona_fresh_rows()
         persona_out, _, _ = run(T.roleplay.strip(), persona_rows)
         plans[-1] = ("roleplay.strip", persona_rows, persona_out)
         if args.samples:
