@@ -159,7 +159,10 @@ _DEPENDENT = re.compile(
     r"|does|did|also|not|in turn|alone|means|meant|mean|allows?|allowed|makes?|made|helps?|helped|ensures?|leads?|led"
     r"|results?|resulted|includes?|gives?|provides?|creates?|enables?|prevents?|reduces?|increases?|improves?|causes?"
     r"|caused|requires?|involves?|shows?|suggests?|indicates?|explains?|happens|occurs|contributes?|approach|process"
-    r"|method|step|technique|strategy|practice|combination|information)\b))",
+    r"|method|step|technique|strategy|practice|combination|information)\b"
+    # a demonstrative with any noun points back as well ("This phenomenon is called ...",
+    # "This concept was popularized ...")
+    r"|\s+[a-z][\w-]*\b))",
 )
 # A last sentence that closes the answer rather than adding a point: advice on using what
 # came before, a wish, a summing-up. It stays a paragraph below the list.
@@ -190,6 +193,48 @@ _ANNOUNCES = re.compile(
 )
 _FIRST_POINT = re.compile(r"^(?:One (?:\w+ ){0,2}(?:reason|advantage|benefit|way|example|factor|thing|aspect|feature|drawback|disadvantage)s?\b|First(?:ly)?,|To begin with\b)")
 
+# A last paragraph (or sentence) that sums up the points before it rather than adding one:
+# it refers back to all of them ("In both cases, ...", "These tensions ...", "All of these ...").
+_SUMS_UP = re.compile(
+    r"^(?:In (?:both|all|either|each|any) (?:of (?:these|the) )?cases?|(?:All|Each|Both|Either|Any|None|Many|Most) of (?:these|them|those|the above)"
+    r"|(?:These|Those|Both|All these|All of these|Such)\s+(?!include|are\s*:)[\w-]+\b|Together|Taken together|Combined|Either way|In any case|Whichever"
+    r"|Regardless|In general|Generally|The (?:specific|exact|best|right|choice|actual)\b"
+    r"|(?:[\w,]+\s+){0,3}(?:these|those|all (?:of )?(?:these|the above)|the above) (?:\w+ )?(?:factors|reasons|points|considerations|benefits"
+    r"|advantages|disadvantages|steps|things|differences|similarities|features|tips|ways|aspects|examples|measures|strategies)\b)",
+)
+# A sentence that opens a new point of an enumeration written in prose ("One possible way
+# ...", "Another approach ...", "Secondly, ...", "Finally, ..."). In a paragraph with two or
+# more of them the points are the spans from one cue to the next: an unmarked sentence in
+# between ("The specific implementation would depend on ...") belongs to the point before it.
+_ITEM_CUE = re.compile(
+    r"^(?:(?:First|Second|Third|Fourth|Fifth|Sixth|Last)(?:ly)?\b|Finally\b|Next\b|Then\b|After that\b|Another\b"
+    r"|Additionally\b|Furthermore\b|Moreover\b|In addition\b|Also,|Besides\b|On the other hand\b|On the one hand\b"
+    r"|The (?:first|second|third|fourth|fifth|last|final|next|other)\b"
+    r"|(?:One|A second|A third|A final|A further) (?:(?:of the )?(?:[\w-]+ ){0,3})?(?:way|reason|advantage|benefit|example|factor"
+    r"|thing|aspect|feature|drawback|disadvantage|difference|similarity|option|method|approach|strategy|idea|use|step|solution"
+    r"|consequence|effect|cause|implication|tip|type|kind|key|area|argument|possibility|alternative)s?\b"
+    r"|(?:[\w'’-]+\s+){1,4}also\b(?!\s+known))",
+    re.IGNORECASE,
+)
+# Verbs that open a step of a procedure ("Preheat the oven.", "Then add the flour."): base
+# forms only, and none that is as often a noun opening a statement ("Water", "Light", "Cover").
+_STEP_VERBS = (
+    r"add|mix|combine|stir|whisk|beat|blend|fold|pour|bake|cook|heat|preheat|boil|simmer|fry|grill|roast|saut[eé]|serve|brush"
+    r"|spread|sprinkle|season|chop|slice|dice|cut|peel|grate|mince|drain|rinse|wash|dry|marinate|thread|transfer|arrange|garnish"
+    r"|place|put|insert|attach|remove|fill|gather|glue|tie|wrap|paint|decorate|repeat|let|allow|leave|set|turn|open|close"
+    r"|click|select|choose|install|download|enter|type|press|save|connect|plug|navigate|log|sign|go|start|begin|make|take"
+    r"|use|check|measure|prepare|find|identify|determine|calculate|write|draw|create|build|define|initialize|iterate|return"
+    r"|print|call|declare|compile|apply|keep|store|refrigerate|freeze|chill|knead|roll|shape|unplug|replace|adjust|test"
+    r"|collect|sort|divide|multiply|subtract|trim|secure|hang|position|align|push|pull|lift|lower|hold|wait|enjoy"
+)
+_STEP = re.compile(
+    r"^(?:(?:First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Then|Next|After that|Afterwards|Finally|Lastly|Now|Once [^,]{1,60}|When [^,]{1,60}"
+    r"|After [^,]{1,60}|To (?:do|make|start|begin|finish) [^,]{0,40}|If [^,]{1,60}|In a [^,]{1,40}|Using [^,]{1,40}),?\s+)?"
+    r"(?:You (?:can|could|should|will|may|need to|want to|then)\s+(?:also\s+)?)?"
+    r"(?:" + _STEP_VERBS + r")\b(?!\s+(?:is|are|was|were|can|will|of)\b)",
+    re.IGNORECASE,
+)
+
 
 def _attach_dependents(sentences: list[str], closing: bool = False) -> list[str]:
     """Sentences grouped into list entries: a dependent sentence (`_DEPENDENT`) joins the
@@ -202,6 +247,31 @@ def _attach_dependents(sentences: list[str], closing: bool = False) -> list[str]
         else:
             out.append(s)
     return out
+
+
+def _group_by_cues(sentences: list[str]) -> tuple[list[str], bool]:
+    """Sentences grouped into the points of an enumeration written in prose (`_ITEM_CUE`):
+    with two or more cued sentences, each point runs from its cue to the next one, and the
+    sentences before the first cue are one lead-in. A summing-up last sentence stays on its
+    own. Returns the entries and whether they were grouped (the first entry is then a point,
+    not a lead, unless sentences came before the first cue)."""
+    cued = [k for k, s in enumerate(sentences) if _ITEM_CUE.match(s)]
+    if len(cued) < 2:
+        return sentences, False
+    end = len(sentences)
+    tail: list[str] = []
+    if end - 1 > cued[-1] and (_CLOSING.match(sentences[-1]) or _CONCLUSION.match(sentences[-1]) or _SUMS_UP.match(sentences[-1])):
+        tail, end = [sentences[-1]], end - 1
+    lead = [" ".join(sentences[: cued[0]])] if cued[0] else []
+    bounds = cued + [end]
+    return lead + [" ".join(sentences[a:b]) for a, b in zip(bounds, bounds[1:])] + tail, True
+
+
+def _steps(items: list[str]) -> bool:
+    """Whether list entries are the steps of a procedure (`_STEP`): most of them, and at
+    least two, open with an instruction. Steps are numbered, since their order matters."""
+    n = sum(bool(_STEP.match(it)) for it in items)
+    return n >= 2 and n >= 0.6 * len(items)
 
 
 def _line_list(src: str) -> tuple[str | None, list[str]] | None:
@@ -277,6 +347,45 @@ _PROSE_REQUEST = re.compile(
     r"|\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten)[- ]sentences?\b",
     re.IGNORECASE,
 )
+# Requests for a creative piece that the genre nouns miss: a reinterpretation or retelling, a
+# satire or parody, a prompt for a piece of writing, a greeting, slogan, tagline or caption,
+# a description of something invented, a microblog post. Listed, they are notes, not the piece.
+_CREATIVE_REQUEST = re.compile(
+    r"\b(?:reinterpret\w*|re-?imagin\w*|retell\w*|parod(?:y|ies)|satir\w+|(?:writing|story|creative) prompt|prompt for"
+    r"|greetings?|slogans?|taglines?|mottos?|catchphrases?|captions?|microblog\w*|blurbs?|jingles?|advertisements?|ad copy"
+    r"|(?:description|story|scene) (?:of|about|for) (?:a|an) (?:\w+ ){0,2}?(?:hypothetical|fictional|imaginary|new|futuristic))\b",
+    re.IGNORECASE,
+)
+# Requests whose answer is one description, narrative or line of reasoning, not points:
+# how something tastes, sounds or looks, a scene or a picture; the plot of a story, book or
+# film; a hypothetical ("Imagine ...", "What would happen if ..."); one example, way or idea
+# explained ("Give an example of ...", "Name one way ..."); sentences put in order. Their
+# sentences follow from one another; as list entries they read as notes. An answer to one of
+# them that enumerates anyway (two cued points, or steps) is still listed.
+_ONE_PIECE_REQUEST = re.compile(
+    r"\b(?:describe|depict|portray|paint|capture)\b[^.?!\n]{0,40}?\b(?:taste|flavou?r|smell|scent|aroma|sound|feel(?:ing)?|texture"
+    r"|experience|setting|scene|scenery|atmosphere|appearance|look|sight|view|landscape|mood|sensation|emotions?|painting"
+    r"|picture|image|photo(?:graph)?|sunset|sunrise|trip|vacation|holiday|journey|day|night|evening|morning|visit|walk|adventure"
+    r"|moment|dream)s?\b"
+    r"|\b(?:summari[sz]e|retell|recount|narrate|tell)\b[^.?!\n]{0,30}?\b(?:story|plot|novel|book|movie|film|fairy ?tale|episode|myth|legend)\b"
+    r"|^\W*(?:imagine|pretend|suppose|speculate)\b|\bwhat (?:would|could|might) happen\b|\bwhat if\b"
+    r"|\b(?:give|provide|describe|name|suggest|find|think of|come up with|generate|invent|create|propose|explain)\b[^.?!\n]{0,20}?"
+    r"\b(?:an?|one|a single|a new)\s+(?:[\w-]+\s+){0,3}?(?:example|way|use|use case|idea|metaphor|simile|analogy|instance|solution"
+    r"|word|scenario|advantage|disadvantage|benefit|drawback|reason|factor|difference|similarity|feature|aspect|quality"
+    r"|characteristic|strategy|method|technique|tip|cause|effect|consequence)\b(?!s)"
+    r"|\b(?:organi[sz]e|arrange|reorder|rearrange|order|sort)\b[^.?!\n]{0,20}?\bsentences\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z\"“])")
+
+
+def _enumerates(text: str) -> bool:
+    """Whether an answer enumerates in its own words: two or more sentences open a point
+    (`_ITEM_CUE`) or a step (`_STEP`). A cheap split on sentence punctuation is enough here."""
+    sentences = [x.lstrip("\"“") for x in _SENTENCE_SPLIT.split(text)]
+    return sum(bool(_ITEM_CUE.match(x)) for x in sentences) >= 2 or sum(bool(_STEP.match(x)) for x in sentences) >= 2
+
+
 # Questions the answer asks its reader ("Is there a specific reason why ...?"): a reply in a
 # conversation, or a prompt or teaser; its questions are not points to list.
 _QUESTION_END = re.compile(r"\?[\"'”’)]*(?:\s|$)")
@@ -301,6 +410,8 @@ class _Unit:
     sentences: list[str]
     lead: str | None = None
     lines: bool = False
+    cued: bool = False  # grouped by enumeration cues (`_group_by_cues`)
+    has_lead: bool = False  # with `cued`: the first entry is the sentences before the first cue
 
 
 @register
@@ -369,8 +480,14 @@ class ToMarkdown(Transform):
         if _PROSE_REQUEST.search(prompt[:600]):
             ans.reason = "requested form (essay)"
             return ans
+        if _CREATIVE_REQUEST.search(prompt[:600]):
+            ans.reason = "creative genre (other)"
+            return ans
         if _in_own_voice(text):
             ans.reason = "first-person piece"
+            return ans
+        if _ONE_PIECE_REQUEST.search(prompt[:300]) and not _enumerates(text):
+            ans.reason = "no list-like content"
             return ans
         if len(_QUESTION_END.findall(text)) >= 2:
             ans.reason = "conversational (questions)"
@@ -384,11 +501,19 @@ class ToMarkdown(Transform):
         st, text = ans.structure, ans.text
         assert st is not None
         run: list[int] = []
-        bound, broken = 0, False
+        bound, broken, enumerated = 0, False, False
         for i, b in enumerate(st.blocks):
             src = text[b.start : b.end]
             if b.kind == "paragraph":
                 lines = _line_list(src) if "\n" in src else None
+                if lines is not None and all(_ENUMERATED.match(ln) for ln in lines[1]):
+                    # options already lettered or numbered ("a) ...", "(1) ..."): a list as it
+                    # is; a bullet in front of each would mark every entry twice
+                    enumerated = True
+                    if run:
+                        ans.runs.append(run)
+                        run = []
+                    continue
                 if lines is not None:
                     ans.lines[i] = lines
                     run.append(i)
@@ -405,7 +530,7 @@ class ToMarkdown(Transform):
         if run:
             ans.runs.append(run)
         if not ans.runs:
-            ans.reason = "line-broken" if broken else "too short"
+            ans.reason = "line-broken" if broken else ("already enumerated" if enumerated else "too short")
         elif bound < self.params["min_sentences"]:
             ans.reason = "too short"
 
@@ -442,20 +567,24 @@ class ToMarkdown(Transform):
         st = ans.structure
         assert st is not None
         runs = [self._units(ans, run) for run in ans.runs]
+        total = sum(ans.bounds.get(u.block, len(u.sentences)) for units in runs for u in units)
         for r, units in enumerate(runs):
             for k, u in enumerate(units):
                 if not u.lines:
                     ends_answer = r == len(runs) - 1 and k == len(units) - 1 and u.block == len(st.blocks) - 1
                     u.sentences = _attach_dependents(u.sentences, closing=ends_answer)
-        total = sum(ans.bounds.get(u.block, len(u.sentences)) for units in runs for u in units)
+                    if len(u.sentences) >= 2:
+                        first_cued = bool(_ITEM_CUE.match(u.sentences[0]))
+                        u.sentences, u.cued = _group_by_cues(u.sentences)
+                        u.has_lead = u.cued and not first_cued
         if total < p["min_sentences"]:
             ans.reason = "too short"
             return
         headed = p["style"] == "headed" and total >= p["heading_min_sentences"]
         only = len(runs) == 1 and len(runs[0]) == 1  # one paragraph holds all the prose
         replacements: list[tuple[int, int, str]] = []
-        counts = {"items": 0, "lists": 0, "heads": 0}
-        intro = outro = False
+        counts = {"items": 0, "lists": 0, "heads": 0, "steps": 0}
+        intro = outro = prose = False
         for r, units in enumerate(runs):
             last_block = units[-1].block
             nxt = st.blocks[last_block + 1] if last_block + 1 < len(st.blocks) else None
@@ -463,17 +592,26 @@ class ToMarkdown(Transform):
             code_next = nxt is not None and _indented_code(ans.text, nxt)
             parts = self._parts(units, lead_in, code_next, first=r == 0, last=r == len(runs) - 1, only=only, headed=headed)
             parts = _separate_lists(_pin(parts, pinned) if pinned else parts)
-            if not any(kind == "list" and len(body) >= 2 for kind, body in parts):
+            if not any(kind in _LISTS and len(body) >= 2 for kind, body in parts):
                 continue
+            if _leans_on_paragraphs(units) or _uneven(parts):
+                prose = True
+                continue
+            parts = [("para", body) if kind == "prose" else (kind, body) for kind, body in parts]
             intro = intro or (r == 0 and parts[0][0] == "para")
             outro = outro or (nxt is None and parts[-1][0] == "para")
             rendered = [self._render_part(kind, body, counts, ans.added) for kind, body in parts]
             replacements.append((st.blocks[units[0].block].start, st.blocks[last_block].end, "\n\n".join(rendered)))
         if not replacements:
-            ans.reason = "too short"
+            ans.reason = "no list-like content" if prose else "too short"
+            return
+        if counts["items"] < 3 and p["min_sentences"] >= 3 and not intro and not outro and len(replacements) == 1 and not ans.text[: replacements[0][0]].strip() \
+                and not ans.text[replacements[0][1] :].strip():
+            # the whole answer as two bullets and nothing else: two halves of one answer, not points
+            ans.reason = "no list-like content"
             return
         ans.new_text = splice_blocks(ans.text, replacements)
-        style = "headed" if counts["heads"] else ("numbered" if p["style"] == "numbered" else "bullets")
+        style = "headed" if counts["heads"] else ("numbered" if p["style"] == "numbered" or counts["steps"] else "bullets")
         detail = f"{style}: " + (f"{counts['heads']} headings, " if counts["heads"] else "") + f"{counts['items']} items"
         if counts["lists"] > 1:
             detail += f" in {counts['lists']} lists"
@@ -494,9 +632,11 @@ class ToMarkdown(Transform):
 
         def flush() -> None:
             if len(shorts) >= min_items:
-                parts.append(("list", list(shorts)))
+                parts.append(("steps" if _steps(shorts) else "list", list(shorts)))
             elif shorts:
-                parts.append(("para", shorts[0]))
+                # a body paragraph of several sentences left as prose beside listed ones
+                uneven = bool(_SENTENCE_INSIDE.search(shorts[0])) and not (_sums_up(shorts[0]) or _CLOSING.match(shorts[0]))
+                parts.append(("prose" if uneven else "para", shorts[0]))
             shorts.clear()
 
         whole = self._paragraphs_as_items(units, first, last)
@@ -511,17 +651,27 @@ class ToMarkdown(Transform):
                 parts.append(("list", u.sentences))
                 continue
             sents = list(u.sentences)
+            if is_first and opening_is_point and len(sents) >= 2 and not (_ITEM_CUE.match(sents[0]) or _FIRST_POINT.match(sents[0])):
+                # "X matters for several reasons. One of them is ...": the sentences before the
+                # first point introduce the points, they are not part of the first one
+                cue = next((j for j in range(1, len(sents)) if _ITEM_CUE.match(sents[j]) or _FIRST_POINT.match(sents[j])), None)
+                if cue is not None:
+                    parts.append(("para", " ".join(sents[:cue])))
+                    sents = sents[cue:]
             after: list[str] = []
             ends_run = k == len(units) - 1
             if len(sents) >= 2 and (sents[-1].endswith(":") or (ends_run and lead_in and code_next)):
                 after.append(sents.pop())  # a lead-in to what follows (a paragraph, code, a table)
             elif p["keep_outro"] and is_last and len(sents) - int(p["keep_intro"] and is_first) >= 3:
                 after.append(sents.pop())
-            elif is_last and not lead_in and len(sents) >= 3 and _CLOSING.match(sents[-1]):
+            elif is_last and not lead_in and len(sents) >= 3 and (
+                _CLOSING.match(sents[-1]) or _CONCLUSION.match(sents[-1]) or (u.cued and _SUMS_UP.match(sents[-1]))
+            ):
                 after.append(sents.pop())  # a closing remark, not a point of the list
             long = not whole and (len(sents) >= 3 or (only and len(sents) >= 2))
             closing = is_last and len(units) > 1 and (
-                bool(_CONCLUSION.match(sents[0])) or (len(sents) <= 2 and bool(_CLOSING.match(sents[0])))
+                bool(_CONCLUSION.match(sents[0]) or _SUMS_UP.match(sents[0]))
+                or (len(sents) <= 2 and bool(_CLOSING.match(sents[0])))
             )
             if not long or closing:
                 text = " ".join(sents + after)
@@ -534,15 +684,21 @@ class ToMarkdown(Transform):
                     shorts.append(text)
                 continue
             flush()
-            if headed and len(sents) >= 3 and "*" not in sents[0] and "__" not in sents[0]:
+            has_lead = u.has_lead if u.cued else len(sents) >= 3
+            if headed and has_lead and len(sents) >= 3 and "*" not in sents[0] and "__" not in sents[0]:
                 parts.append(("head", sents[0]))
                 items = sents[1:]
-            elif len(sents) >= 3 and (p["keep_intro"] or not is_first):
+            elif has_lead and len(sents) >= 3 and (p["keep_intro"] or not is_first):
                 parts.append(("para", sents[0]))
                 items = sents[1:]
             else:
                 items = sents
-            parts.append(("list", _cap(items, p["max_items"])))
+            kind = "list"
+            if _steps(items):
+                kind = "steps"
+                while items and not _STEP.match(items[-1]):
+                    after.insert(0, items.pop())  # a remark after the last step is not a step
+            parts.append((kind, _cap(items, p["max_items"])))
             parts += [("para", s) for s in after]
         flush()
         return parts
@@ -576,7 +732,7 @@ class ToMarkdown(Transform):
         if (first and self.params["keep_intro"] and len(units) > 1 and body and body[0] is units[0]
                 and not self._opening_is_point(units, first)):
             body = body[1:]
-        if last and body and body[-1] is units[-1] and _CONCLUSION.match(body[-1].sentences[0]):
+        if last and body and body[-1] is units[-1] and _sums_up(body[-1].sentences[0]):
             body = body[:-1]
         sizes = [len(u.sentences) for u in body]
         short = sum(n <= 2 for n in sizes)
@@ -594,7 +750,8 @@ class ToMarkdown(Transform):
         items = list(body)  # type: ignore[call-overload]
         counts["items"] += len(items)
         counts["lists"] += 1
-        if self.params["style"] == "numbered":
+        if self.params["style"] == "numbered" or kind == "steps":
+            counts["steps"] += kind == "steps"
             added += [str(k) for k in range(1, len(items) + 1)]  # the markers' numbers are words
             return "\n".join(f"{k}. {s}" for k, s in enumerate(items, 1))
         return "\n".join(f"{self.params['bullet']} {s}" for s in items)
@@ -664,16 +821,53 @@ class ToMarkdown(Transform):
         return self.apply_batch([record])[0]
 
 
+def _sums_up(text: str) -> bool:
+    """A paragraph opening that closes the answer rather than adding a point."""
+    return bool(_CONCLUSION.match(text) or _SUMS_UP.match(text))
+
+
+# A paragraph opening that continues the paragraph before it: an example of it, a
+# consequence of it, or a demonstrative that points back to it ("For instance, ...", "As a
+# result, ...", "This kind of ..."). A contrast ("However, ...", "On the other hand, ...")
+# is not one: it opens the other side of a comparison, a point of its own.
+_LEANS_ON = re.compile(
+    r"^(?:For (?:example|instance)|E\.g\.|In other words|That is|In fact|Indeed|Therefore|Thus|Hence|So|Consequently"
+    r"|As a result|As such|Because of (?:this|that)|Due to (?:this|that)|In (?:this|that|which) case|In turn|(?:This|That) way"
+    r"|(?:This|That|These|Those)\b(?!\s+(?:include|are\s*:)))\b"
+)
+
+
+def _leans_on_paragraphs(units: list[_Unit]) -> bool:
+    """Whether a paragraph after the run's first opens with a sentence that leans on the
+    paragraph before it (`_LEANS_ON`; a summing-up last paragraph aside): the paragraphs
+    are one line of thought, not points, and as list entries they would dangle."""
+    prose = [u for u in units if not u.lines and u.sentences]
+    return any(
+        _LEANS_ON.match(u.sentences[0]) and not (u is prose[-1] and (_sums_up(u.sentences[0]) or _CLOSING.match(u.sentences[0])))
+        for u in prose[1:]
+    )
+
+
+def _uneven(parts: list[tuple[str, object]]) -> bool:
+    """Whether a layout lists some of the answer's body paragraphs and leaves another one of
+    several sentences as prose ("prose" parts of `_parts`; an opening paragraph, a lead-in and
+    a summing-up paragraph are "para"): half listed, it reads as neither."""
+    return any(kind == "prose" for kind, _ in parts) and any(kind in _LISTS for kind, _ in parts)
+
+
+_LISTS = ("list", "steps")
+
+
 def _pin(parts: list[tuple[str, object]], pinned: frozenset[str]) -> list[tuple[str, object]]:
     """List entries holding a pinned sentence leave their list and stand as paragraphs."""
     out: list[tuple[str, object]] = []
     for kind, body in parts:
-        if kind != "list":
+        if kind not in _LISTS:
             out.append((kind, body))
             continue
         for is_pinned, group in itertools.groupby(body, key=lambda e: any(s in e for s in pinned)):  # type: ignore[arg-type]
             run = list(group)
-            out += [("para", e) for e in run] if is_pinned else [("list", run) if len(run) >= 2 else ("para", run[0])]
+            out += [("para", e) for e in run] if is_pinned else [(kind, run) if len(run) >= 2 else ("para", run[0])]
     return out
 
 
@@ -682,10 +876,10 @@ def _separate_lists(parts: list[tuple[str, object]]) -> list[tuple[str, object]]
     paragraph between them, or a second list of two entries becomes two paragraphs."""
     out: list[tuple[str, object]] = []
     for kind, body in parts:
-        if kind == "list" and out and out[-1][0] == "list":
+        if kind in _LISTS and out and out[-1][0] in _LISTS:
             entries = list(body)  # type: ignore[call-overload]
             if len(entries) >= 3:
-                out += [("para", entries[0]), ("list", entries[1:])]
+                out += [("para", entries[0]), (kind, entries[1:])]
             else:
                 out += [("para", e) for e in entries]
             continue
@@ -797,6 +991,24 @@ class _Flat:
     fragments: bool = False
     names: bool = False  # the fragments are bare names (`_bare_names`)
     own_first: bool = False  # the first item stands as a paragraph of its own
+    keep: str = ""  # why the list reads only as a list (`_only_a_list`); the answer is then left
+
+
+# An entry that is one quotation and nothing else ("\"Where the board never gets bored!\"").
+_QUOTED = re.compile(r"^[\"“][^\"“”]+[\"”]\W*$")
+
+
+def _only_a_list(texts: list[str]) -> str:
+    """Why a list cannot become prose without losing what its layout says: entries that are
+    each a quotation (slogans, titles) run together as a wall of quotes, and entries that
+    all carry the same label ("Topic: Land Mammals") lose which one belongs to what once
+    their numbers go."""
+    if len(texts) >= 2 and all(_QUOTED.match(t) for t in texts):
+        return "list of quotations"
+    keys = {t.partition(":")[0].strip().lower() for t in texts if _KEYED.match(t)}
+    if len(texts) >= 2 and len(keys) == 1 and all(_KEYED.match(t) and _is_fragment(t.partition(":")[2].strip()) for t in texts):
+        return "list of labelled values"
+    return ""
 
 
 def _flatten_list(tokens: tuple, join_fragments: bool) -> _Flat | None:
@@ -826,6 +1038,9 @@ def _flatten_list(tokens: tuple, join_fragments: bool) -> _Flat | None:
     texts = [t for t in texts if t]
     if not texts:
         return _Flat([], count, removed)
+    keep = _only_a_list(texts)
+    if keep:
+        return _Flat([], count, removed, keep=keep)
     if join_fragments and len(texts) >= 2:
         # A full stop closing only the last entry ("..., Watson.") still ends a fragment list.
         last = texts[-1][:-1] if texts[-1].endswith(".") and not texts[-1].endswith("..") else texts[-1]
@@ -895,6 +1110,9 @@ class ToPlain(Transform):
                     # the answer would stay itemised: leave it whole rather than half flat
                     ans.reason = "list holds code or line-broken items"
                     return ans
+                if flat.keep:
+                    ans.reason = flat.keep
+                    return ans
                 new = "\n\n".join(flat.paragraphs)
                 # a list that opens with an item of its own paragraph has no lead-in to join
                 kind = ("names" if flat.names else "fragments") if flat.fragments else ("items" if flat.own_first else "list")
@@ -932,6 +1150,9 @@ class ToPlain(Transform):
         joined = _join_lead_ins(text, out)
         if any(kind == "names" for _, _, _, kind in joined):
             ans.reason = "list of bare names"  # no lead-in to run them into: "Fungi, Bacteria."
+            return ans
+        if _bare_label_over_paragraphs(text, joined):
+            ans.reason = "list under a bare label"  # "Goods:" alone above "Meals: ..." paragraphs
             return ans
         pieces = [(s, e, None if t == text[s:e] else t) for s, e, t, _ in joined]
         if not any(t is not None for _, _, t in pieces):
@@ -1003,6 +1224,17 @@ def _join_lead_ins(text: str, pieces: list[tuple[int, int, str | None, str]]) ->
                 new = capitalise_sentence(new)
         out.append((start, end, new, kind))
     return out
+
+
+def _bare_label_over_paragraphs(text: str, pieces: list[tuple[int, int, str | None, str]]) -> bool:
+    """Whether a label of a few words ending in ":" ("Goods:", "Execution:") would stand alone
+    above list items that became paragraphs of their own: in prose it is a heading with no
+    markup, and nothing can be joined to it without running two labels together."""
+    for (s1, e1, t1, _), (_, _, _, k2) in zip(pieces, pieces[1:]):
+        label = (t1 if t1 is not None else text[s1:e1]).strip()
+        if k2 == "items" and label.endswith(":") and len(label.split()) <= 4 and "\n" not in label:
+            return True
+    return False
 
 
 def _closes(paragraph: str) -> bool:

@@ -105,7 +105,9 @@ def test_plain_of_markdown_keeps_every_sentence_word(records, outputs, params):
         words = [w.lower() for w in WORD.findall(rec["messages"][-1]["content"])]
         assert [w.lower() for w in WORD.findall(_answer(b))] == words, rec["id"]
         checked += 1
-    assert checked > 150  # answers that should not be listed (two-paragraph essays, first-person pieces) are left
+    # answers that should not be listed (two-paragraph essays, first-person pieces, one description or
+    # line of reasoning) are left: about an eighth of the rows is listed
+    assert checked > 100
 
 
 def test_markdown_outputs_are_markdown_and_plain_outputs_plain(outputs):
@@ -398,3 +400,18 @@ def _record_with(answer, request):
     rec = _record(answer)
     rec["messages"][0]["content"] = request
     return rec
+
+
+def test_plain_leaves_lists_that_read_only_as_lists():
+    slogans = _run(plain(), '1. "Where the board never gets bored!"\n\n2. "Bored? Play our board games!"\n\n3. "Roll the dice!"')
+    assert (slogans.status, slogans.reason) == ("unchanged", "list of quotations")
+    topics = _run(plain(), "1. Topic: Land Mammals\n2. Topic: Cheetah Abilities")
+    assert (topics.status, topics.reason) == ("unchanged", "list of labelled values")
+    grouped = _run(plain(), (
+        "Goods:\n\n1. Meals: A restaurant could provide freshly cooked meals made by trained chefs from fresh produce.\n"
+        "2. Drinks: A restaurant could offer a variety of drinks such as juices, sodas, teas and coffees of all kinds."
+    ))
+    assert (grouped.status, grouped.reason) == ("unchanged", "list under a bare label")
+    # quotations inside sentences, different labels and a lead-in sentence are still flattened
+    assert _run(plain(), '- He said "yes" twice.\n- She said "no" once.').status == "changed"
+    assert _run(plain(), "1. Name: Ada\n2. Role: Engineer").status == "changed"

@@ -127,7 +127,7 @@ def test_trailing_hashtags_stay_with_their_sentence():
 def test_alpaca_items_never_end_in_an_abbreviation_or_a_lone_hashtag(md_out):
     bad = re.compile(r"(?:\b(?:approx|e\.g|i\.e|vs|Dr|Mr|Mrs|St|U\.S)\.|\s#)$")
     items = [line for o in md_out if o.status == "changed" for line in _answer(o).splitlines() if ITEM.match(line)]
-    assert len(items) > 500
+    assert len(items) > 350
     assert [i for i in items if bad.search(i)] == []
 
 
@@ -180,8 +180,9 @@ def test_a_list_written_one_entry_per_line_gets_markers():
     text = "You will need the following:\nFlour\nSugar\nTwo eggs\nButter\n\nMix them well. Bake for twenty minutes. Let it cool."
     new = _answer(_md(text))
     assert new.startswith("You will need the following:\n\n- Flour\n- Sugar\n- Two eggs\n- Butter\n\n")
-    options = _answer(_md("Which came first?\n\na) Credit cards\nb) Paper checks\nc) Mobile payments"))
-    assert options == "Which came first?\n\n- a) Credit cards\n- b) Paper checks\n- c) Mobile payments"
+    # lines that carry their own letters are a list already: no second marker in front of them
+    options = _md("Which came first?\n\na) Credit cards\nb) Paper checks\nc) Mobile payments")
+    assert options.status == "unchanged"
 
 
 def test_lines_that_run_on_are_not_taken_for_a_list():
@@ -231,7 +232,7 @@ def test_fidelity_checks_hold_on_every_alpaca_row(records, transform):
     stats = StepStats(transform.name, 0)
     transform.process([copy.deepcopy(r) for r in records], stats)
     failed = sum(stats.fidelity_failed.values())
-    assert stats.changed > 150
+    assert stats.changed > 100  # about an eighth of the rows is list-like prose (the rest is left)
     # Nothing is held back: the rewrites add or drop only markup (list numbers declared),
     # reach the target label, keep identity detections and stay well formed.
     assert failed == 0, dict(stats.fidelity_problems)
@@ -286,7 +287,8 @@ def test_a_closing_remark_is_a_paragraph_below_the_list_not_an_item():
         "Let it stand for an hour. Rinse it well. You can adjust the amount of vinegar to the amount of scale."
     )
     new = _answer(_md(text))
-    assert new.endswith("- Rinse it well.\n\nYou can adjust the amount of vinegar to the amount of scale.")
+    # the instructions are steps of a procedure: numbered, the closing remark below them
+    assert new.endswith("4. Rinse it well.\n\nYou can adjust the amount of vinegar to the amount of scale.")
     # after a code block, an explanation and a closing remark: no list of one item is made
     code = "Use this rule:\n\n```css\nhr { border: 0; }\n```\n\n"
     short = _md(code + "In this example, the rule removes the border. It also sets the height. "
@@ -338,3 +340,143 @@ def test_a_set_number_of_sentences_is_a_prose_form():
     answer = "A beach is a shore. Waves crash on it. The sand is warm. People swim there. It is relaxing."
     out = _md(answer, "Generate a 5-sentence description of a beach.")
     assert (out.status, out.reason) == ("unchanged", "requested form (essay)")
+
+
+# --- listing only what is list-like ------------------------------------------------------------
+
+
+def test_an_unmarked_remark_between_cued_points_stays_with_the_point_before_it():
+    text = (
+        "There are two ways to speed this up. One possible way would be to build an index on the key. "
+        "This would allow constant time lookup. The specific implementation would depend on the size of the data. "
+        "Another approach would be to sort the list and use binary search."
+    )
+    new = _answer(_md(text))
+    assert new == (
+        "There are two ways to speed this up.\n\n"
+        "- One possible way would be to build an index on the key. This would allow constant time lookup. "
+        "The specific implementation would depend on the size of the data.\n"
+        "- Another approach would be to sort the list and use binary search."
+    )
+
+
+def test_a_summing_up_last_paragraph_is_not_one_more_point():
+    text = (
+        "Translation can be done in two ways.\n\nOne way is manual translation by a person. They pay attention to nuance.\n\n"
+        "Another way is machine translation by a program. It is quicker but makes errors.\n\n"
+        "In both cases, the translator must understand the source text well."
+    )
+    new = _answer(_md(text))
+    assert new.endswith("errors.\n\nIn both cases, the translator must understand the source text well.")
+    assert len(ITEM.findall(new)) == 2
+
+
+def test_paragraphs_that_lean_on_the_one_before_are_left_as_prose():
+    text = (
+        "AI can change education in several ways. It can grade work. It can plan lessons.\n\n"
+        "One example is personalised learning. It adapts lessons to each student. It tracks progress.\n\n"
+        "For instance, a system could notice that a student learns best from pictures. It could then show more "
+        "diagrams. It would also slow down on hard topics.\n\n"
+        "Another example is tutoring at any hour. Students ask questions at night. They get answers at once."
+    )
+    out = _md(text)
+    assert out.status == "unchanged" and out.reason == "no list-like content"
+    # without the leaning paragraph the same answer is listed
+    assert _md(text.replace("For instance, a", "A")).status == "changed"
+
+
+def test_steps_of_a_procedure_are_numbered_and_a_remark_after_them_is_not_a_step():
+    text = (
+        "One creative way to use plastic straws is to make a vase. To do this, gather a bunch of straws and cut them "
+        "to different lengths. Arrange the straws around a bottle and glue them in place. Once finished, paint the vase. "
+        "The colours make it a cheerful piece for any table."
+    )
+    out = _md(text)
+    new = _answer(out)
+    assert "1. To do this, gather" in new and "3. Once finished, paint the vase." in new
+    assert new.endswith("paint the vase.\n\nThe colours make it a cheerful piece for any table.")
+    assert out.detail.startswith("numbered") and "1" in out.added and "3" in out.added
+
+
+def test_statements_are_not_taken_for_steps():
+    text = ("The Nile is the longest river in Africa. It flows north into the Mediterranean. "
+            "Its floods made farming possible in Egypt. Water from the river still irrigates most fields.")
+    new = _answer(_md(text))
+    assert "- It flows north" in new and not re.search(r"(?m)^\d+\. ", new)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "Describe the smell of fresh bread.",
+        "Summarize the story of Cinderella.",
+        "Imagine you live on the Moon. What do you see?",
+        "What would happen if the Sun disappeared?",
+        "Give an example of a renewable resource.",
+        "Name one major advantage of solar power.",
+        "Organize the following sentences chronologically.",
+    ],
+)
+def test_one_description_narrative_or_example_is_not_listed(request_):
+    text = ("Bread is baked from flour and water. Its crust turns brown in the oven. Yeast makes the dough rise. "
+            "Fresh loaves smell of warm grain.")
+    out = _md(text, request_)
+    assert out.status == "unchanged" and out.reason == "no list-like content"
+    assert _md(text).status == "changed"  # the same answer to a neutral request is listed
+
+
+def test_a_single_item_request_whose_answer_enumerates_is_still_listed():
+    text = ("One way to save water is to fix leaks. First, check every tap. Then replace the worn washers. "
+            "Finally, test the pipes for pressure.")
+    assert _md(text, "Suggest one way to save water at home.").status == "changed"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "Generate a microblog post of 50 words about puppies.",
+        "Create a reinterpretation of the following painting.",
+        "Generate a prompt for a satirical writing piece about politics.",
+        "Create a greeting for a customer who just made a purchase.",
+        "Come up with a tagline for a coffee shop.",
+    ],
+)
+def test_creative_requests_the_genre_nouns_miss_are_left(request_):
+    out = _md(PROSE, request_)
+    assert out.status == "unchanged" and out.reason.startswith("creative genre")
+
+
+def test_an_opening_sentence_that_announces_the_points_is_not_part_of_the_first():
+    text = (
+        "Having a diverse team is important for several reasons. One of the primary reasons is that it brings new "
+        "ideas. People from different backgrounds approach problems differently.\n\n"
+        "Diversity also helps to combat bias. No single group dominates the decisions.\n\n"
+        "Finally, a diverse team understands more customers. It can serve them better."
+    )
+    new = _answer(_md(text))
+    assert new.startswith("Having a diverse team is important for several reasons.\n\n- One of the primary reasons")
+
+
+def test_a_whole_answer_is_not_made_two_bullets():
+    text = ("The goal of machine learning is to let computers learn from data. This involves building models that find "
+            "patterns. The ultimate aim is systems that improve on their own.")
+    out = _md(text)
+    assert out.status == "unchanged" and out.reason == "no list-like content"
+    assert markdown(min_sentences=2).apply(_record(text), None).status == "changed"  # unless small lists are asked for
+
+
+def test_a_paragraph_of_lettered_options_is_not_marked_twice():
+    text = ("Which of these is a mammal?\na) Shark\nb) Whale\nc) Trout\nd) Eel\n\n"
+            "The answer is b) Whale. Whales breathe air and nurse their young. Sharks, trout and eels are fish.")
+    new = _answer(_md(text))
+    assert "- a)" not in new and "a) Shark\nb) Whale" in new
+
+
+def test_half_listed_paragraphs_are_left_as_prose():
+    text = (
+        "A telemedicine robot could help. It would be installed in the homes of elderly people. It would carry "
+        "sensors and cameras. Doctors would control it from a clinic.\n\n"
+        "The robot would spare patients long journeys. In addition, it could alert family members."
+    )
+    out = _md(text)
+    assert out.status == "unchanged" and out.reason == "no list-like content"
