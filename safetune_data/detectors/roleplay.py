@@ -448,3 +448,93 @@ def format_contract(text: str) -> str | None:
         if rx.search(text or ""):
             return name
     return None
+
+
+# --- first-person experience: the answer speaks as someone with a life ------------------------
+# Quoted speech and code are material, not the answer's voice ("You might say: 'I used to ...'").
+_QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w))*'(?!\w)")
+# A term of address for the user that only a character uses ("Oh, love, ...", "Good call asking, dude").
+_TERMS = (r"(?:love|dude|hon|honey|sweetheart|sweetie|darling|kiddo|buddy|pal|mate|sugar|sonny|lad|lass|laddie|young\s+one|"
+          r"my\s+(?:dear|friend|child|boy|girl))")
+_ADDRESS = re.compile(
+    r"(?:^|(?<=[.!?]\s)|\b(?:oh|ah|well|hey|hi|look|listen|thanks|sure\s+thing)\s*,?\s+)" + _TERMS + r"\s*[,!]"
+    r"|,\s*" + _TERMS + r"\s*(?=[!.?;\-–—])",
+    re.IGNORECASE | re.MULTILINE,
+)
+# "As your trainer, ...", "my students", "In my years on ...": the answer names its own role or history.
+_SELF_ROLE = re.compile(r"(?:^|(?<=[.!?]\s))[Aa]s\s+your\s+(?:[\w-]+\s+){0,2}[\w-]+\s*,", re.MULTILINE)
+# What an assistant says of itself without having a life: "I recommend", "I'd suggest", "I'm sorry".
+_NEUTRAL_AFTER_I = frozenset({
+    "recommend", "suggest", "would", "'d", "’d", "think", "believe", "hope", "can", "could", "can't", "can’t", "cannot",
+    "couldn't", "couldn’t", "'m", "’m", "am", "understand", "'ll", "’ll", "will", "know", "don't", "don’t", "do", "see", "mean",
+    "apologize", "apologise", "assume", "agree", "must", "should", "need", "want", "encourage", "may", "might", "won't",
+    "won’t", "wouldn't", "wouldn’t", "trust", "guess", "have", "'ve", "’ve", "also", "just", "really", "strongly",
+    "highly", "personally", "find", "understood", "wish", "appreciate", "doubt", "imagine", "noticed", "'s", "’s",
+})
+_NEUTRAL_PARTICIPLE = frozenset({
+    "included", "listed", "compiled", "provided", "outlined", "written", "added", "put", "created", "made", "kept", "got",
+    "gathered", "prepared", "summarized", "summarised", "highlighted", "noted", "tried", "assumed", "updated", "rewritten",
+    "corrected", "changed", "revised", "edited", "used", "broken", "to", "no", "a", "an", "the", "some", "any",
+})
+_MY_NEUTRAL = frozenset({
+    "opinion", "view", "knowledge", "advice", "recommendation", "recommendations", "suggestion", "suggestions", "answer",
+    "response", "guess", "understanding", "apologies", "best", "point", "explanation", "list", "example", "examples",
+    "pleasure", "mistake", "take", "reply", "bad", "own", "responses", "answers", "goal", "purpose", "aim", "version",
+    "edit", "edits", "rewrite", "attempt", "draft", "summary", "sources", "training", "programming",
+})
+# "complex I and II", "phase I of": a numeral, not the speaker.
+_NOT_A_VERB = frozenset({"and", "or", "of", "in", "to", "through", "which", "with", "the", "a", "an", "is", "are", "-"})
+_I_NEXT = re.compile(r"\bI(?:(['’](?:m|ve|ll|d|s))|\s+([\w'’-]+))(?:\s+([\w'’-]+))?")
+_MY_NEXT = re.compile(r"\bmy\s+(?:[\w-]+\s+){0,2}?([\w-]+)\b", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:I|me|my|mine|myself)\b|\bI['’](?:m|ve|ll|d)\b")
+
+
+def _own_words(text: str) -> str:
+    return _QUOTED.sub(" ", _CODE.sub(" ", text or ""))
+
+
+# Nouns of a working or family life ("my students", "my shop", "my years on the line"): an
+# assistant has none, so "my" with one of them speaks from a life ("our" is a company's too).
+_LIFE = (r"(?:students?|pupils?|class(?:es|room)?|lessons?|clients?|customers?|patients?|guests?|regulars|visitors|readers|"
+         r"listeners|apprentices?|trainees|recruits|crew|team|colleagues|co-?workers|staff|men|constables|sergeants?|shop|store|"
+         r"kitchen|restaurant|bakery|garden|farm|ship|boat|workshop|forge|studio|clinic|practice|office|classroom|station|"
+         r"galley|tours?|shifts?|career|years|decades|days|youth|childhood|time\s+(?:as|at|on|in)|family|kids|children|"
+         r"grand(?:children|kids|mother|father|ma|pa)|mother|father|mum|mom|dad|wife|husband|son|daughter|parents|"
+         r"hometown|village|neighbou?rhood|town|study|home|house|collection|pride|usual|instruments|tools|hives|recipe|grandma)")
+_MY_LIFE = re.compile(r"\bmy\s+(?:[\w-]+\s+){0,2}?" + _LIFE + r"\b", re.IGNORECASE)
+# Personal history and habit: "I stopped watching the clock decades ago", "Back when I sailed",
+# "I've trained hundreds of racers", "I hear this in every lunchtime class".
+_I_HISTORY = re.compile(
+    r"\bI(?:['’]ve|\s+have)\s+(?:taught|trained|coached|worked|lived|spent|seen|met|cooked|baked|sailed|served|led|raised|"
+    r"grown|built|repaired|fixed|treated|guided|visited|run|flown|driven|played)\b"
+    r"|\b(?:back\s+when|when)\s+I\s+was\b|\bwhen\s+I\s+\w+ed\b|\bI\b[^.!?\n]*\b(?:decades|years)\s+ago\b|\bin\s+my\s+(?:[\w-]+\s+)?(?:years|days|time)\b"
+    r"|\bI\s+(?:always|usually|often|never)\s+(?!recommend|suggest|advise|thought|considered|heard\s+of)\w+"
+    r"|\bevery\s+(?:[\w-]+\s+){0,2}?(?:class|session|season|summer|winter|tour|shift|lesson|sunday|morning)\b[^.!?]*\bI\b"
+    r"|\bI\b[^.!?\n]*\bevery\s+(?:[\w-]+\s+){0,2}?(?:class|session|season|summer|winter|tour|shift|lesson|sunday|morning)\b",
+)
+
+
+def first_person_experience(text: str) -> str | None:
+    """How an answer speaks as a person with a life of its own, or None: "address" (calls the
+    user "love", "dude"), "self_role" ("As your trainer, ..."), "my_life" ("my students", "my
+    shop", "my favourite neighbourhood"), "i_history" ("I stopped watching the clock decades
+    ago", "I've trained hundreds", "I always use my finger"). What an assistant says of itself
+    ("I recommend", "my advice", "I've listed") does not count, nor quoted speech or code.
+    Without the persona that gave it that life, such an answer contradicts the row. The
+    signals are kept narrow on purpose: conversational answers ("I guess", "I was wondering")
+    are not a persona's, and `roleplay.add` must not skip them."""
+    own = _own_words(text)
+    if _ADDRESS.search(own):
+        return "address"
+    if _SELF_ROLE.search(own):
+        return "self_role"
+    if _MY_LIFE.search(own):
+        return "my_life"
+    if _I_HISTORY.search(own):
+        return "i_history"
+    return None
+
+
+def first_person(text: str) -> bool:
+    """The answer says "I", "me" or "my" in its own words (not in quotes or code)."""
+    return bool(_FIRST_PERSON.search(_own_words(text)))

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 from ..detectors.language import detect_language
 from ..detectors.roleplay import (
-    PREMISE_KINDS, find_framing, format_contract, framing_kinds, game_question, persona_attitude, persona_voice, role_noun,
-    speaks_as_role,
+    PREMISE_KINDS, find_framing, first_person, first_person_experience, format_contract, framing_kinds, game_question,
+    persona_attitude, persona_voice, role_noun, speaks_as_role,
 )
 from ..errors import ParamError
 from ..resources import Persona, builtin_library, load_personas
@@ -348,6 +348,31 @@ class Stripped:
     kept: list[str]
 
 
+# "Act as X and review this ...": the request joined to the persona clause. "... and answer the
+# following:" (roleplay.add's own template) asks for nothing by itself and goes with the clause.
+_JOINED = re.compile(r"\s+and\s+((?!answer\s+(?:the\s+following|this|my)\b|respond\s+to\s+(?:the\s+following|this)\b)"
+                     r"[a-z]+\b.*)$", re.DOTALL)
+
+
+# Imperatives a request opens with ("and explain ...", "and review ..."); "a chef and baker" is a role.
+_TASK_VERBS = frozenset("""
+explain describe review tell give write help answer suggest recommend list show teach evaluate critique analyze analyse
+assess rate compare create make plan draft summarize summarise translate check correct fix edit rewrite provide offer walk
+guide advise share discuss outline propose design name identify calculate solve respond reply talk introduce convince
+persuade argue interview ask quiz test find pick choose prepare build draw compose generate come say proofread improve
+judge grade score estimate predict diagnose interpret decode break sketch brainstorm critique convert recount
+""".split())
+
+
+def _joined_task(framing: str) -> str | None:
+    """The request in a framing sentence after "and" ("review this resume bullet:"), or None
+    when the sentence is framing only. The request is kept: removing it loses the task."""
+    m = _JOINED.search(framing)
+    if not m or m.group(1).split()[0] not in _TASK_VERBS:
+        return None
+    return m.group(1)
+
+
 def _strip_text(text: str, role: str) -> Stripped:
     """Remove every persona framing sentence of `text` (a message of `role`); keep premises,
     identity prompts and functional roles. An opening clause ("Act as a pirate, how ...?")
@@ -356,6 +381,13 @@ def _strip_text(text: str, role: str) -> Stripped:
     for m in reversed(find_framing(text, role)):
         if m.kind != "persona":
             out.kept.append(m.kind)
+            continue
+        task = _joined_task(m.text)
+        if task:
+            # "Act as a hiring manager and review this bullet:" -> "Review this bullet:"
+            out.text = out.text[: m.start] + capitalize_first(task) + out.text[m.end :]
+            out.removed.append(m.text[: len(m.text) - len(task)].rstrip())
+            out.fired.append(m.pattern)
             continue
         if m.text.endswith(","):
             out.text = out.text[: m.start] + capitalize_first(out.text[m.end :].lstrip())
@@ -375,6 +407,54 @@ _NAME = re.compile(
     r"[Pp]retend you are|[Pp]lay)\s+((?:[A-Z][\w'’-]*)(?:\s+[A-Z][\w'’-]*)*)"
 )
 _NOT_NAMES = frozenset({"I", "AI", "An", "A", "The", "ChatGPT", "GPT"})
+
+
+# A sentence about the character rather than about the answer: "You enjoy teaching ...",
+# "You are methodical and dry-witted.", "You have lived in Lisbon ..."; not "You are to answer ...".
+_TRAIT = re.compile(
+    r"(?:^|(?<=[.!?]\s))\s*You\s+(?:are|['’]re)\s+(?!to\b|not\b|(?:only\s+)?(?:allowed|required|expected|able|given|asked|talking|speaking|helping|writing)\b)"
+    r"|(?:^|(?<=[.!?]\s))\s*You\s+(?:enjoy|love|like|adore|hate|grew\s+up|were\s+born|have\s+(?:been|lived|worked|spent|taught|trained)|"
+    r"live|come\s+from|once|never\s+(?:miss|forget))\b",
+)
+
+
+def _traits_left(system: str) -> bool:
+    """The system prompt, its persona sentence removed, still describes the character (an
+    identity or functional-role sentence, "You are a helpful assistant.", is not a trait)."""
+    kept = {m.start for m in find_framing(system, "system")}
+    return any(m.end() - len(m.group().lstrip()) not in kept for m in _TRAIT.finditer(system))
+
+
+# "a park ranger at Yellowstone", "an inspector of Scotland Yard": a place or organisation.
+_CONTEXT = re.compile(r"\b(?:at|in)\s+(?:the\s+)?((?:[A-Z][\w'’-]+)(?:\s+[A-Z][\w'’-]+)*)")
+
+
+# "in Italian home cooking", "of French cuisine": an adjective, not a place.
+_DEMONYM = re.compile(r"(?:an|ese|ish|ic|ch|i)$")
+
+
+def _context_lost(removed: list[str], messages: list[dict]) -> list[str]:
+    """Places and organisations the removed framing names that no remaining turn mentions:
+    the answer was written knowing them, so the row would lose what it relies on."""
+    rest = "\n".join(m["content"] or "" for m in messages if m["role"] in ("system", "user"))
+    lost: list[str] = []
+    for text in removed:
+        for m in _CONTEXT.finditer(text):
+            if not _DEMONYM.search(m.group(1).split()[0]) and m.group(1).split()[0] not in rest:
+                lost.append(m.group(1))
+    return sorted(set(lost))
+
+
+def _persona_names(removed: list[str]) -> list[str]:
+    """Personal names the removed framing gives the persona ("You are Captain Elena Ruiz, ...",
+    "Pretend you are Albert Einstein"), not product names ("ShopBot")."""
+    names: list[str] = []
+    for text in removed:
+        for m in _NAME.finditer(text):
+            # "Marco", "Elena Ruiz"; not an acronym or product name ("AOA", "ShopBot")
+            names += [w for w in m.group(1).split()
+                      if w not in _NOT_NAMES and re.fullmatch(r"[A-Z][a-z][\w'’-]*", w) and not re.search(r"(?:bot|gpt|ai)$", w, re.I)]
+    return names
 
 
 def _names_used_elsewhere(removed: list[str], messages: list[dict]) -> list[str]:
@@ -402,6 +482,25 @@ _CREATIVE_TASK = re.compile(
 )
 
 
+# "Write a sentence using ...", "Compose an email ...": the answer is text written to order, so
+# its "I" is the text's speaker, not a life of the assistant's.
+_AUTHORED_TASK = re.compile(
+    r"\b(?:write|compose|create|draft|generate|craft|construct|rewrite|produce|make up|come up with|give me|provide)\b"
+    r"(?:\W+\w+){0,6}?\W+(?:sentences?|paragraphs?|examples?|story|stories|poem|letter|e-?mail|dialogue|conversation|"
+    r"script|speech|review|bio|biography|description|message|note|post|tweet|essay|diary|entry|narrative|response)\b"
+    r"|^\s*(?:reword|rewrite|rephrase|paraphrase|rearrange|change|edit|replace|expand|combine|correct|convert|translate|complete|"
+    r"sort|design|draft|create|generate|compose|write|train|build|make|give\s+an\s+example|transform|summari[sz]e|proofread)\b",
+    re.IGNORECASE,
+)
+
+
+def _without(text: str, removed: list[str]) -> str:
+    """`text` without the framing sentences, so that its instruction opens it again."""
+    for r in removed:
+        text = text.replace(r, "")
+    return text
+
+
 def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, ...] | None:
     """Why the rest of the row needs the removed persona (reason, fired names), or None.
 
@@ -422,6 +521,13 @@ def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, 
     if not any(_CREATIVE_TASK.search(u) for u in users):
         asked = "\n".join(users)
         fired += sorted({v for v in (persona_voice(a, asked) for a in answers) if v})
+        if _persona_names(removed) and any(map(first_person, answers)):
+            # a named character ("You are Marco, a tour guide") who says "I" is that character
+            fired.append("named_persona_first_person")
+    if not any(_AUTHORED_TASK.search(_without(u, removed)) for u in users):
+        # "When my instruments failed ...", "Oh, love, ...", "As your trainer, ...": a life
+        # that only the persona gave the answer
+        fired += sorted({f"experience:{v}" for v in map(first_person_experience, answers) if v})
     if fired:
         return ("answer is in character", *fired)
     return None
@@ -490,6 +596,15 @@ class RoleplayStrip(Transform):
         depends = _depends_on_persona(removed, messages) if removed else None
         if depends:
             return Outcome.unchanged(record, depends[0], fired=depends[1:])
+        system_cut = any(d.startswith("system") for d in done)
+        traits = [t for t in (_traits_left(m["content"] or "") for m in messages[:1] if m["role"] == "system" and system_cut) if t]
+        if traits:
+            # "You are X, a navigator. You enjoy teaching landlubbers.": the rest of the character stays
+            return Outcome.unchanged(record, "persona description left in the system prompt", fired=["trait"])
+        context = _context_lost(removed, messages)
+        if context:
+            # "Pretend you are a park ranger at Yellowstone": the place goes with the persona
+            return Outcome.unchanged(record, "persona carries context the row relies on", fired=context)
         if not removed:
             reason = next((_KEPT_REASONS[k] for k in _KEPT_REASONS if k in kept), "no persona")
             return Outcome.unchanged(record, reason, fired=sorted(set(kept) & set(_KEPT_REASONS)))

@@ -189,3 +189,37 @@ def test_persona_attitude_game_questions_and_role_nouns():
     assert speaks_as_role("As a blacksmith, I have sharpened many blades.", "blacksmith")
     assert speaks_as_role("I'm an old sailor, so trust me.", "sailor")
     assert not speaks_as_role("Ask a blacksmith to sharpen it.", "blacksmith")
+
+
+@pytest.mark.parametrize(
+    "answer, signal",
+    [
+        ("Well, sweetie, you knead it until it feels like an earlobe.", "address"),
+        ("Nice question, buddy - here's the trick.", "address"),
+        ("As your coach, here's the plan for this week.", "self_role"),
+        ("My apprentices always ask this. Heat the iron first.", "my_life"),
+        ("I learned this on my grandfather's farm: plant after the last frost.", "my_life"),
+        ("Back when I sailed the Baltic, I steered by the stars.", "i_history"),
+        ("I've repaired hundreds of these boilers, and the valve is usually the culprit.", "i_history"),
+    ],
+)
+def test_first_person_experience_is_found(answer, signal):
+    from safetune_data.detectors.roleplay import first_person_experience
+
+    assert first_person_experience(answer) == signal
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I recommend starting with three runs a week. In my opinion, rest days matter most.",
+        "I'd suggest a coarse grind. I've listed the steps below.",
+        "You could say: 'I used to struggle with deadlines, so on my last project I set milestones.'",
+        "Use `my_list.append(x)`; I hope this helps!",
+        "Salmon pairs well with Pinot Noir, love it or not, it is a classic.",
+    ],
+)
+def test_plain_assistant_first_person_is_not_experience(answer):
+    from safetune_data.detectors.roleplay import first_person_experience
+
+    assert first_person_experience(answer) is None

@@ -39,9 +39,12 @@ def test_strip_after_add_restores_the_conversation(records, where, assign):
     added = add.process(copy.deepcopy(records))
     # the rows left alone are the 25 answers that say "As an AI ...", the one that speaks as
     # a program ("without connecting to external data sources") and the three task premises
-    # (Rome tourist, alien visitor, high-school scenario); everything else moves
-    assert add.stats.changed >= 0.97 * len(records)
-    assert set(add.stats.unchanged) <= {"answer states an AI identity", "answer speaks as an AI", "user turn sets a task premise"}
+    # (Rome tourist, alien visitor, high-school scenario), plus two first-person narratives
+    # ("My supervisor commended me ...", "As I walked home ...") that roleplay.strip would read
+    # as in character; everything else moves
+    assert add.stats.changed >= 0.965 * len(records)
+    assert set(add.stats.unchanged) <= {"answer states an AI identity", "answer speaks as an AI", "user turn sets a task premise",
+                                        "row would read as written for the persona"}
     for rec in added[:50]:
         if rec["meta"]["transforms"]:
             assert where in roleplay_where(rec)
@@ -255,3 +258,56 @@ def test_map_is_deterministic_and_independent_of_batch_split(records):
 def test_registry_and_module_aliases():
     assert TRANSFORMS.get("roleplay.add") is T.roleplay.add
     assert TRANSFORMS.get("roleplay.strip") is T.roleplay.strip
+
+
+def _strip_one(messages):
+    import random
+
+    record = {"id": "x", "messages": messages}
+    return T.roleplay.strip().bind(seed=0, step=0).apply(copy.deepcopy(record), random.Random(0))
+
+
+def _row(system, user, answer):
+    msgs = [{"role": "system", "content": system}] if system else []
+    return msgs + [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+
+
+@pytest.mark.parametrize(
+    "system, answer",
+    [
+        # the answer has a life only the persona gave it
+        ("You are a veteran beekeeper.", "When my hives swarmed last spring, I caught them with a cardboard box."),
+        ("You are a cheerful diner waitress.", "Sure thing, honey! Fry the bacon first, then the eggs in its fat."),
+        ("You are a fitness coach.", "As your coach, here's the routine: squats, lunges and planks."),
+        # a named character who says "I" is that character, whatever it says
+        ("You are Tomas, a carpenter.", "I would sand it with 120 grit, then 220, and oil it."),
+    ],
+)
+def test_strip_leaves_answers_in_character_unchanged(system, answer):
+    out = _strip_one(_row(system, "How should I do this?", answer))
+    assert out.status == "unchanged" and out.reason == "answer is in character"
+
+
+def test_strip_still_removes_plain_role_over_plain_answer():
+    out = _strip_one(_row("You are a carpenter.", "How do I finish oak?",
+                          "I would sand it with 120 grit, then 220, and oil it."))
+    assert out.status == "changed" and out.record["messages"][0]["role"] == "user"
+
+
+def test_strip_keeps_the_request_joined_to_the_persona_clause():
+    out = _strip_one(_row(None, "Act as a landlord and check this lease clause: \"Tenant pays all repairs.\"",
+                          "That clause is one-sided; most places require the landlord to handle structural repairs."))
+    assert out.status == "changed"
+    assert out.record["messages"][0]["content"] == "Check this lease clause: \"Tenant pays all repairs.\""
+
+
+def test_strip_leaves_persona_description_in_system_prompt_unchanged():
+    out = _strip_one(_row("You are Nora, a lighthouse keeper. You love storms and old charts.", "What is a knot?",
+                          "A knot is one nautical mile per hour."))
+    assert out.status == "unchanged" and out.reason == "persona description left in the system prompt"
+
+
+def test_strip_keeps_persona_that_carries_a_place():
+    out = _strip_one(_row(None, "Pretend you are a guide at Machu Picchu. Do I need a ticket for the mountain?",
+                          "Yes, the mountain trail needs its own ticket, booked with an entry time."))
+    assert out.status == "unchanged" and out.reason == "persona carries context the row relies on"

@@ -333,7 +333,9 @@ def test_strip_on_alpaca_changes_nothing_and_names_the_kept_premises(alpaca):
 def test_add_on_hh_rlhf_passes_every_fidelity_check(hh, where):
     out, stats = run(T.roleplay.add(where=where, assign="domain"), hh)
     _assert_no_fidelity_failure(stats)
-    assert stats.changed >= 0.98 * len(hh)
+    # a few HH answers speak as a person with a life ("probably my mother or my boss?"), which
+    # roleplay.strip would read as in character, so add leaves them alone (587 of 600)
+    assert stats.changed >= 0.975 * len(hh)
     for rec in hh:
         if out[rec["id"]]["messages"] != rec["messages"]:
             assert roleplay_where(out[rec["id"]]) == {where}
