@@ -12,8 +12,9 @@ Two splits, fixed before any rule was written against them:
   multi-turn) and XSTest Llama-2 completions (natural self-references). Read only through
   this script's figures. For roleplay.strip (Alpaca carries almost no personas), 70 persona
   rows written independently of the rules (benchmarks/persona_rows_fresh.jsonl); its rated
-  sample is drawn from them. They were unseen when first rated (12 good, 13 broken); the
-  strip rules were then tuned on them, so they are development rows now.
+  sample was drawn from them while unseen (12 good, 13 broken); the strip rules were then
+  tuned on them, so they are development rows now, and the rated sample comes from a second
+  independent set (benchmarks/persona_rows_fresh2.jsonl).
 
 Per transform it prints the share of rows changed and the share held back by each fidelity
 check (`safetune_data.transforms.fidelity`), then the issue's acceptance figures: strip∘inject
@@ -112,13 +113,13 @@ def persona_dev_rows() -> list[dict]:
     return aoa() + [copy.deepcopy(r) for r in module.DEV]
 
 
-def persona_fresh_rows() -> list[dict]:
+def persona_fresh_rows(name: str = "persona_rows_fresh2.jsonl") -> list[dict]:
     """70 persona-framed conversations written for this check by someone who had not read the
     role-play rules or their development rows (benchmarks/persona_rows_fresh.jsonl; the strip
     rules were tuned on them after their first rating): system
     and user-turn personas, answers plain or in character, product prompts, creative premises,
     tone-only personas, multi-turn rows. roleplay.strip's rated sample is drawn from them."""
-    path = REPO / "benchmarks" / "persona_rows_fresh.jsonl"
+    path = REPO / "benchmarks" / name
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -248,11 +249,15 @@ def measure_roleplay(base: list[dict]) -> tuple[list[str], dict]:
 
 
 def measure_fresh_personas() -> list[str]:
-    rows = persona_fresh_rows()
-    _, st, _ = run(T.roleplay.strip(), rows)
-    kept = ", ".join(f"{reason} {n}" for reason, n in sorted((st.get("unchanged") or {}).items(), key=lambda x: -x[1]) if n)
-    return [f"roleplay.strip on {len(rows)} fresh persona rows (written independently; rated once unseen, then the rules were tuned on them): "
-            f"{fidelity_line(st)}", f"  left unchanged: {kept or 'none'}"]
+    lines = []
+    for name, what in (("persona_rows_fresh.jsonl", "rated once unseen, then the rules were tuned on them"),
+                       ("persona_rows_fresh2.jsonl", "unseen by the rules; the rated sample")):
+        rows = persona_fresh_rows(name)
+        _, st, _ = run(T.roleplay.strip(), rows)
+        kept = ", ".join(f"{reason} {n}" for reason, n in sorted((st.get("unchanged") or {}).items(), key=lambda x: -x[1]) if n)
+        lines += [f"roleplay.strip on {len(rows)} persona rows of {name} (written independently; {what}): "
+                  f"{fidelity_line(st)}", f"  left unchanged: {kept or 'none'}"]
+    return lines
 
 
 # --- samples and ratings -----------------------------------------------------------------------
