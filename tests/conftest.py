@@ -45,3 +45,15 @@ def cli(capsys, monkeypatch):
         return code, out, err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, alpaca_path) -> Path:
+    """A tiny chat model (2-layer Llama, tokenizer trained on 200 real Alpaca answers), built
+    once per session for every test package that needs one (torch imported only then)."""
+    import json
+
+    from safetune_data.harness.tiny import build_tiny_model
+
+    texts = [a["output"] for a in json.loads(alpaca_path.read_text(encoding="utf-8"))[:200]]
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", texts)

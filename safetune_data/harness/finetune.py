@@ -383,6 +383,19 @@ def finetune(
 
 
 # ----------------------------------------------------------------------------- held-out loss
+def answer_loss_sums(model, batch: dict[str, Any]) -> tuple[Any, Any]:
+    """Per conversation of a padded batch: the summed loss over its labelled (assistant)
+    tokens and how many there are, exactly as training counts them (no grad kept)."""
+    import torch
+
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+    labels = batch["labels"][:, 1:]
+    losses = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), labels,
+                                               ignore_index=IGNORE_INDEX, reduction="none")
+    mask = labels != IGNORE_INDEX
+    return (losses * mask).sum(1), mask.sum(1)
+
+
 def heldout_loss(model, tokenizer, data_dir: str | Path, *, max_length: int, batch_size: int = 8,
                  chat_template: str | None = None, seed: int = 0) -> dict[str, Any]:
     """Mean assistant-token loss on records no row trained on, with a bootstrap 95% interval.
@@ -405,12 +418,7 @@ def heldout_loss(model, tokenizer, data_dir: str | Path, *, max_length: int, bat
     with torch.inference_mode():
         for i in range(0, len(rows), batch_size):
             batch = {k: v.to(device) for k, v in collate(rows[i: i + batch_size]).items()}
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
-            labels = batch["labels"][:, 1:]
-            losses = torch.nn.functional.cross_entropy(
-                logits[:, :-1].transpose(1, 2), labels, ignore_index=IGNORE_INDEX, reduction="none")
-            mask = labels != IGNORE_INDEX
-            sums, counts = (losses * mask).sum(1), mask.sum(1)
+            sums, counts = answer_loss_sums(model, batch)
             per_row += (sums / counts.clamp(min=1)).tolist()
             total_loss += float(sums.sum())
             total_tokens += int(counts.sum())

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import InputError
-from ..harness.finetune import IGNORE_INDEX, encode_conversation, pad_collator
-from ..harness.generate import generate
+from ..harness.finetune import IGNORE_INDEX, answer_loss_sums, encode_conversation, pad_collator
+from ..harness.generate import generate, length_sorted_batches
 from ..harness.models import load_causal_lm, load_tokenizer, resolve_device
 
 OnBatch = Callable[[int], None]
@@ -94,10 +94,8 @@ class RiskLM:
         return enc
 
     def _batches(self, encoded: list[dict], batch_size: int) -> Iterator[tuple[list[int], dict[str, Any]]]:
-        order = sorted(range(len(encoded)), key=lambda i: (-len(encoded[i]["input_ids"]), i))
         collate = pad_collator(self.tokenizer.pad_token_id)
-        for start in range(0, len(order), batch_size):
-            idx = order[start: start + batch_size]
+        for idx in length_sorted_batches([len(e["input_ids"]) for e in encoded], batch_size):
             rows = [{k: encoded[i][k] for k in ("input_ids", "attention_mask", "labels")} for i in idx]
             yield idx, {k: v.to(self.device) for k, v in collate(rows).items()}
 
@@ -134,12 +132,8 @@ class RiskLM:
         out: list[tuple[float, int] | None] = [None] * len(encoded)
         with torch.inference_mode():
             for idx, batch in self._batches(encoded, batch_size):
-                logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
-                labels = batch["labels"][:, 1:]
-                losses = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), labels,
-                                                           ignore_index=IGNORE_INDEX, reduction="none")
-                mask = labels != IGNORE_INDEX
-                for i, s, n in zip(idx, (losses * mask).sum(1).tolist(), mask.sum(1).tolist()):
+                sums, counts = answer_loss_sums(self.model, batch)
+                for i, s, n in zip(idx, sums.tolist(), counts.tolist()):
                     out[i] = (float(s), int(n))
                 if on_batch:
                     on_batch(len(idx))

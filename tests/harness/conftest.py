@@ -49,14 +49,6 @@ def variant_from_records(alpaca_path):
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, alpaca_path) -> Path:
-    from safetune_data.harness.tiny import build_tiny_model
-
-    texts = [a["output"] for a in json.loads(alpaca_path.read_text(encoding="utf-8"))[:200]]
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", texts)
-
-
-@pytest.fixture(scope="session")
 def tiny(tiny_model_dir):
     from safetune_data.harness.models import load_causal_lm, load_tokenizer
 

@@ -1,5 +1,5 @@
-"""Risk fixtures: one tiny chat model per session (built from a config, offline) and datasets
-of real Alpaca rows."""
+"""Risk fixtures: the session's tiny chat model (tests/conftest.py) loaded for scoring, and
+datasets of real Alpaca rows."""
 from __future__ import annotations
 
 import json
@@ -9,14 +9,6 @@ import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("peft")
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, alpaca_path) -> Path:
-    from safetune_data.harness.tiny import build_tiny_model
-
-    texts = [a["output"] for a in json.loads(alpaca_path.read_text(encoding="utf-8"))[:200]]
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", texts)
 
 
 @pytest.fixture(scope="session")
