@@ -378,6 +378,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "instead of running the alignment stage; no base row; its own output directory")
     ap.add_argument("--summary-only", action="store_true",
                     help="only re-write the summary from the run's results.json (e.g. of a run still in progress)")
+    ap.add_argument("--precision", choices=["bf16", "fp32"], default=None,
+                    help="training precision for every stage and variant (default: harness.yaml's bf16 autocast; "
+                    "use fp32 on CPUs without AVX-512, where bf16 matrix products are 50-100x slower)")
     ap.add_argument("--model", default=None, help="an HF checkpoint directory to use instead of preparing SmolLM2")
     ap.add_argument("--data", default=None, help="the data directory (default: $SAFETUNE_SHARED_DATA or the repository's data/)")
     ap.add_argument("--results", default=None, help="where summary.json/.md/.png go (default: examples/mini_study/results/<mode>)")
@@ -418,6 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     cfg = harness_config(mode, model, args.variants, seeds)
     cfg["evaluate_base"] = not args.no_base
+    if args.precision:
+        cfg["finetune"]["precision"] = args.precision
+        for stage in cfg.get("stages", []):
+            stage.setdefault("finetune", {})["precision"] = args.precision
     if args.start_model:  # variants only, from a given (aligned) model: more seeds or variants later
         start = Path(args.start_model).expanduser().resolve()
         cfg.update(stages=[], evaluate_base=False, output_dir=f"results_{mode}_from_{start.parent.name}")
