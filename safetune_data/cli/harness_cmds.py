@@ -1,4 +1,4 @@
-"""`safetune harness run | report | config | tiny`: fine-tune on variants, evaluate, compare."""
+"""`safetune harness run | report | rejudge | config | tiny`: fine-tune on variants, evaluate, compare."""
 from __future__ import annotations
 
 from functools import partial
@@ -8,13 +8,14 @@ from typing import Optional
 
 import typer
 
-from ..errors import require_extra
+from ..errors import ConfigError, require_extra
 from ..harness.config import precheck_model
 from ..harness.hooks import Hooks
 from ..harness.report import write_report
 from ..harness.settings import default_config_text
 from ..harness.tiny import write_tiny
 from .console import console, counting
+from .judge_cmd import judge_options
 
 harness_app = typer.Typer(
     help="Fine-tune a model on each data variant (LoRA), generate on safety benchmarks, judge, compare.",
@@ -65,6 +66,42 @@ def report_command(
     console.print(f"wrote {md} and {png}")
 
 
+def rejudge_command(
+    run_dir: Path = typer.Argument(..., help="Output directory of `safetune harness run` (results.json + generations/)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where the re-judged results go (default: RUN_DIR/rejudged); never the run directory itself.", show_default=False),
+    judge: list[str] = typer.Option([], "--judge", "-j", help="Judge to run (repeatable; the first is primary). Default: the run's own judges, with their options."),
+    option: list[str] = typer.Option([], "--option", help="Judge option JUDGE.KEY=VALUE (repeatable), e.g. llm.url=http://127.0.0.1:8000/v1"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out when it is an earlier rejudge output."),
+) -> None:
+    """Judge a finished run's stored answers again (changed rules, another judge), without a model.
+
+    Reads RUN_DIR/generations/, runs the judges, recomputes every row's metrics and the factor
+    effects as `harness run` does, and writes results.json / results.md / results.png /
+    generations/ to --out, plus comparison.md: each rate and factor effect as the run
+    recorded it and re-judged. The run directory is not modified.
+
+    Examples:
+
+      safetune harness rejudge harness_results/
+
+      safetune harness rejudge harness_results/ --judge classifier --option classifier.model=/models/Llama-Guard-3-1B --out harness_results_guard
+    """
+    from ..harness.rejudge import rejudge  # local: the judges load spaCy
+
+    per_judge: dict[str, dict] = {}
+    for key, value in judge_options(option, "option").items():
+        name, dot, opt = key.partition(".")
+        if not dot or not opt:
+            raise ConfigError(f"--option '{key}' needs the form JUDGE.KEY=VALUE", field="option",
+                              hint="e.g. --option llm.url=http://127.0.0.1:8000/v1")
+        per_judge.setdefault(name, {})[opt] = value
+    target = out if out is not None else run_dir / "rejudged"
+    doc = rejudge(run_dir, target, judges=judge or None, options=per_judge, overwrite=overwrite, hooks=CONSOLE_HOOKS)
+    console.print((target / "comparison.md").read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{len(doc['rows'])} row(s) re-judged with {', '.join(j['name'] for j in doc['judges'])} -> {target}: "
+                  "results.json, results.md, results.png, comparison.md, generations/", highlight=False, soft_wrap=True)
+
+
 def config_command(
     tiny: bool = typer.Option(False, "--tiny", help="Print instead a config that runs offline in about a minute on a CPU: "
                               "a tiny random model and two variants of the bundled sample, built by `harness run` "
@@ -110,6 +147,7 @@ def tiny_command(
 def register(app: typer.Typer) -> None:
     harness_app.command("run")(run_command)
     harness_app.command("report")(report_command)
+    harness_app.command("rejudge")(rejudge_command)
     harness_app.command("config")(config_command)
     harness_app.command("tiny")(tiny_command)
     app.add_typer(harness_app, name="harness")

@@ -112,12 +112,37 @@ def _system_prompts(tokenizer, given: str | None, chat_template: str | None) -> 
 
 
 # ----------------------------------------------------------------------------- evaluation
+def judge_benchmark(judges: dict[str, Any], items: list[dict], answers: list[str]) -> tuple[list[dict], dict[str, list[dict]]]:
+    """Every judge's verdict (with three-way outcome) on one benchmark's answers: per answer
+    {judge: verdict}, and per judge the benchmark rows with the verdict fields metrics read.
+    Shared by the run and by `rejudge`, so a re-judged run is computed exactly like a fresh one."""
+    prompts = [it["prompt"] for it in items]
+    verdicts = {name: judge_outcomes(judge, prompts, answers) for name, judge in judges.items()}
+    per_answer = [{name: verdicts[name][i] for name in judges} for i in range(len(items))]
+    judged = {name: [{**item, **{k: verdicts[name][i].get(k) for k in VERDICT_KEYS}} for i, item in enumerate(items)]
+              for name in judges}
+    return per_answer, judged
+
+
+def summarise_judged(judged_by_bench: dict[str, dict[str, list[dict]]]) -> dict[str, Any]:
+    """A row's `benchmarks` (metrics per benchmark and judge) and `summary` (pooled over benchmarks)."""
+    per_bench: dict[str, Any] = {}
+    pooled: dict[str, list[dict]] = {}
+    for key, judged in judged_by_bench.items():
+        per_bench[key] = {"n": len(next(iter(judged.values()), [])),
+                          "judges": {name: benchmark_metrics(rs) for name, rs in judged.items()}}
+        for name, rs in judged.items():
+            pooled.setdefault(name, []).extend(rs)
+    summary = {name: {k: v for k, v in benchmark_metrics(rs).items() if k != "by_category"}
+               for name, rs in pooled.items()}
+    return {"benchmarks": per_bench, "summary": summary}
+
+
 def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: dict[str, Any],
                    gen_path: Path, hooks: Hooks = SILENT) -> tuple[dict[str, Any], dict[str, float]]:
     """Generate on every benchmark, judge every answer, compute metrics; write the generations JSONL."""
     timings = {"generate_s": 0.0, "judge_s": 0.0}
-    per_bench: dict[str, Any] = {}
-    pooled: dict[str, list[dict]] = {name: [] for name in judges}
+    judged_by_bench: dict[str, dict[str, list[dict]]] = {}
     total = sum(len(b.items) for b in cfg.benchmarks)
     with atomic_write(gen_path, overwrite=True) as fh, hooks.task(f"generate {row.name}", total, "prompts") as advance:
         for bench in cfg.benchmarks:
@@ -127,22 +152,12 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
                                chat_template=cfg.chat_template, on_batch=advance)
             timings["generate_s"] += time.time() - t0
             t0 = time.time()
-            verdicts = {name: judge_outcomes(judge, prompts, answers) for name, judge in judges.items()}
+            per_answer, judged_by_bench[bench.key] = judge_benchmark(judges, bench.items, answers)
             timings["judge_s"] += time.time() - t0
-            judged_rows: dict[str, list[dict]] = {name: [] for name in judges}
-            for i, (item, answer) in enumerate(zip(bench.items, answers)):
-                per_judge = {name: verdicts[name][i] for name in judges}
-                for name, v in per_judge.items():
-                    judged_rows[name].append({**item, **{k: v.get(k) for k in VERDICT_KEYS}})
+            for item, answer, per_judge in zip(bench.items, answers, per_answer):
                 fh.write(json.dumps({"row": row.name, "benchmark": bench.key, **item, "response": answer,
                                      "judgements": per_judge}, ensure_ascii=False) + "\n")
-            per_bench[bench.key] = {"n": len(bench.items),
-                                    "judges": {name: benchmark_metrics(rs) for name, rs in judged_rows.items()}}
-            for name in judges:
-                pooled[name] += judged_rows[name]
-    summary = {name: {k: v for k, v in benchmark_metrics(rs).items() if k != "by_category"}
-               for name, rs in pooled.items()}
-    return {"benchmarks": per_bench, "summary": summary}, timings
+    return summarise_judged(judged_by_bench), timings
 
 
 # ----------------------------------------------------------------------------- one row
