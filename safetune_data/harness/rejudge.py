@@ -85,13 +85,14 @@ def judge_specs(doc: dict[str, Any], names: list[str] | None, options: dict[str,
 
 def rejudge(run_dir: str | Path, out_dir: str | Path, *, judges: list[str] | None = None,
             options: dict[str, dict] | None = None, overwrite: bool = False,
-            hooks: Hooks = SILENT) -> dict[str, Any]:
+            before_label: str | None = None, hooks: Hooks = SILENT) -> dict[str, Any]:
     """Re-judge every evaluated row of `run_dir` into `out_dir`; returns the new results document.
 
     `out_dir` gets results.json / results.md / results.png / factor_effects.json and
     generations/ like a run (so `harness report` and `risk --results` read it), plus
     comparison.md and comparison.json. It is written in a temporary folder and renamed at
-    the end: an error or Ctrl-C leaves nothing."""
+    the end: an error or Ctrl-C leaves nothing. `before_label` names what the recorded
+    verdicts were in comparison.md (default: "`judge` as recorded")."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     doc = load_run(run_dir)
     if out_dir.resolve() == run_dir.resolve():
@@ -129,6 +130,8 @@ def rejudge(run_dir: str | Path, out_dir: str | Path, *, judges: list[str] | Non
                                               encoding="utf-8")
         write_report(od.path)
         comparison = compare(doc, run_dir, new_doc, od.path)
+        if before_label:
+            comparison["before_label"] = before_label
         (od.path / "comparison.json").write_text(json.dumps(comparison, indent=2) + "\n", encoding="utf-8")
         (od.path / "comparison.md").write_text(render_comparison(comparison), encoding="utf-8")
         od.commit()
@@ -177,7 +180,8 @@ def _moved(b: float | None, a: float | None) -> str:
 
 def render_comparison(c: dict[str, Any]) -> str:
     """Before → after for every row's rates and every factor effect, in %, with the change in points."""
-    lines = [f"# Re-judged: `{c['judge_before']}` as recorded → `{c['judge_after']}` now", "",
+    before = c.get("before_label") or f"`{c['judge_before']}` as recorded"
+    lines = [f"# Re-judged: {before} → `{c['judge_after']}` now", "",
              "Rates in % (before → after, change in points). Same answers; only the verdicts differ.", "",
              "| row | " + " | ".join(label for _, label in COMPARED) + " |",
              "|---|" + "---|" * len(COMPARED)]

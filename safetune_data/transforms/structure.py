@@ -135,7 +135,8 @@ def _indented_code(text: str, block: Block) -> bool:
 # A paragraph that closes an answer by summing it up stays a paragraph below the lists.
 _CONCLUSION = re.compile(
     r"(?:in conclusion|in summary|to sum up|to summari[sz]e|overall|ultimately|in short|all in all|in the end"
-    r"|by following these|with these|remember)\b",
+    r"|in essence|essentially|in a nutshell|simply put|put simply|in brief|in sum|to conclude|in closing|to recap"
+    r"|on the whole|on balance|all things considered|by following these|with these|remember)\b",
     re.IGNORECASE,
 )
 # A line that cannot be a list entry of its own: it continues into the next line.
@@ -170,9 +171,35 @@ _CLOSING = re.compile(
     r"^(?:You (?:can|could|may|might) (?:also )?(?:adjust|change|modify|customi[sz]e|tweak|experiment|use|try|add|replace|extend)"
     r"|Feel free|I hope|Hope this|Let me know|Remember|Don't forget|Do not forget|Good luck|Enjoy|Happy"
     r"|Overall|In conclusion|In summary|To sum up|To summari[sz]e|Ultimately|All in all|In short|In the end"
+    r"|In essence|Essentially|In a nutshell|Simply put|Put simply|In brief|To conclude|On the whole|All things considered"
     r"|By (?:following|doing|using|taking|implementing)|With (?:these|this|a little)|Following these"
-    r"|(?:This|That|It) is (?:a|an|just|one|the)\b|These are (?:just|some|only)|That's it|Now you)\b",
+    # a summing-up that opens on what the answer said ("Given its wide range of uses, ...")
+    r"|Given (?:its|their|this|these|that|all|the above|everything)"
+    r"|(?:This|That|It) is (?:a|an|just|one|the)\b|These are (?:just|some|only)|That's it|Now you)\b"
+    # a caveat on the answer as a whole ("However, the answer to this question would require
+    # ...", "It is important to note that ..."): it qualifies every point, it is not one more
+    r"|^(?:(?:However|But|That said|Still|Of course|Ultimately),?\s+(?:the (?:answer|best (?:choice|option|approach)|right (?:choice|answer)"
+    r"|final decision|choice)\b|(?:this|that|it|everything|the outcome) (?:all )?(?:depends|will depend|would depend|may vary|varies"
+    r"|would require)\b)|(?:(?:However|But|That said|Still|Of course),?\s+)?(?:it(?:'s|’s| is) (?:important|worth|essential|crucial) to"
+    r" (?:note|remember|keep in mind|consider)|(?:please )?(?:note|keep in mind) that)\b)",
     re.IGNORECASE,
+)
+# A sentence that presents the piece the request asks for, quoted after a colon ("A mission
+# statement for X could look like this: \"At X, our mission is ... . We ...\""): the piece is
+# the answer's point, not one entry among the sentences that explain it.
+_PRESENTS_PIECE = re.compile(r":\s*[\"“][^\"“”]*?\w[.!?]\s+[A-Z][^\"“”]*[\"”]")
+# An opening sentence that disclaims (an identity statement, an apology, what the assistant
+# cannot do): as the lead of a list it would announce the disclaimer as the topic.
+_DISCLAIMS = re.compile(
+    r"^(?:As an? (?:AI|artificial intelligence|language model|large language model|digital assistant|virtual assistant|machine)\b"
+    r"|I(?:'m|’m| am) (?:sorry|afraid|not able|unable|just an AI|an AI)|Sorry\b|Unfortunately,? I\b"
+    r"|I (?:do not|don't|don’t|cannot|can't|can’t|can not) (?:have|provide|access|browse|predict|give|know|offer|determine)\b)",
+)
+# A second paragraph that opens the other side of a comparison ("A data frame, on the other
+# hand, ...", "Unlike X, ..."): the opening paragraph before it is the first side, a point,
+# not an introduction.
+_OTHER_SIDE = re.compile(
+    r"^(?:(?:On the other hand|In contrast|By contrast|Conversely|Unlike)\b|[^,.;:!?]{1,60},\s+(?:on the other hand|in contrast|by contrast|conversely)\b)",
 )
 # A paragraph that opens the next point of a sequence whose first point was the opening
 # paragraph ("Another advantage ...", "In addition to ..., it also ..."): the opening
