@@ -1,7 +1,7 @@
 """The mini study, end to end: align SmolLM2-135M-Instruct, erode it with the factorial variants, measure.
 
     python examples/mini_study/run.py --quick                 # base, aligned, 2 variants, 40 prompts each
-    python examples/mini_study/run.py                         # all 8 variants + 2 seeds of the extremes
+    python examples/mini_study/run.py                         # all 8 variants x 2 training seeds (16 fine-tunes)
     python examples/mini_study/run.py --variants 'plain_*' --seeds 0 --workdir ~/ms
     python examples/mini_study/run.py --smoke --model TINY_DIR   # CI: the same path on a tiny model
 
@@ -167,11 +167,14 @@ def harness_config(mode: str, model: Path, variants: list[str] | None, seeds: li
     cfg["seed"] = seeds[0]
     chosen = _select_variants(cfg["variants"], variants, mode)
     extremes = [v for v in chosen if v["name"] in EXTREMES]
-    # seed spread: the extremes (among those chosen) once more per further seed, right after
-    # them, so that a run cut short still has the spread; then the other variants
-    rows = extremes + [{**v, "name": f"{v['name']}.seed{seed}", "finetune": {"seed": seed}}
-                       for seed in seeds[1:] for v in extremes]
-    cfg["variants"] = rows + [v for v in chosen if v["name"] not in EXTREMES]
+    others = [v for v in chosen if v["name"] not in EXTREMES]
+
+    def reseeded(vs: list[dict]) -> list[dict]:
+        return [{**v, "name": f"{v['name']}.seed{seed}", "finetune": {"seed": seed}} for seed in seeds[1:] for v in vs]
+
+    # seed spread: every chosen variant once more per further seed; the extremes and their
+    # reseeds first, so that a run cut short already has the largest contrast with its spread
+    cfg["variants"] = extremes + reseeded(extremes) + others + reseeded(others)
     if mode == "quick":  # 40 prompts per benchmark; a smaller alignment mix and variant sample
         for b in cfg["benchmarks"]:
             b["n"] = 40
@@ -369,8 +372,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--smoke", action="store_true", help="CI check of the whole path on a tiny model (needs --model)")
     ap.add_argument("--variants", nargs="+", default=None, metavar="GLOB",
                     help="variant names or globs, e.g. 'markdown_*' (default: all 8; --quick: the 2 extremes)")
-    ap.add_argument("--seeds", default=None, help="comma-separated seeds; seeds after the first add rows for the "
-                    "2 extreme variants (default: 0,1 full; 0 quick and smoke)")
+    ap.add_argument("--seeds", default=None, help="comma-separated seeds; each seed after the first adds a row per chosen variant "
+                    "trained with it (default: 0,1 full, so 16 fine-tunes; 0 quick and smoke)")
     ap.add_argument("--workdir", default=None, help="where the model, data and runs go (default: ./mini_study_work)")
     ap.add_argument("--no-base", action="store_true", help="skip the untouched model's row (e.g. when it was measured already)")
     ap.add_argument("--start-model", default=None, metavar="DIR",

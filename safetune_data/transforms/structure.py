@@ -624,8 +624,9 @@ class ToMarkdown(Transform):
             if _leans_on_paragraphs(units) or _uneven(parts):
                 prose = True
                 continue
-            parts = [("para", body) if kind == "prose" else (kind, body) for kind, body in parts]
-            intro = intro or (r == 0 and parts[0][0] == "para")
+            # a disclaimer before the lead is not an introduction of the points
+            intro = intro or (r == 0 and [kind for kind, _ in parts if kind != "disclaimer"][:1] == ["para"])
+            parts = [("para", body) if kind in ("prose", "disclaimer") else (kind, body) for kind, body in parts]
             outro = outro or (nxt is None and parts[-1][0] == "para")
             rendered = [self._render_part(kind, body, counts, ans.added) for kind, body in parts]
             replacements.append((st.blocks[units[0].block].start, st.blocks[last_block].end, "\n\n".join(rendered)))
@@ -667,6 +668,7 @@ class ToMarkdown(Transform):
             shorts.clear()
 
         whole = self._paragraphs_as_items(units, first, last)
+        tail = _closing_tail(units) if last else len(units)
         introduced = False  # the previous paragraph ended in ":" and introduces this one
         for k, u in enumerate(units):
             is_first, is_last = first and k == 0, last and k == len(units) - 1
@@ -678,6 +680,18 @@ class ToMarkdown(Transform):
                 parts.append(("list", u.sentences))
                 continue
             sents = list(u.sentences)
+            if is_first and p["keep_intro"] and 1 < len(units) and k < tail and not opening_is_point and not u.cued:
+                # the opening paragraph of an answer whose later paragraphs are its points
+                # introduces them, whatever its length: split into a lead and items, its last
+                # sentences would be listed as points although they only announce the rest
+                flush()
+                parts.append(("para", " ".join(sents)))
+                continue
+            disclaimed = is_first and len(sents) >= 2 and _disclaims(sents[0])
+            if disclaimed:
+                # a disclaimer stands on its own; the lead and items come from what follows it
+                parts.append(("disclaimer", sents[0]))
+                sents = sents[1:]
             if is_first and opening_is_point and len(sents) >= 2 and not (_ITEM_CUE.match(sents[0]) or _FIRST_POINT.match(sents[0])):
                 # "X matters for several reasons. One of them is ...": the sentences before the
                 # first point introduce the points, they are not part of the first one
@@ -689,17 +703,18 @@ class ToMarkdown(Transform):
             ends_run = k == len(units) - 1
             if len(sents) >= 2 and (sents[-1].endswith(":") or (ends_run and lead_in and code_next)):
                 after.append(sents.pop())  # a lead-in to what follows (a paragraph, code, a table)
+            elif len(sents) >= 2 and _PRESENTS_PIECE.search(sents[-1]):
+                after.append(sents.pop())  # the piece asked for, quoted: it follows the list
             elif p["keep_outro"] and is_last and len(sents) - int(p["keep_intro"] and is_first) >= 3:
                 after.append(sents.pop())
             elif is_last and not lead_in and len(sents) >= 3 and (
                 _CLOSING.match(sents[-1]) or _CONCLUSION.match(sents[-1]) or (u.cued and _SUMS_UP.match(sents[-1]))
             ):
                 after.append(sents.pop())  # a closing remark, not a point of the list
-            long = not whole and (len(sents) >= 3 or (only and len(sents) >= 2))
-            closing = is_last and len(units) > 1 and (
-                bool(_CONCLUSION.match(sents[0]) or _SUMS_UP.match(sents[0]))
-                or (len(sents) <= 2 and bool(_CLOSING.match(sents[0])))
-            )
+            long = not whole and (len(sents) >= 3 or (only and len(sents) >= 2 and not disclaimed))
+            # the closing paragraphs: the last one if it sums up or closes, and any summing-up
+            # paragraphs right before it ("In essence, ..." before "Overall, ...")
+            closing = last and k >= tail and len(units) > 1
             if not long or closing:
                 text = " ".join(sents + after)
                 intro = is_first and p["keep_intro"] and len(units) > 1 and not opening_is_point
@@ -738,7 +753,11 @@ class ToMarkdown(Transform):
         prose = [u for u in units if not u.lines and u.sentences]
         if not first or len(prose) < 2 or prose[0] is not units[0] or prose[0].sentences[-1].endswith(":"):
             return False
-        return bool(_FIRST_POINT.match(prose[0].sentences[0])) or bool(_NEXT_POINT.match(prose[1].sentences[0]))
+        return (
+            bool(_FIRST_POINT.match(prose[0].sentences[0]))
+            or bool(_NEXT_POINT.match(prose[1].sentences[0]))
+            or (prose[1] is units[1] and bool(_OTHER_SIDE.match(prose[1].sentences[0])))
+        )
 
     @staticmethod
     def _announces_points(units: list[_Unit], first: bool) -> bool:
@@ -759,8 +778,9 @@ class ToMarkdown(Transform):
         if (first and self.params["keep_intro"] and len(units) > 1 and body and body[0] is units[0]
                 and not self._opening_is_point(units, first)):
             body = body[1:]
-        if last and body and body[-1] is units[-1] and _sums_up(body[-1].sentences[0]):
-            body = body[:-1]
+        if last:
+            closers = units[_closing_tail(units) :]
+            body = [u for u in body if not any(u is c for c in closers)]
         sizes = [len(u.sentences) for u in body]
         short = sum(n <= 2 for n in sizes)
         # When some paragraphs are too short to be sections, sections would list the longer
@@ -864,15 +884,39 @@ _LEANS_ON = re.compile(
 )
 
 
+def _closes_answer(u: _Unit) -> bool:
+    """Whether a paragraph closes the answer: it opens by summing up (`_sums_up`), or it is a
+    short closing remark (`_CLOSING`)."""
+    return not u.lines and bool(u.sentences) and (
+        _sums_up(u.sentences[0]) or (len(u.sentences) <= 2 and bool(_CLOSING.match(u.sentences[0])))
+    )
+
+
+def _closing_tail(units: list[_Unit]) -> int:
+    """Where the run's closing paragraphs begin (`len(units)` if it has none): the last one
+    if it closes (`_closes_answer`), and each one before it that closes too ("In essence, ..." before "Overall,
+    ..."). The opening paragraph is never one of them."""
+    k = len(units)
+    while k > 1 and _closes_answer(units[k - 1]):
+        k -= 1
+    return k
+
+
 def _leans_on_paragraphs(units: list[_Unit]) -> bool:
     """Whether a paragraph after the run's first opens with a sentence that leans on the
-    paragraph before it (`_LEANS_ON`; a summing-up last paragraph aside): the paragraphs
+    paragraph before it (`_LEANS_ON`; the summing-up last paragraphs aside): the paragraphs
     are one line of thought, not points, and as list entries they would dangle."""
     prose = [u for u in units if not u.lines and u.sentences]
+    tail = units[_closing_tail(units) :]
     return any(
-        _LEANS_ON.match(u.sentences[0]) and not (u is prose[-1] and (_sums_up(u.sentences[0]) or _CLOSING.match(u.sentences[0])))
+        _LEANS_ON.match(u.sentences[0]) and not any(u is c for c in tail)
         for u in prose[1:]
     )
+
+
+def _disclaims(sentence: str) -> bool:
+    """An opening sentence that disclaims: an identity statement or `_DISCLAIMS`."""
+    return bool(_DISCLAIMS.match(sentence)) or identity_present(sentence)
 
 
 def _uneven(parts: list[tuple[str, object]]) -> bool:

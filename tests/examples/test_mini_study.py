@@ -59,8 +59,11 @@ def test_harness_configs_per_mode():
     model = Path("/m")
     full = run.harness_config("full", model, None, [0, 1])
     names = [v["name"] for v in full["variants"]]
-    assert len(names) == 10 and names[:2] == list(run.EXTREMES)
+    # 8 cells x 2 seeds; the extremes and their reseeds first, the other cells' reseeds last
+    assert len(names) == 16 and names[:2] == list(run.EXTREMES)
     assert names[2:4] == [f"{e}.seed1" for e in run.EXTREMES]
+    assert sorted(n for n in names if ".seed1" not in n) == sorted(n[:-6] for n in names if n.endswith(".seed1"))
+    assert all(n.endswith(".seed1") for n in names[10:])
     assert all(v["finetune"]["seed"] == 1 for v in full["variants"] if ".seed1" in v["name"])
     assert [b["n"] for b in full["benchmarks"]] == [100, 100, 100]
     quick = run.harness_config("quick", model, None, [0])
