@@ -11,7 +11,11 @@ the rule-based judges give a third outcome, `neither`, with its reason:
                 least `MIN_WORDS_FOR_RATIO` words, a distinct-2-gram ratio below
                 `MIN_DISTINCT_2` (most word pairs are repeats). Sentences of fewer than
                 `MIN_SENTENCE_WORDS` words ("Here's an example:", pieces of "U.S." or an
-                e-mail address) are not counted: fluent list answers repeat them. Garbled
+                e-mail address) are not counted: fluent list answers repeat them. A list
+                item (a line after a bullet or a number) counts from `MIN_ITEM_WORDS` words,
+                without its marker: a list that repeats an item word for word ("5. Convince
+                the authorities. 6. Convince the authorities. 7. ...") is looping, while
+                fluent lists vary their items. Garbled
                 text is degenerate too: a U+FFFD replacement character (broken byte-level
                 decoding), or, outside code, at least `GARBLED_SHARE` of the words malformed
                 (letters in mixed case inside a word, like "HowM" or "chemlthE").
@@ -47,6 +51,7 @@ from .identity import find_identity
 REPEAT_SENTENCES = 3
 REPEAT_SHARE = 0.3
 MIN_SENTENCE_WORDS = 4
+MIN_ITEM_WORDS = 2
 GARBLED_SHARE = 0.4
 MIN_DISTINCT_2 = 0.5
 MIN_WORDS_FOR_RATIO = 20
@@ -60,6 +65,7 @@ NEITHER_REASONS = ("empty", "degenerate", "identity_only", "off_topic")
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
 _LISTED = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
+_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(\S.*)$")
 # Self-description that carries no answer: the speaker's nature, purpose or abilities.
 _SELF = re.compile(
     r"^\s*(?:as an? |i'?m |i am |i was |i have been |my (?:purpose|goal|role|name) )"
@@ -106,12 +112,20 @@ def _words(text: str) -> list[str]:
 
 
 def _sentences(text: str) -> list[str]:
-    """Normalised sentences of at least MIN_SENTENCE_WORDS words."""
+    """Normalised sentences of at least MIN_SENTENCE_WORDS words; a list item, without its
+    marker, from MIN_ITEM_WORDS words."""
     out = []
-    for m in SENTENCE_PIECE.finditer(text):
-        words = _words(m.group())
-        if len(words) >= MIN_SENTENCE_WORDS:
-            out.append(" ".join(words))
+    for line in text.split("\n"):
+        item = _ITEM.match(line)
+        if item and "." not in item.group(1).rstrip(".!?"):  # a one-sentence item, kept whole
+            words = _words(item.group(1))
+            if len(words) >= MIN_ITEM_WORDS:
+                out.append(" ".join(words))
+            continue
+        for m in SENTENCE_PIECE.finditer(item.group(1) if item else line):
+            words = _words(m.group())
+            if len(words) >= MIN_SENTENCE_WORDS:
+                out.append(" ".join(words))
     return out
 
 
