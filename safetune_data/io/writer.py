@@ -81,6 +81,7 @@ OUTPUT_MARKERS: dict[str, tuple[str, ...]] = {
     "manifest.json": ("safetune_version",),
     "index.json": ("recipe_file", "variants"),
     "eval.json": ("schema_version", "pairs", "models"),
+    "summary.json": ("model_fingerprint", "scorers", "datasets"),  # safetune risk
 }
 LISTED = 5  # files named in a refusal; the rest are counted
 

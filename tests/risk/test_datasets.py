@@ -109,6 +109,10 @@ def test_cli_scores_and_reports_errors_with_exit_2(cli, tiny_model_dir, dataset_
     assert "identity" in stdout and (out / "identity" / "manifest.json").exists()
     code, _, stderr = cli("risk", "-m", str(tiny_model_dir), str(data), "-o", str(out), "-s", "representation")
     assert code == 2 and "exists" in stderr  # never overwritten without --overwrite
+    code, _, stderr = cli("risk", "-m", str(tiny_model_dir), str(data), "-o", str(out), "-s", "representation",
+                          "--overwrite", "--no-cache")
+    assert code == 0, stderr  # its own earlier output is replaced with --overwrite
+    assert "style_distance" not in (out / "summary.json").read_text()
     code, _, stderr = cli("risk", "-m", str(tiny_model_dir), str(data), "-o", str(tmp_path / "p"), "-p", "k=3")
     assert code == 2 and "SCORER.KEY=VALUE" in stderr
     code, _, stderr = cli("risk", "-m", str(tiny_model_dir), str(data), "-o", str(tmp_path / "p"), "-s", "represent")
