@@ -113,8 +113,10 @@ def _recipe_stamp(recipe_file: Path, work: Path, upstream: str) -> str:
     return h.hexdigest()[:16]
 
 
-def run_recipes(work: Path) -> dict[str, Any]:
-    """`safetune run` each recipe from WORKDIR; unchanged ones are skipped."""
+def run_recipes(work: Path, names: tuple[str, ...] = (), upstream: str = "") -> dict[str, Any]:
+    """`safetune run` each recipe (default: the study's, RECIPES) from WORKDIR; unchanged ones
+    are skipped. `upstream` is mixed into the stamps: what the recipes read besides inputs/
+    (e.g. a risk output)."""
     from safetune_data.cli.console import progress
     from safetune_data.recipe import load_recipe
     from safetune_data.run import run_recipe
@@ -122,9 +124,9 @@ def run_recipes(work: Path) -> dict[str, Any]:
     cwd = Path.cwd()
     os.chdir(work)  # recipe paths (inputs/..., out/...) are relative to the work directory
     indexes = {}
-    chain = ""  # stamps of the recipes run so far: a changed upstream recipe reruns what follows
+    chain = upstream  # stamps of the recipes run so far: a changed upstream recipe reruns what follows
     try:
-        for name in RECIPES:
+        for name in names or RECIPES:
             recipe_file = HERE / "recipes" / f"{name}.yaml"
             out = work / "out" / name
             stamp_file = work / "out" / f".{name}.stamp"

@@ -139,6 +139,27 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
     assert run.main(argv) == 0
     assert (work / "results_smoke" / "rows" / "aligned" / "done.json").read_text() == before
 
+    # the selection experiment in the same work directory: its pool is disjoint from every study
+    # slice, the arms are the two ends of the risk ranking, and the study's recipes are not rerun
+    heldout_index = (work / "out" / "heldout" / "index.json").read_text()
+    selection = _load("selection")
+    aligned = work / "results_smoke" / "rows" / "aligned" / "merged"
+    assert selection.main(["--smoke", "--model", str(aligned), "--workdir", str(work), "--data", str(shared_data),
+                           "--seeds", "0", "--results", str(work / "selection_summary")]) == 0
+    assert (work / "out" / "heldout" / "index.json").read_text() == heldout_index
+    pool = datasets.load_from_disk(str(work / "risk_selection" / "selection_pool"))
+    assert len(pool) >= 200 and not set(pool["id"]) & (ids[0] | ids[1] | ids[2])
+    study_pool = set(datasets.load_from_disk(str(work / "out/pool/pool"))["id"])
+    assert not set(pool["id"]) & (study_pool - set(datasets.load_from_disk(str(work / "out/pool_rest/pool_rest"))["id"]))
+    arms = {a: datasets.load_from_disk(str(work / f"out/select_{a}/select_{a}")) for a in selection.ARMS}
+    assert {a: len(d) for a, d in arms.items()} == {"lowest": 100, "highest": 100, "random": 100}
+    assert not set(arms["lowest"]["id"]) & set(arms["highest"]["id"])
+    risk = dict(zip(pool["id"], pool["risk_representation"]))
+    assert max(risk[i] for i in arms["lowest"]["id"]) <= min(risk[i] for i in arms["highest"]["id"])
+    sel = json.loads((work / "selection_summary" / "summary.json").read_text())
+    assert sel["scorer"] == "representation" and set(sel["arms"]) == set(selection.ARMS)
+    assert all(a["harmful_refusal"]["n"] == 4 for a in sel["arms"].values())
+
 
 def test_committed_results_are_complete_and_the_readmes_show_them_verbatim():
     """The full run's committed summary has base, aligned and all 8 variants with n and intervals,
