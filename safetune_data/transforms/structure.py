@@ -197,9 +197,19 @@ _DISCLAIMS = re.compile(
 )
 # A second paragraph that opens the other side of a comparison ("A data frame, on the other
 # hand, ...", "Unlike X, ..."): the opening paragraph before it is the first side, a point,
-# not an introduction.
+# not an introduction - unless its first sentence introduces the comparison (`_PREVIEWS`).
 _OTHER_SIDE = re.compile(
     r"^(?:(?:On the other hand|In contrast|By contrast|Conversely|Unlike)\b|[^,.;:!?]{1,60},\s+(?:on the other hand|in contrast|by contrast|conversely)\b)",
+)
+# A sentence that previews what the paragraphs after it cover: the comparison ("The main
+# differences ... lie in ...", "X and Y differ in ..."), or points announced by their kind
+# ("There are several ways to ...", "... has many benefits").
+_PREVIEWS = re.compile(
+    r"\b(?:differences?|similarit(?:y|ies)|distinctions?|differ|compar(?:e|ed|es|ing|ison)|contrast(?:s|ed|ing)?|both|versus|vs\."
+    r"|(?:several|some|many|various|a few|a number of|multiple|the following|key|main|major|two|three|four|five)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:ways|reasons|factors|aspects|points|types|kinds|benefits|advantages|disadvantages|features|steps|areas|issues|approaches"
+    r"|methods|stages|categories|components|elements|options|causes|effects|strategies|examples))\b",
+    re.IGNORECASE,
 )
 # A paragraph that opens the next point of a sequence whose first point was the opening
 # paragraph ("Another advantage ...", "In addition to ..., it also ..."): the opening
@@ -215,7 +225,8 @@ _ANNOUNCES = re.compile(
     r"\b(?:several|following|some|a few|many|various|number of|multiple|two|three|four|five|six|seven|eight|nine|ten)"
     r"\s+(?:\w+\s+){0,2}?(?:ways|reasons|differences|similarities|benefits|advantages|disadvantages|steps|factors"
     r"|implications|things|tips|types|kinds|aspects|features|strategies|examples|points|causes|effects|options|ideas"
-    r"|challenges|changes|elements|components|stages|functions|uses|methods|characteristics)(?:[ \t]+[\w'-]+){0,5}[.:]$",
+    r"|challenges|changes|elements|components|stages|functions|uses|methods|characteristics|roles|purposes|phases|themes"
+    r"|principles|properties|parts)(?:[ \t]+[\w'-]+){0,5}[.:]$",
     re.IGNORECASE,
 )
 _FIRST_POINT = re.compile(r"^(?:One (?:\w+ ){0,2}(?:reason|advantage|benefit|way|example|factor|thing|aspect|feature|drawback|disadvantage)s?\b|First(?:ly)?,|To begin with\b)")
@@ -226,6 +237,8 @@ _SUMS_UP = re.compile(
     r"^(?:In (?:both|all|either|each|any) (?:of (?:these|the) )?cases?|(?:All|Each|Both|Either|Any|None|Many|Most) of (?:these|them|those|the above)"
     r"|(?:These|Those|Both|All these|All of these|Such)\s+(?!include|are\s*:)[\w-]+\b|Together|Taken together|Combined|Either way|In any case|Whichever"
     r"|Regardless|In general|Generally|The (?:specific|exact|best|right|choice|actual)\b"
+    # the comparison drawn from the sides described before ("The key difference between the two is ...")
+    r"|The (?:key|main|major|biggest|fundamental|primary|crucial|basic|most important) (?:difference|distinction|similarity)\b"
     r"|(?:[\w,]+\s+){0,3}(?:these|those|all (?:of )?(?:these|the above)|the above) (?:\w+ )?(?:factors|reasons|points|considerations|benefits"
     r"|advantages|disadvantages|steps|things|differences|similarities|features|tips|ways|aspects|examples|measures|strategies)\b)",
 )
@@ -263,17 +276,46 @@ _STEP = re.compile(
 )
 
 
-def _attach_dependents(sentences: list[str], closing: bool = False) -> list[str]:
+# A sentence that sums up by restating the answer's topic with a verdict ("Gun violence in
+# the United States remains a complex issue ...", "Thus, the 9th Amendment plays an
+# important role in ..."): `_restates_topic`.
+_VERDICT = re.compile(
+    r"\b(?:remains?|is|are|has become|have become|continues? to be)\s+(?:a|an|the|one of the)?\s*(?:[\w-]+,?\s+(?:and\s+)?){0,3}?"
+    r"(?:complex|important|essential|crucial|vital|key|significant|persistent|powerful|valuable|useful|integral|fundamental"
+    r"|critical|central)\b|\bplays? (?:a|an) (?:[\w-]+\s+)?(?:crucial|key|vital|important|significant|central|essential|major) role\b",
+    re.IGNORECASE,
+)
+_SUMMING_OPENER = re.compile(r"^(?:Thus|Therefore|Hence|As such|Consequently|Today|Nowadays|Clearly),?\s+")
+_SUBJECT = re.compile(r"^((?:[\w'’().-]+\s+){1,6}?)(?:is|are|remains?|has|have|plays?|continues?|serves?)\b")
+_PRONOUNS = frozenset({"it", "this", "that", "they", "these", "those", "he", "she", "we", "you"})
+
+
+def _restates_topic(sentence: str, topic: str) -> bool:
+    """Whether a sentence restates the answer's topic (its subject is words of the answer's
+    opening sentence `topic`) with a verdict on it (`_VERDICT`): a summing-up, not a point."""
+    if not topic or not _VERDICT.search(sentence):
+        return False
+    m = _SUBJECT.match(_SUMMING_OPENER.sub("", sentence, count=1))
+    subject = m.group(1).strip().lower() if m else ""
+    return bool(subject) and subject not in _PRONOUNS and subject in topic.lower()
+
+
+def _attach_dependents(sentences: list[str], closing: bool = False, topic: str = "") -> list[str]:
     """Sentences grouped into list entries: a dependent sentence (`_DEPENDENT`) joins the
-    one before it. With `closing`, a closing last sentence (`_CLOSING`) stays on its own
-    even if it opens like a dependent one ("This is an easy way to ...")."""
+    one before it. With `closing`, a closing last sentence (`_CLOSING`, or one restating the
+    answer's `topic`) stays on its own even if it opens like a dependent one ("This is an
+    easy way to ...", "Thus, X plays an important role ...")."""
     out: list[str] = []
     for k, s in enumerate(sentences):
-        if out and _DEPENDENT.match(s) and not (closing and k == len(sentences) - 1 and _CLOSING.match(s)):
+        last = closing and k == len(sentences) - 1
+        if out and _DEPENDENT.match(s) and not (last and (_CLOSING.match(s) or _restates_topic(s, topic))):
             out[-1] = f"{out[-1]} {s}"
         else:
             out.append(s)
     return out
+
+
+_MAX_GROUP = 4
 
 
 def _group_by_cues(sentences: list[str]) -> tuple[list[str], bool]:
@@ -291,6 +333,10 @@ def _group_by_cues(sentences: list[str]) -> tuple[list[str], bool]:
         tail, end = [sentences[-1]], end - 1
     lead = [" ".join(sentences[: cued[0]])] if cued[0] else []
     bounds = cued + [end]
+    if any(b - a >= _MAX_GROUP for a, b in zip(bounds, bounds[1:])):
+        # a "point" of four or more sentences is a walkthrough the cues only dot ("We also
+        # declare ... The variable ... To calculate ... The loop ..."): sentence by sentence
+        return sentences, False
     return lead + [" ".join(sentences[a:b]) for a, b in zip(bounds, bounds[1:])] + tail, True
 
 
@@ -390,7 +436,7 @@ _CREATIVE_REQUEST = re.compile(
 # sentences follow from one another; as list entries they read as notes. An answer to one of
 # them that enumerates anyway (two cued points, or steps) is still listed.
 _ONE_PIECE_REQUEST = re.compile(
-    r"\b(?:describe|depict|portray|paint|capture)\b[^.?!\n]{0,40}?\b(?:taste|flavou?r|smell|scent|aroma|sound|feel(?:ing)?|texture"
+    r"\b(?:describe|depict|portray|paint|capture|descriptions? (?:of|about|for))\b[^.?!\n]{0,40}?\b(?:taste|flavou?r|smell|scent|aroma|sound|feel(?:ing)?|texture"
     r"|experience|setting|scene|scenery|atmosphere|appearance|look|sight|view|landscape|mood|sensation|emotions?|painting"
     r"|picture|image|photo(?:graph)?|sunset|sunrise|trip|vacation|holiday|journey|day|night|evening|morning|visit|walk|adventure"
     r"|moment|dream)s?\b"
@@ -594,12 +640,13 @@ class ToMarkdown(Transform):
         st = ans.structure
         assert st is not None
         runs = [self._units(ans, run) for run in ans.runs]
+        topic = next((u.sentences[0] for units in runs for u in units if u.sentences and not u.lines), "")
         total = sum(ans.bounds.get(u.block, len(u.sentences)) for units in runs for u in units)
         for r, units in enumerate(runs):
             for k, u in enumerate(units):
                 if not u.lines:
                     ends_answer = r == len(runs) - 1 and k == len(units) - 1 and u.block == len(st.blocks) - 1
-                    u.sentences = _attach_dependents(u.sentences, closing=ends_answer)
+                    u.sentences = _attach_dependents(u.sentences, closing=ends_answer, topic=topic)
                     if len(u.sentences) >= 2:
                         first_cued = bool(_ITEM_CUE.match(u.sentences[0]))
                         u.sentences, u.cued = _group_by_cues(u.sentences)
@@ -617,11 +664,12 @@ class ToMarkdown(Transform):
             nxt = st.blocks[last_block + 1] if last_block + 1 < len(st.blocks) else None
             lead_in = nxt is not None
             code_next = nxt is not None and _indented_code(ans.text, nxt)
-            parts = self._parts(units, lead_in, code_next, first=r == 0, last=r == len(runs) - 1, only=only, headed=headed)
+            parts = self._parts(units, lead_in, code_next, first=r == 0, last=r == len(runs) - 1, only=only, headed=headed,
+                                topic=topic)
             parts = _separate_lists(_pin(parts, pinned) if pinned else parts)
             if not any(kind in _LISTS and len(body) >= 2 for kind, body in parts):
                 continue
-            if _leans_on_paragraphs(units) or _uneven(parts):
+            if _leans_on_paragraphs(units, topic) or _uneven(parts):
                 prose = True
                 continue
             # a disclaimer before the lead is not an introduction of the points
@@ -633,9 +681,10 @@ class ToMarkdown(Transform):
         if not replacements:
             ans.reason = "no list-like content" if prose else "too short"
             return
-        if counts["items"] < 3 and p["min_sentences"] >= 3 and not intro and not outro and len(replacements) == 1 and not ans.text[: replacements[0][0]].strip() \
-                and not ans.text[replacements[0][1] :].strip():
-            # the whole answer as two bullets and nothing else: two halves of one answer, not points
+        if counts["items"] < 3 and p["min_sentences"] >= 3 and not intro and (not outro or only) and len(replacements) == 1 \
+                and not ans.text[: replacements[0][0]].strip() and not ans.text[replacements[0][1] :].strip():
+            # the whole answer as two bullets and nothing else: two halves of one answer, not
+            # points; so is a one-paragraph answer as two bullets and a closing sentence
             ans.reason = "no list-like content"
             return
         ans.new_text = splice_blocks(ans.text, replacements)
@@ -646,7 +695,8 @@ class ToMarkdown(Transform):
         ans.detail = detail + (", intro" if intro else "") + (", outro" if outro else "")
 
     def _parts(
-        self, units: list[_Unit], lead_in: bool, code_next: bool, first: bool, last: bool, only: bool, headed: bool
+        self, units: list[_Unit], lead_in: bool, code_next: bool, first: bool, last: bool, only: bool, headed: bool,
+        topic: str = "",
     ) -> list[tuple[str, object]]:
         """A run as a sequence of ("para", text), ("head", text) and ("list", entries)."""
         p = self.params
@@ -667,8 +717,8 @@ class ToMarkdown(Transform):
                 parts.append(("prose" if uneven else "para", shorts[0]))
             shorts.clear()
 
-        whole = self._paragraphs_as_items(units, first, last)
-        tail = _closing_tail(units) if last else len(units)
+        whole = self._paragraphs_as_items(units, first, last, topic)
+        tail = _closing_tail(units, topic) if last else len(units)
         introduced = False  # the previous paragraph ended in ":" and introduces this one
         for k, u in enumerate(units):
             is_first, is_last = first and k == 0, last and k == len(units) - 1
@@ -680,13 +730,19 @@ class ToMarkdown(Transform):
                 parts.append(("list", u.sentences))
                 continue
             sents = list(u.sentences)
-            if is_first and p["keep_intro"] and 1 < len(units) and k < tail and not opening_is_point and not u.cued:
-                # the opening paragraph of an answer whose later paragraphs are its points
-                # introduces them, whatever its length: split into a lead and items, its last
-                # sentences would be listed as points although they only announce the rest
+            if (is_first and p["keep_intro"] and 1 < len(units) and k < tail and not opening_is_point and not u.cued
+                    and len(sents) >= 2 and _PREVIEWS.search(sents[-1])):
+                # an opening paragraph that ends by previewing the paragraphs after it is their
+                # introduction, whatever its length: split into a lead and items, it would list
+                # the preview as one more point although it only announces the rest
                 flush()
                 parts.append(("para", " ".join(sents)))
                 continue
+            if whole and len(sents) >= 2 and _FIRST_POINT.match(sents[1]) and _ANNOUNCES.search(sents[0]):
+                # "Once water reaches the leaves, it plays several roles. Firstly, ...": the
+                # announcement introduces the points; it is not part of the first one
+                flush()
+                parts.append(("para", sents.pop(0)))
             disclaimed = is_first and len(sents) >= 2 and _disclaims(sents[0])
             if disclaimed:
                 # a disclaimer stands on its own; the lead and items come from what follows it
@@ -709,6 +765,7 @@ class ToMarkdown(Transform):
                 after.append(sents.pop())
             elif is_last and not lead_in and len(sents) >= 3 and (
                 _CLOSING.match(sents[-1]) or _CONCLUSION.match(sents[-1]) or (u.cued and _SUMS_UP.match(sents[-1]))
+                or _restates_topic(sents[-1], topic)
             ):
                 after.append(sents.pop())  # a closing remark, not a point of the list
             long = not whole and (len(sents) >= 3 or (only and len(sents) >= 2 and not disclaimed))
@@ -756,7 +813,8 @@ class ToMarkdown(Transform):
         return (
             bool(_FIRST_POINT.match(prose[0].sentences[0]))
             or bool(_NEXT_POINT.match(prose[1].sentences[0]))
-            or (prose[1] is units[1] and bool(_OTHER_SIDE.match(prose[1].sentences[0])))
+            or (prose[1] is units[1] and bool(_OTHER_SIDE.match(prose[1].sentences[0])) 
+                and not _PREVIEWS.search(_SENTENCE_SPLIT.split(prose[0].sentences[0])[0]))
         )
 
     @staticmethod
@@ -770,7 +828,7 @@ class ToMarkdown(Transform):
             return True
         return any(_NEXT_POINT.match(u.sentences[0]) for u in prose[2:])
 
-    def _paragraphs_as_items(self, units: list[_Unit], first: bool, last: bool) -> bool:
+    def _paragraphs_as_items(self, units: list[_Unit], first: bool, last: bool, topic: str = "") -> bool:
         """Whether the run's paragraphs become one item each rather than sections: when
         most of them are short ("First, ... Second, ...") a section per paragraph would
         list some and not others."""
@@ -779,7 +837,7 @@ class ToMarkdown(Transform):
                 and not self._opening_is_point(units, first)):
             body = body[1:]
         if last:
-            closers = units[_closing_tail(units) :]
+            closers = units[_closing_tail(units, topic) :]
             body = [u for u in body if not any(u is c for c in closers)]
         sizes = [len(u.sentences) for u in body]
         short = sum(n <= 2 for n in sizes)
@@ -892,22 +950,26 @@ def _closes_answer(u: _Unit) -> bool:
     )
 
 
-def _closing_tail(units: list[_Unit]) -> int:
+def _closing_tail(units: list[_Unit], topic: str = "") -> int:
     """Where the run's closing paragraphs begin (`len(units)` if it has none): the last one
+    (or a short last one restating the answer's `topic`, `_restates_topic`)
     if it closes (`_closes_answer`), and each one before it that closes too ("In essence, ..." before "Overall,
     ..."). The opening paragraph is never one of them."""
     k = len(units)
+    end = units[-1]
+    if k > 1 and not end.lines and end.sentences and len(end.sentences) <= 3 and _restates_topic(end.sentences[0], topic):
+        k -= 1
     while k > 1 and _closes_answer(units[k - 1]):
         k -= 1
     return k
 
 
-def _leans_on_paragraphs(units: list[_Unit]) -> bool:
+def _leans_on_paragraphs(units: list[_Unit], topic: str = "") -> bool:
     """Whether a paragraph after the run's first opens with a sentence that leans on the
     paragraph before it (`_LEANS_ON`; the summing-up last paragraphs aside): the paragraphs
     are one line of thought, not points, and as list entries they would dangle."""
     prose = [u for u in units if not u.lines and u.sentences]
-    tail = units[_closing_tail(units) :]
+    tail = units[_closing_tail(units, topic) :]
     return any(
         _LEANS_ON.match(u.sentences[0]) and not any(u is c for c in tail)
         for u in prose[1:]

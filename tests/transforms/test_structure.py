@@ -415,3 +415,79 @@ def test_plain_leaves_lists_that_read_only_as_lists():
     # quotations inside sentences, different labels and a lead-in sentence are still flattened
     assert _run(plain(), '- He said "yes" twice.\n- She said "no" once.').status == "changed"
     assert _run(plain(), "1. Name: Ada\n2. Role: Engineer").status == "changed"
+
+
+# --- what closes, opens or presents an answer is not one more point ---------------------
+
+ITEM_LINE = re.compile(r"(?m)^(?:[-*+]|\d+\.) ")
+
+
+def _row(records, n):
+    return next(r for r in records if r["id"] == f"alpaca_en_demo-{n:06d}")
+
+
+def test_markdown_alpaca_closings_openings_and_presented_pieces_stay_prose(records):
+    """Real rows of the kinds a reviewer marked: a summing-up paragraph before the last, an
+    opening that previews the sections, a quoted piece the request asks for, a disclaimer."""
+    md = markdown()
+    essence = _answer(md.apply(_row(records, 255), None))
+    assert "\n\nIn essence, data mining is more exploratory" in essence
+    assert "- In essence" not in essence
+    opening = _row(records, 443)["messages"][-1]["content"].split("\n\n")[0]
+    assert _answer(md.apply(_row(records, 443), None)).startswith(opening + "\n\n")
+    piece = _answer(md.apply(_row(records, 808), None))
+    assert "\n\nA mission statement for Acme Tech Inc. could look like this:" in piece
+    assert md.apply(_row(records, 43), None).status == "unchanged"  # disclaimer, two sentences, a caveat
+
+
+def test_markdown_the_opening_paragraph_is_the_first_side_when_the_next_opens_the_other():
+    text = (
+        "A lake is a body of still water. It is surrounded by land.\n\n"
+        "A river, on the other hand, is a body of moving water. It flows towards the sea. It carries sediment with it.\n\n"
+        "In summary, lakes stand still while rivers flow."
+    )
+    new = _answer(_run(markdown(), text))
+    assert new.startswith("- A lake is a body of still water. It is surrounded by land.\n- A river, on the other hand,")
+    assert new.endswith("\n\nIn summary, lakes stand still while rivers flow.")
+    # an opening that introduces the comparison stays an introduction
+    intro = text.replace("A lake is a body of still water.", "The main difference between a lake and a river is movement.")
+    assert not _answer(_run(markdown(), intro)).startswith("- ")
+
+
+def test_markdown_a_last_sentence_restating_the_topic_is_an_outro():
+    text = (
+        "The printing press changed how books were made. It used movable type. It made copies quickly. "
+        "It lowered the price of books. Thus, the printing press plays an important role in the history of reading."
+    )
+    new = _answer(_run(markdown(), text))
+    assert new.endswith("\n\nThus, the printing press plays an important role in the history of reading.")
+
+
+def test_markdown_an_announcement_before_the_first_point_is_not_part_of_it():
+    text = (
+        "Bees live in hives. A hive can hold thousands of bees.\n\n"
+        "Inside the hive, worker bees have several roles. Firstly, they clean the cells. They feed the larvae.\n\n"
+        "Secondly, they build the comb. They make wax for it.\n\n"
+        "Thirdly, they gather nectar. They turn it into honey."
+    )
+    new = _answer(_run(markdown(), text))
+    assert "\n\nInside the hive, worker bees have several roles.\n\n- Firstly, they clean the cells." in new
+
+
+def test_markdown_cues_that_only_dot_a_walkthrough_do_not_group_it():
+    text = (
+        "The program first reads a number. It also reads a second number. It stores the first in a variable. "
+        "It stores the second in another variable. It adds both numbers together. Finally, the program prints the sum."
+    )
+    new = _answer(_run(markdown(), text))
+    items = ITEM_LINE.findall(new)
+    assert len(items) >= 4  # one entry per step, not one entry of four sentences and another of one
+    assert "- It also reads a second number.\n" in new
+
+
+def test_markdown_a_requested_description_of_a_trip_is_left():
+    out = markdown().apply(_record_with(
+        "A day at the beach starts with warm sand. Waves roll in slowly. Children build castles. The sun sets in orange.",
+        "Come up with a description about a day at the beach.",
+    ), None)
+    assert (out.status, out.reason) == ("unchanged", "no list-like content")
