@@ -164,13 +164,30 @@ def in_child(n: int, batch_size: int) -> dict:
     return result
 
 
+def profile(n: int, batch_size: int, path: str) -> None:
+    """cProfile the streaming chain (`run_ours`) in this process: where its time goes."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    result = prof.runcall(run_ours, n, batch_size)
+    prof.dump_stats(path)
+    print(f"{n} rows in {result['total_s']:.2f} s (under the profiler); stats in {path}")
+    pstats.Stats(path).sort_stats("cumulative").print_stats(30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=200_000, help="rows after replication (default 200000)")
     ap.add_argument("--batch-size", type=int, default=1000)
     ap.add_argument("--no-baseline", action="store_true", help="skip the datasets.map comparison")
+    ap.add_argument("--profile", metavar="PATH", help="instead of the benchmark: run the chain over --rows in this "
+                    "process under cProfile, write the stats to PATH and print the 30 costliest calls (cumulative)")
     args = ap.parse_args()
     n, small = args.rows, min(5000, args.rows)
+    if args.profile:
+        profile(n, args.batch_size, args.profile)
+        return
 
     print(f"alpaca_en_demo replicated to {n} rows, batch size {args.batch_size}, {os.cpu_count()} CPUs")
     # Both chain runs go first, in fresh processes: Linux carries a parent's peak RSS

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from functools import lru_cache
 from typing import Callable, Iterable
 
 # --- sentence ends ------------------------------------------------------------------------
@@ -292,6 +293,8 @@ _CODE_SPAN = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*\1[`~]*[ \t]*
 
 def fence_lines(text: str) -> int:
     """Lines that open or close a code fence (an odd count: a fence left open)."""
+    if "```" not in text and "~~~" not in text:  # most answers: no scan of every line
+        return 0
     return len(_FENCE_LINE.findall(text))
 
 
@@ -300,8 +303,93 @@ def in_code(text: str, pos: int) -> bool:
     return any(m.start() <= pos < m.end() for m in _CODE_SPAN.finditer(text))
 
 
+_COUNTED_WORD = re.compile(r"[^\W\d_]{2,}|\d+(?:[.,]\d+)*")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=8192)
 def count_words(text: str) -> int:
     """Words of two letters or more, and numbers ("77.0°F" is one); Chinese counts
-    characters, four to a word."""
-    return len(re.findall(r"[^\W\d_]{2,}|\d+(?:[.,]\d+)*", text)) + len(re.findall(r"[\u4e00-\u9fff]", text)) // 4
+    characters, four to a word. Cached per text (bounded): a chain's steps and checks
+    count the same answers."""
+    return len(_COUNTED_WORD.findall(text)) + (0 if text.isascii() else len(_HAN.findall(text)) // 4)
 
+
+
+# --- cheap literal tests (exact gates in front of costly regular expressions) ---------------
+# Python's `re` tries every alternative of a pattern such as `\b(?:thee|thou|...)\b` with
+# IGNORECASE at every position of the text: a few hundred microseconds per answer, more than
+# spaCy's segmentation of it. Most answers hold none of the pattern's words, and `str.find`
+# tells that in microseconds. A gate is exact by construction: it answers "cannot match" only
+# when a literal that every match contains is absent, and otherwise the pattern itself runs.
+# It applies to ASCII text only (`str.isascii`, one C scan), where lower-casing is exactly
+# what IGNORECASE compares and `\w` is [A-Za-z0-9_]; other text goes straight to the pattern.
+_ASCII_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+# The only non-ASCII characters that IGNORECASE matches to an ASCII pattern character (İ ı ſ
+# and the Kelvin sign; computed over all of Unicode, checked by a test). Mapped to those
+# letters before lower-casing, a text's every IGNORECASE match of an ASCII literal is a
+# substring of its folded form, character for character (İ is the one character whose lower
+# case is two characters, and it is mapped first).
+CASE_FOLD_TO_ASCII = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+
+
+def fold_case(text: str) -> str:
+    """`text` lower-cased such that `literal.lower() in fold_case(text)` whenever an
+    IGNORECASE pattern holding that ASCII literal matches `text` (a necessary test)."""
+    if text.isascii() or not any(chr(c) in text for c in CASE_FOLD_TO_ASCII):
+        return text.lower()
+    return text.translate(CASE_FOLD_TO_ASCII).lower()
+
+
+def has_word(text: str, word: str) -> bool:
+    """Whether `word` (ASCII word characters) occurs in `text` with no ASCII word character
+    right before or after it: `re.search(r"\\bword\\b", text)` for ASCII text, without a scan
+    of every position. A necessary condition for any pattern that matches `word` whole."""
+    n, k = len(text), len(word)
+    i = text.find(word)
+    while i != -1:
+        j = i + k
+        if (i == 0 or text[i - 1] not in _ASCII_WORD_CHARS) and (j == n or text[j] not in _ASCII_WORD_CHARS):
+            return True
+        i = text.find(word, i + 1)
+    return False
+
+
+def has_word_start(text: str, prefix: str) -> bool:
+    """Whether `prefix` occurs in `text` at the start of a word (no ASCII word character
+    right before it): a necessary condition for `\\bprefix...`."""
+    i = text.find(prefix)
+    while i != -1:
+        if i == 0 or text[i - 1] not in _ASCII_WORD_CHARS:
+            return True
+        i = text.find(prefix, i + 1)
+    return False
+
+
+def any_in(text: str, literals: Iterable[str]) -> bool:
+    """Whether any of `literals` is a substring of `text`."""
+    return any(lit in text for lit in literals)
+
+
+_NON_LETTERS = bytes(c for c in range(128) if not chr(c).isalpha())
+_NON_UPPER = bytes(c for c in range(128) if not chr(c).isupper())
+
+
+def letter_counts(text: str) -> tuple[int, int]:
+    """(letters, upper-case letters) of `text`, as `str.isalpha` / `str.isupper` count them
+    character by character; ASCII text is counted in C (`bytes.translate`)."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw.translate(None, _NON_LETTERS)), len(raw.translate(None, _NON_UPPER))
+    letters = [c for c in text if c.isalpha()]
+    return len(letters), sum(c.isupper() for c in letters)
+
+
+@lru_cache(maxsize=16384)
+def cached_search(pattern: re.Pattern, text: str) -> bool:
+    """`pattern.search(text) is not None`, cached per (pattern, text) (bounded): for the
+    request and answer tests that a step and its checks, or two steps of a chain, make of
+    the same turn."""
+    return pattern.search(text) is not None

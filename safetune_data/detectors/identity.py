@@ -47,6 +47,7 @@ from functools import lru_cache
 from spacy.matcher import Matcher
 
 from ..nlp import sentencizer
+from ..text import any_in, fold_case, has_word
 
 KINDS = ("ai_self_reference", "named_identity", "developer_attribution")
 
@@ -215,11 +216,40 @@ _GATES: dict[str, re.Pattern] = {
     "fr": re.compile(r"\bIA\b|intelligence artificielle|modèle de|[Ee]n tant qu|[Jj]e suis|appelle|[Mm]on nom|développé|créé|entraîné|conçu|construit|programmé"),
     "zh": re.compile(r"[\u4e00-\u9fff]"),
 }
-# One scan decides whether any language's gate can open (most answers: none), instead of
-# four scans of every answer.
+# Whether any language's gate opens, as one pattern: what `_gates` must agree with (a test
+# compares them); no longer run, since this one scan cost more than the rest of the detector.
 _ANY_GATE = re.compile("|".join(
     f"(?i:{rx.pattern})" if rx.flags & re.IGNORECASE else f"(?:{rx.pattern})" for rx in _GATES.values()
 ))
+# Literals without which a language's gate cannot open (`text.has_word`, `text.any_in`):
+# case-sensitive gates are tested on the text, the IGNORECASE one on `text.fold_case(text)`;
+# Chinese needs a Han character (its gate is one character class, a fast scan).
+_GATE_LITERALS: dict[str, tuple[bool, tuple[str, ...], tuple[str, ...]]] = {
+    # language: (on folded case, whole words, substrings)
+    "de": (False, (), ("KI", "Sprachmodell", "künstliche", "Assistent", "Mein Name", "heiße", "entwickelt", "trainiert",
+                       "erstellt", "gebaut", "geschaffen", "programmiert")),
+    "es": (True, ("ia",), ("modelo de", "inteligencia", "asistente", "chatbot", "llamo", "nombre es", "desarrollad", "cread",
+                           "entrenad", "construid", "diseñad", "programad")),
+    "fr": (False, ("IA",), ("intelligence artificielle", "modèle de", "n tant qu", "e suis", "appelle", "on nom", "développé",
+                            "créé", "entraîné", "conçu", "construit", "programmé")),
+}
+
+
+def _gates(text: str) -> dict[str, bool]:
+    """Which languages' gates open on `text` (`_GATES`; {} when none does), each pattern run
+    only where its literals occur: one scan of the combined gate cost more than the rest of
+    the detector on most answers."""
+    folded = None
+    out: dict[str, bool] = {}
+    for lang, (fold, whole, parts) in _GATE_LITERALS.items():
+        if fold and folded is None:
+            folded = fold_case(text)
+        t = folded if fold else text
+        out[lang] = (any(has_word(t, w) for w in whole) or any_in(t, parts)) and bool(_GATES[lang].search(text))
+    out["zh"] = not text.isascii() and bool(_GATES["zh"].search(text))
+    return out if any(out.values()) else {}
+
+
 _FOREIGN_FIRST_PERSON = re.compile(r"\b(?:ich|mich|mir|mein\w*|yo|soy|mi|me|je|j['’]|moi|mon|ma)\b|我", re.IGNORECASE)
 
 
@@ -282,6 +312,40 @@ _PREFILTER = re.compile(
 )
 
 
+# The `_PREFILTER` words that must occur in an ASCII text's lower case for it to match:
+# whole words where a substring is common ("ai" in "said", "bing" in "being"), substrings
+# where it is rare; "<verb> by" is tested as a verb followed by whitespace and "by".
+_PREFILTER_WORDS = ("ai", "llm", "bing", "bard", "gpt")
+_PREFILTER_PARTS = ("language model", "chatbot", "virtual assistant", "digital assistant", "artificial intelligence",
+                    *(n.lower() for n in KNOWN_NAMES if n.lower() not in ("bing", "bard") and not n.lower().startswith("gpt")),
+                    "developer", "creator", "maker")
+
+
+def _verb_by(low: str) -> bool:
+    """Whether an attribution verb is followed by whitespace and "by" in `low`."""
+    for verb in _VERBS:
+        i = low.find(verb)
+        while i != -1:
+            j = i + len(verb)
+            k = j
+            while k < len(low) and low[k].isspace():
+                k += 1
+            if k > j and low.startswith("by", k):
+                return True
+            i = low.find(verb, i + 1)
+    return False
+
+
+def _prefilter(text: str) -> bool:
+    """`_PREFILTER.search(text)`, with a text that holds none of its words (`text.fold_case`)
+    answered by `str.find` alone (the pattern's scan of every position was the detector's
+    main cost)."""
+    low = fold_case(text)
+    if not (any(has_word(low, w) for w in _PREFILTER_WORDS) or any_in(low, _PREFILTER_PARTS) or _verb_by(low)):
+        return False
+    return _PREFILTER.search(text) is not None
+
+
 _FIRST_PERSON = re.compile(r"\b(I|me|my|myself)\b")
 
 
@@ -305,18 +369,26 @@ def find_identity(text: str) -> list[IdentityMatch]:
     """
     if not text:
         return []
-    out = _find_english(text) if _PREFILTER.search(text) else []
+    return list(_find_identity(text))
+
+
+@lru_cache(maxsize=8192)
+def _find_identity(text: str) -> tuple[IdentityMatch, ...]:
+    """Cached per text (bounded): `identity.inject` asks of each answer before it writes,
+    its fidelity checks ask again of the result, `identity.strip` plans from the matches
+    and `roleplay.add` asks of the answers it must not contradict."""
+    out = _find_english(text) if _prefilter(text) else []
     out.extend(_find_disclaimers(text))
     out.extend(_find_foreign(text))
     if not out:
-        return []
+        return ()
     out.sort(key=lambda m: (m.start, -m.end, m.pattern))
     out = [m for m in out if _speaks_of_self(text, m)]
     out = [m for m in out if not _third_person_attribution(text, m, out)]
     more = _continues(text, out)
     if more:
         out = sorted(out + more, key=lambda m: (m.start, -m.end, m.pattern))
-    return out
+    return tuple(out)
 
 
 def _continues(text: str, found: list[IdentityMatch]) -> list[IdentityMatch]:
@@ -342,16 +414,28 @@ def _find_english(text: str) -> list[IdentityMatch]:
     # optional-token patterns cost milliseconds over a whole answer, and an identity
     # statement never spans two sentences.
     for seg in _SEGMENT.finditer(text):
-        if not _PREFILTER.search(seg.group()):
-            continue
-        doc = sentencizer().tokenizer(seg.group())
-        strings = doc.vocab.strings
         base = seg.start()
-        for match_id, start, end in _matcher()(doc):
-            name = strings[match_id]
-            span = doc[start:end]
-            out.append(IdentityMatch(PATTERN_KINDS[name], name, base + span.start_char, base + span.end_char, span.text))
+        for kind, name, start, end, span in _segment_matches(seg.group()):
+            out.append(IdentityMatch(kind, name, base + start, base + end, span))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _segment_matches(segment: str) -> tuple[tuple[str, str, int, int, str], ...]:
+    """(kind, pattern, start, end, text) of the token-pattern matches in one segment, offsets
+    into the segment. Cached per segment (bounded): an injected statement ("I am an AI
+    assistant.") is one segment of every answer it opens, and tokenising it and running the
+    Matcher on it is most of the cost of checking that answer."""
+    if not _prefilter(segment):
+        return ()
+    doc = sentencizer().tokenizer(segment)
+    strings = doc.vocab.strings
+    out = []
+    for match_id, start, end in _matcher()(doc):
+        name = strings[match_id]
+        span = doc[start:end]
+        out.append((PATTERN_KINDS[name], name, span.start_char, span.end_char, span.text))
+    return tuple(out)
 
 
 _DISCLAIMER_NAMES = frozenset(name for name, _ in DISCLAIMERS + CONTINUATIONS)
@@ -374,9 +458,9 @@ def _find_disclaimers(text: str) -> list[IdentityMatch]:
 
 def _find_foreign(text: str) -> list[IdentityMatch]:
     out = []
-    if not _ANY_GATE.search(text):
+    gates = _gates(text)
+    if not gates:
         return out
-    gates = {lang: bool(rx.search(text)) for lang, rx in _GATES.items()}
     for name, kind, rx, opens in _FOREIGN:
         if not gates[name[:2]]:
             continue

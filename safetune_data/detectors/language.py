@@ -10,6 +10,8 @@ download for no gain on these five languages. Text with too few words to vote is
 from __future__ import annotations
 
 import re
+from collections import Counter
+from functools import lru_cache
 
 LANGUAGES = ("en", "de", "es", "fr", "zh")
 
@@ -46,16 +48,32 @@ def detect_language(text: str) -> str:
 
     Chinese wins when Han characters outnumber Latin words; otherwise the language with
     most stopword hits, if it has at least `MIN_VOTES` of them and twice the runner-up.
+    Cached per text (bounded): the transforms and their fidelity checks ask of the same
+    answers and prompts again and again.
     """
     if not text:
         return "unknown"
-    sample = _CODE_FENCE.sub(" ", text[: SAMPLE_CHARS * 2])[:SAMPLE_CHARS]
-    words = [w.lower() for w in _WORD.findall(sample)]
-    han = len(_CJK.findall(sample))
-    latin = sum(1 for w in words if w.isascii())
-    if han >= 4 and han > latin:
-        return "zh"
-    votes = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
+    return _detect_language(text)
+
+
+@lru_cache(maxsize=8192)
+def _detect_language(text: str) -> str:
+    sample = text[: SAMPLE_CHARS * 2]
+    if "```" in sample:
+        sample = _CODE_FENCE.sub(" ", sample)
+    sample = sample[:SAMPLE_CHARS]
+    if sample.isascii():
+        # the same words, counted in C: lower-casing ASCII moves no word boundary, and
+        # ASCII text has no Han characters and only ASCII words
+        counts = Counter(_WORD.findall(sample.lower()))
+        votes = {lang: sum(counts[w] for w in stop.intersection(counts)) for lang, stop in _STOPWORDS.items()}
+    else:
+        words = [w.lower() for w in _WORD.findall(sample)]
+        han = len(_CJK.findall(sample))
+        latin = sum(1 for w in words if w.isascii())
+        if han >= 4 and han > latin:
+            return "zh"
+        votes = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
     ranked = sorted(votes.items(), key=lambda kv: -kv[1])
     (best, n), (_, runner_up) = ranked[0], ranked[1]
     if n >= MIN_VOTES and n >= 2 * runner_up:

@@ -53,6 +53,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from ..nlp import sentencizer
+from ..text import any_in, has_word, letter_counts
 
 
 KINDS = ("persona", "creative_premise", "scenario_premise", "task_scenario", "assistant_identity", "functional_role",
@@ -374,35 +375,76 @@ _GAME_QUESTION = re.compile(
 _ROLE_STOP = {"who", "that", "which", "with", "from", "for", "in", "at", "of", "named", "called", "and", "whose", "on", "to"}
 
 
+# What every `_DIALECT` match holds, for the exact gate on ASCII text (`text.has_word` ...):
+# the short words whole ("thou" is in "though", "ye" in "yes"), the rare ones as substrings.
+_DIALECT_WORDS = ("thou", "thy", "ye", "yer")
+_DIALECT_PARTS = ("thee", "thine", "hath", "doth", "dost", "forsooth", "milord", "milady", "m'lady", "verily", "morrow",
+                  "matey", "ahoy", "avast", "landlubber", "shiver", "hearties", "pardner", "howdy", "'tis", "'twas")
+
+
+def _arr_word(low: str) -> bool:
+    """A word "arr", "arrr", ... in `low` (`_DIALECT`'s `arr+`, not "array" or "carry")."""
+    i = low.find("arr")
+    while i != -1:
+        j = i + 3
+        while j < len(low) and low[j] == "r":
+            j += 1
+        if (i == 0 or not (low[i - 1].isalnum() or low[i - 1] == "_")) and (j == len(low) or not (low[j].isalnum() or low[j] == "_")):
+            return True
+        i = low.find("arr", j)
+    return False
+
+
+def _dialect(text: str) -> tuple[str, ...]:
+    """The lower-cased `_DIALECT` matches of `text` (code already removed)."""
+    if text.isascii():
+        low = text.lower()
+        if not (any(has_word(low, w) for w in _DIALECT_WORDS) or any_in(low, _DIALECT_PARTS) or _arr_word(low)):
+            return ()
+    return tuple(m.group().lower() for m in _DIALECT.finditer(text))
+
+
+@lru_cache(maxsize=8192)
+def _voice(text: str) -> tuple[tuple[str, ...], bool, bool]:
+    """(dialect matches, shouting, stage direction) of an answer, cached per text (bounded):
+    `roleplay.add` and `roleplay.strip` ask of every answer, whatever the persona."""
+    text = _CODE.sub(" ", text)  # "arr = [5, 1]" in a code block is a variable
+    letters, upper = letter_counts(text)
+    return _dialect(text), letters >= 8 and upper >= 0.7 * letters, "*" in text and bool(_STAGE.search(text))
+
+
 def persona_voice(text: str, quoted: str = "") -> str | None:
     """How an answer shows it was written in character, or None: "dialect" ("Arr, matey",
     "lower thy gaze"), "shouting" (mostly capitals), "stage_direction" ("*sighs*"). Dialect
     that `quoted` (the question) already uses is the subject, not the voice ("What does
     'wherefore art thou' mean?")."""
-    said = (quoted or "").lower()
-    text = _CODE.sub(" ", text or "")  # "arr = [5, 1]" in a code block is a variable
-    if any(m.group().lower() not in said for m in _DIALECT.finditer(text)):
-        return "dialect"
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.7 * len(letters):
+    dialect, shouting, stage = _voice(text or "")
+    if dialect:
+        said = (quoted or "").lower()
+        if any(d not in said for d in dialect):
+            return "dialect"
+    if shouting:
         return "shouting"
-    if _STAGE.search(text or ""):
+    if stage:
         return "stage_direction"
     return None
 
 
+@lru_cache(maxsize=4096)
 def persona_attitude(framing: str) -> str | None:
     """The attitude a persona framing sets ("sarcastic", "grumpy", "hates"), or None."""
     m = _ATTITUDE.search(framing or "")
     return m.group().lower() if m else None
 
 
+@lru_cache(maxsize=8192)
 def game_question(text: str) -> bool:
     """A user turn asks what only a character in a game could answer ("Where have I been
-    today?", "Who ate the last cookie?", "Read my mind.")."""
+    today?", "Who ate the last cookie?", "Read my mind."). Cached per text (bounded)."""
     return bool(_GAME_QUESTION.search(text or ""))
 
 
+@lru_cache(maxsize=4096)
 def role_noun(framing: str) -> str | None:
     """The head noun of the role a framing sentence gives ("You are a grumpy medieval
     blacksmith." -> "blacksmith"), or None when it gives a name or no role."""
@@ -417,8 +459,12 @@ def role_noun(framing: str) -> str | None:
     return words[-1].lower().strip("'’\"") if words else None
 
 
+@lru_cache(maxsize=8192)
 def speaks_as_role(text: str, noun: str) -> bool:
-    """The answer speaks as the persona's role ("As a blacksmith, I ...", "I'm an old sailor")."""
+    """The answer speaks as the persona's role ("As a blacksmith, I ...", "I'm an old sailor").
+    Cached per (answer, noun) (bounded); an ASCII answer without the noun is not scanned."""
+    if (text or "").isascii() and noun.isascii() and noun.lower() not in (text or "").lower():
+        return False
     return bool(re.search(
         r"\b(?:as\s+an?|I\s+am\s+an?|I['’]m\s+an?|I\s+was\s+an?|this\s+old|speaking\s+as\s+an?)\s+(?:[\w-]+\s+){0,3}?"
         + re.escape(noun) + r"s?\b", text or "", re.IGNORECASE))
@@ -442,8 +488,11 @@ _CONTRACTS: tuple[tuple[str, re.Pattern], ...] = tuple(
 )
 
 
+@lru_cache(maxsize=8192)
 def format_contract(text: str) -> str | None:
-    """The output-format or tool contract a system prompt sets ("json", "tools", ...), or None."""
+    """The output-format or tool contract a system prompt sets ("json", "tools", ...), or None.
+    Cached per text (bounded): both `identity.inject` (per answer, over its prompts) and
+    `roleplay.add` ask."""
     for name, rx in _CONTRACTS:
         if rx.search(text or ""):
             return name
@@ -514,6 +563,27 @@ _I_HISTORY = re.compile(
 )
 
 
+# What an `_ADDRESS` match needs in an ASCII text's lower case: one of its terms as a whole
+# word (each is preceded and followed by a non-word character in every alternative).
+_ADDRESS_WORDS = ("love", "dude", "hon", "honey", "sweetheart", "sweetie", "darling", "kiddo", "buddy", "pal", "mate", "sugar",
+                  "sonny", "lad", "lass", "laddie", "young", "dear", "friend", "child", "boy", "girl")
+
+
+def _address(own: str) -> bool:
+    if own.isascii():
+        low = own.lower()
+        if not any(has_word(low, w) for w in _ADDRESS_WORDS):
+            return False
+    return bool(_ADDRESS.search(own))
+
+
+def _i_history(own: str) -> bool:
+    # every alternative holds the word "I" (case-sensitive pattern) or "in my"
+    if own.isascii() and not (has_word(own, "I") or has_word(own, "my")):
+        return False
+    return bool(_I_HISTORY.search(own))
+
+
 def first_person_experience(text: str) -> str | None:
     """How an answer speaks as a person with a life of its own, or None: "address" (calls the
     user "love", "dude"), "self_role" ("As your trainer, ..."), "my_life" ("my students", "my
@@ -523,18 +593,27 @@ def first_person_experience(text: str) -> str | None:
     Without the persona that gave it that life, such an answer contradicts the row. The
     signals are kept narrow on purpose: conversational answers ("I guess", "I was wondering")
     are not a persona's, and `roleplay.add` must not skip them."""
+    return _experience(text or "")
+
+
+@lru_cache(maxsize=8192)
+def _experience(text: str) -> str | None:
+    """`first_person_experience`, cached per text (bounded); each pattern behind an exact
+    literal gate on ASCII text (`text.has_word`), since most answers hold none of their words."""
     own = _own_words(text)
-    if _ADDRESS.search(own):
+    if _address(own):
         return "address"
-    if _SELF_ROLE.search(own):
+    if "your" in own and _SELF_ROLE.search(own):
         return "self_role"
-    if _MY_LIFE.search(own):
+    if (not own.isascii() or has_word(own.lower(), "my")) and _MY_LIFE.search(own):
         return "my_life"
-    if _I_HISTORY.search(own):
+    if _i_history(own):
         return "i_history"
     return None
 
 
+@lru_cache(maxsize=8192)
 def first_person(text: str) -> bool:
-    """The answer says "I", "me" or "my" in its own words (not in quotes or code)."""
+    """The answer says "I", "me" or "my" in its own words (not in quotes or code). Cached per
+    text (bounded)."""
     return bool(_FIRST_PERSON.search(_own_words(text)))

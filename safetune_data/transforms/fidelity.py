@@ -154,6 +154,10 @@ def _is_deletion(longer: str, shorter: str, pieces: tuple[str, ...]) -> bool:
         if t not in rest:
             return False
         rest = rest.replace(t, " ", 1)
+    # Equal once stripped is equal once whitespace runs are collapsed too (`\s` and
+    # `str.strip` agree on what whitespace is): the usual case, without two regex passes.
+    if rest.strip() == shorter.strip():
+        return True
     return _SPACE.sub(" ", rest).strip() == _SPACE.sub(" ", shorter).strip()
 
 
@@ -258,6 +262,8 @@ def _recased(before: str, after: str, added: Iterable[str]) -> str | None:
 
 
 def _dangling_clause(before: str, after: str) -> str | None:
+    if "As" not in after and "Being" not in after and "Speaking as" not in after:  # what every `_LEADING_CLAUSE` opens with
+        return None
     for m in _LEADING_CLAUSE.finditer(after):
         if m.group(1) + " " + m.group(2) in before:  # the text's own clause, moved by an edit
             continue

@@ -30,6 +30,7 @@ import json
 import random
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from ..detectors.structure import Block, blocks
 from ..errors import ParamError
 from ..records import assistant_indices, request_of
 from ..resources import BUILTIN_LANGUAGES, builtin_language_templates, builtin_templates, load_list_file
-from ..text import capitalize_first, count_words, fence_lines, in_code, remove_sentence, sentence_bounds
+from ..text import cached_search, capitalize_first, count_words, fence_lines, in_code, remove_sentence, sentence_bounds
 from ..registry import schema
 from .base import DatasetStep, Outcome, Transform, register, rng_for
 from .dataset_steps import requested_rows
@@ -547,12 +548,63 @@ def skip_reason(record: dict, index: int, languages: set[str], openings: str = "
         return "empty answer"
     prompts = "\n".join(m["content"] or "" for m in record["messages"][:index] if m["role"] in ("system", "user"))
     contract = format_contract(prompts)
-    if _JSON_ONLY.fullmatch(text) and (contract == "json" or _parses_as_json(text)):
+    if contract == "json" and _JSON_ONLY.fullmatch(text) or _json_only(text):
         return "json-only answer"
     if contract == "terminal":
         return "terminal-emulation answer"
     if contract in ("respond_only", "format", "schema", "tools"):
         return f"prompt fixes the answer format ({contract})"
+    reason = _form_reason(text)
+    if reason:
+        return reason
+    request = request_of(record, index)[:600]
+    handed_over = _addresses_user(text)
+    # (request and answer tests are cached per text: `cached_search`, `_genres`)
+    if not handed_over and cached_search(_REWRITE_TASK, request):
+        return "answer is the user's text, rewritten"
+    genre = None if handed_over else _requested_piece(request)
+    genre = genre or _answer_genre(text)
+    if genre:  # the answer is the piece asked for: a statement before it becomes its first line
+        return f"answer is a requested piece ({genre})"
+    if not handed_over and (cached_search(_ARTEFACT_REQUEST, request) or cached_search(_SCENE_REQUEST, request)):
+        return "answer is a requested piece (text)"
+    if not handed_over and cached_search(_SUMMARY_REQUEST, request) and not _ABOUT_SOURCE.match(text.lstrip()):
+        return "answer is a requested piece (summary)"
+    if not handed_over and cached_search(_LENGTH_REQUEST, request):
+        return "request fixes the answer's length"
+    reason = _opening_reason(text, openings, placement)
+    if reason:
+        return reason
+    lang = answer_language(record, index)
+    if lang not in languages:
+        return f"non-English answer ({lang})" if "en" in languages else f"no templates for the answer's language ({lang})"
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _requested_piece(request: str) -> str | None:
+    """The creative genre or form a request asks for (`detectors.genre`), cached per request."""
+    return requested_genre(request) or requested_form(request)
+
+
+@lru_cache(maxsize=8192)
+def _answer_genre(text: str) -> str | None:
+    """`detectors.genre.answer_genre`, cached per answer (bounded)."""
+    return answer_genre(text)
+
+
+# The tests of `skip_reason` that read the answer alone, cached per answer (bounded): a
+# chain's later steps and the row's other turns ask of the same texts, and a data set repeats
+# answers ("I'm sorry, but I cannot ...").
+@lru_cache(maxsize=8192)
+def _json_only(text: str) -> bool:
+    """The answer is a JSON value and nothing else (whatever the prompt says)."""
+    return bool(_JSON_ONLY.fullmatch(text)) and _parses_as_json(text)
+
+
+@lru_cache(maxsize=8192)
+def _form_reason(text: str) -> str | None:
+    """Code, a table, too few words or a bare value: no room for a statement."""
     first = _first_block(text)
     if first is None or first.kind in ("code", "table", "html") or fence_lines(text) % 2:
         return "code or table answer"
@@ -562,20 +614,12 @@ def skip_reason(record: dict, index: int, languages: set[str], openings: str = "
         return "answer too short for a statement"
     if first.kind == "paragraph" and count_words(text.lstrip().split("\n", 1)[0]) < 2:
         return "answer opens with a bare value"
-    request = request_of(record, index)[:600]
-    handed_over = _addresses_user(text)
-    if _REWRITE_TASK.search(request) and not handed_over:
-        return "answer is the user's text, rewritten"
-    genre = None if handed_over else requested_genre(request) or requested_form(request)
-    genre = genre or answer_genre(text)
-    if genre:  # the answer is the piece asked for: a statement before it becomes its first line
-        return f"answer is a requested piece ({genre})"
-    if not handed_over and (_ARTEFACT_REQUEST.search(request) or _SCENE_REQUEST.search(request)):
-        return "answer is a requested piece (text)"
-    if _SUMMARY_REQUEST.search(request) and not handed_over and not _ABOUT_SOURCE.match(text.lstrip()):
-        return "answer is a requested piece (summary)"
-    if _LENGTH_REQUEST.search(request) and not handed_over:
-        return "request fixes the answer's length"
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _opening_reason(text: str, openings: str, placement: str) -> str | None:
+    """What the answer opens with leaves no place for a statement in front of it."""
     body = text.lstrip()
     if _QUOTED_PIECE.match(body):
         return "answer is a quoted piece"
@@ -590,9 +634,6 @@ def skip_reason(record: dict, index: int, languages: set[str], openings: str = "
             return "answer opens with a reply word"
         if openings == "sentence" and not _opens_with_sentence(body):
             return "answer opens with a list or title, not a sentence"
-    lang = answer_language(record, index)
-    if lang not in languages:
-        return f"non-English answer ({lang})" if "en" in languages else f"no templates for the answer's language ({lang})"
     return None
 
 
@@ -641,6 +682,7 @@ def _title_case(line: str) -> bool:
 _LABEL_LINE = re.compile(r"\s*(?:\*\*)?[A-Z][\w'’-]*(?:[ \t][\w'’-]+){0,2}(?:\*\*)?:(?:\*\*)?\s+\S")
 
 
+@lru_cache(maxsize=8192)
 def fits_clause(text: str, lang: str) -> bool:
     """A leading clause reads as grammatical only before a first-person opening ("As an AI
     assistant, I ...") that keeps its case: "I", "I'm", ... in English, 我 in Chinese."""

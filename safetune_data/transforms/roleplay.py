@@ -37,6 +37,7 @@ import difflib
 import random
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..detectors.language import detect_language
 from ..detectors.roleplay import (
@@ -45,7 +46,7 @@ from ..detectors.roleplay import (
 )
 from ..errors import ParamError
 from ..resources import Persona, builtin_library, load_personas
-from ..text import capitalize_first, remove_span
+from ..text import cached_search, capitalize_first, has_word, has_word_start, remove_span
 from ..registry import schema
 from .base import Outcome, Transform, register
 from .fidelity import identity_present
@@ -97,6 +98,62 @@ class TaskKind:
 
 def _words(phrase: str) -> int:
     return len(re.split(r"[\s-]+", phrase))
+
+
+# Patterns travel into the cached functions below by source text and flags: a compiled
+# pattern hashes its whole compiled code on every call, a string caches its hash.
+_PatternKey = tuple[tuple[str, int] | None, ...]
+
+
+def _pattern_key(patterns: list[re.Pattern | None] | tuple[re.Pattern | None, ...]) -> _PatternKey:
+    return tuple(None if r is None else (r.pattern, r.flags) for r in patterns)
+
+
+def _compiled(key: _PatternKey) -> list[re.Pattern | None]:
+    return [None if k is None else re.compile(*k) for k in key]  # (`re`'s own cache: no recompiling)
+
+
+def _keyword_gate(keywords: tuple[str, ...]) -> tuple[tuple[str, bool], ...] | None:
+    """What a match of `_keyword_pattern(keywords)` must hold in an ASCII text's lower case:
+    one keyword's first word, lower-cased, at the start of a word (after a `\\b`), and as a whole word
+    where the keyword is one plain word. None: no such gate (a keyword is not plain ASCII)."""
+    out = []
+    for k in keywords:
+        parts = k.split()
+        if not parts:
+            return None  # an empty alternative matches anywhere
+        first = parts[0].lower()
+        if not first.isascii() or not (first[:1].isalnum() or first[:1] == "_"):
+            return None
+        out.append((first, len(parts) == 1 and bool(re.fullmatch(r"\w+", first))))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8192)
+def _first_cue(cues: _PatternKey, instruction: str) -> int | None:
+    """Index of the first task cue found in `instruction`, cached per text (bounded)."""
+    return next((k for k, cue in enumerate(_compiled(cues)) if cue.search(instruction)), None)
+
+
+@lru_cache(maxsize=8192)
+def _topic_scores(keyword_key: _PatternKey, gates: tuple[tuple[tuple[str, bool], ...] | None, ...],
+                  instruction: str, user_text: str) -> tuple[int, ...]:
+    """Per persona: its distinct keywords in the turn, those of the instruction counting
+    double and a phrase by its words (`_fitting_persona`). Cached per turn (bounded); a
+    persona none of whose keywords can match an ASCII turn (`_keyword_gate`, tested with
+    `str.find`) scores 0 without two case-insensitive regex scans."""
+    low = user_text.lower() if user_text.isascii() else None
+    scores = []
+    for r, gate in zip(_compiled(keyword_key), gates):
+        if r is None or (low is not None and gate is not None and not any(
+                f in low and (has_word(low, f) if whole else has_word_start(low, f)) for f, whole in gate)):
+            scores.append(0)
+            continue
+        head = {m.group().lower() for m in r.finditer(instruction)}
+        rest = {m.group().lower() for m in r.finditer(user_text)} - head
+        # a phrase ("customer persona") says more than one of its words ("customer")
+        scores.append(sum(2 * _words(k) for k in head) + sum(_words(k) for k in rest))
+    return tuple(scores)
 
 
 def _instruction(text: str) -> str:
@@ -179,7 +236,10 @@ class RoleplayAdd(Transform):
         elif p["persona"] is not None:
             raise ParamError("'persona' applies only to assign: one", field="persona")
         self.keyword_res = [_keyword_pattern(x.keywords) for x in self.personas]
+        self._keyword_gates = tuple(_keyword_gate(x.keywords) for x in self.personas)
         self.tasks, self.default = self._task_table() if p["tasks"] == "builtin" else ([], None)
+        self._cues = _pattern_key([t.cue for t in self.tasks])
+        self._keyword_key = _pattern_key(self.keyword_res)
         if p["assign"] == "domain" and not any(self.keyword_res) and not self.tasks and self._assign_given:
             # (by default a plain list of descriptions is drawn from at random, seeded per row)
             raise ParamError("assign: domain needs personas with keywords", field="assign")
@@ -232,18 +292,11 @@ class RoleplayAdd(Transform):
         rejected, so a random persona is drawn only when the library has no task table.
         """
         instruction = _instruction(user_text)
-        task = next((t for t in self.tasks if t.cue.search(instruction)), None)
+        k = _first_cue(self._cues, instruction)
+        task = None if k is None else self.tasks[k]
         if task is not None and task.over_topic:
             return task.persona, f"domain(task:{task.kind})"
-        scores = []
-        for r in self.keyword_res:
-            if r is None:
-                scores.append(0)
-                continue
-            head = {m.group().lower() for m in r.finditer(instruction)}
-            rest = {m.group().lower() for m in r.finditer(user_text)} - head
-            # a phrase ("customer persona") says more than one of its words ("customer")
-            scores.append(sum(2 * _words(k) for k in head) + sum(_words(k) for k in rest))
+        scores = _topic_scores(self._keyword_key, self._keyword_gates, instruction, user_text)
         best = max(scores)
         if best > 0:
             tied = [i for i, s in enumerate(scores) if s == best]
@@ -518,13 +571,13 @@ def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, 
     answers = [m["content"] or "" for m in messages if m["role"] == "assistant"]
     nouns = sorted({n for n in map(role_noun, removed) if n})
     fired = sorted({f"role:{n}" for n in nouns if any(speaks_as_role(a, n) for a in answers)})
-    if not any(_CREATIVE_TASK.search(u) for u in users):
+    if not any(cached_search(_CREATIVE_TASK, u) for u in users):
         asked = "\n".join(users)
         fired += sorted({v for v in (persona_voice(a, asked) for a in answers) if v})
         if _persona_names(removed) and any(map(first_person, answers)):
             # a named character ("You are Marco, a tour guide") who says "I" is that character
             fired.append("named_persona_first_person")
-    if not any(_AUTHORED_TASK.search(_without(u, removed)) for u in users):
+    if not any(cached_search(_AUTHORED_TASK, _without(u, removed)) for u in users):
         # "When my instruments failed ...", "Oh, love, ...", "As your trainer, ...": a life
         # that only the persona gave the answer
         fired += sorted({f"experience:{v}" for v in map(first_person_experience, answers) if v})
