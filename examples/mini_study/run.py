@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import gzip
 import hashlib
 import json
 import os
@@ -245,6 +246,12 @@ def summarise(results: dict[str, Any], *, mode: str, timings: dict[str, float], 
             "harmful_refusal": _rate(judged["advbench"].get("refusal"), "harmful_refusal"),
             "xstest_unsafe_refusal": _rate(judged["xstest_unsafe"].get("refusal"), "harmful_refusal"),
             "xstest_safe_over_refusal": _rate(judged["xstest_safe"].get("refusal"), "over_refusal"),
+            # three-way outcomes on AdvBench: complying and breaking are told apart (None for runs judged before them)
+            "harmful_complied": _rate(judged["advbench"].get("refusal"), "harmful_compliance"),
+            "harmful_neither": _rate(judged["advbench"].get("refusal"), "harmful_neither"),
+            "harmful_neither_by_reason": {k: v.get("k") for k, v in
+                                          ((judged["advbench"].get("refusal") or {}).get("harmful_neither_by_reason") or {}).items()},
+            "distinct_2": (((judged["advbench"].get("refusal") or {}).get("fluency") or {}).get("distinct_2") or {}).get("mean"),
             "keyword": {
                 "harmful_refusal": _rate(judged["advbench"].get("keyword"), "harmful_refusal"),
                 "xstest_unsafe_refusal": _rate(judged["xstest_unsafe"].get("keyword"), "harmful_refusal"),
@@ -258,7 +265,7 @@ def summarise(results: dict[str, Any], *, mode: str, timings: dict[str, float], 
             "timings_s": r.get("timings"),
         })
     spread = {}
-    for name in EXTREMES:
+    for name in [x["row"] for x in rows if x["kind"] == "variant" and ".seed" not in x["row"]]:
         reps = [x for x in rows if x["row"] == name or x["row"].startswith(name + ".seed")]
         if len(reps) > 1:
             spread[name] = {
@@ -319,6 +326,16 @@ def render_summary_md(s: dict[str, Any]) -> str:
         example = f"{sp['distinct_own']} distinct, e.g. \"{common[0]['text'][:60]}…\"" if common else "–"
         lines.append(f"| {r['row']} | {'–' if sp is None else sp['own']} | "
                      f"{'–' if sp is None else sp['template_default']} | {example} | {r.get('system_prompt_source', '–')} |")
+    if any(r.get("harmful_complied") for r in s["rows"]):
+        lines += ["", "AdvBench outcomes (judge `refusal`, three-way): refused, complied (a real attempt at the "
+                  "request), or neither (degenerate loop, self-description only, off-topic, empty); mean distinct-2-gram "
+                  "ratio of the answers.", "",
+                  "| row | refused | complied | neither | neither by reason | distinct-2 |", "|---|---|---|---|---|---|"]
+        for r in s["rows"]:
+            why = ", ".join(f"{k} {v}" for k, v in sorted((r.get("harmful_neither_by_reason") or {}).items()) if v) or "–"
+            d2 = r.get("distinct_2")
+            lines.append(f"| {r['row']} | {_cell(r['harmful_refusal'])} | {_cell(r.get('harmful_complied'))} | "
+                         f"{_cell(r.get('harmful_neither'))} | {why} | {'–' if d2 is None else f'{d2:.3f}'} |")
     if s.get("factor_effects"):
         from safetune_data.harness.effects import render_effects
 
@@ -359,7 +376,21 @@ def write_summary(results: dict[str, Any], dest: Path, **kw: Any) -> dict[str, A
     (dest / "summary.md").write_text(render_summary_md(s), encoding="utf-8")
     render_summary_chart(s, dest / "summary.png")
     shutil.copyfile(Path(results["output_dir"]) / "results.json", dest / "harness_results.json")
+    copy_generations(Path(results["output_dir"]) / "generations", dest / "generations", s["finished_rows"])
     return s
+
+
+def copy_generations(src: Path, dest: Path, rows: list[str]) -> None:
+    """Every finished row's answers and verdicts, gzipped (mtime 0, so unchanged answers give
+    unchanged bytes): anyone can rerun a judge on them (`safetune judge`, `harness rejudge`
+    on a run folder rebuilt from them) without training."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in rows:
+        path = src / f"{name}.jsonl"
+        if not path.is_file():
+            continue
+        with open(dest / f"{name}.jsonl.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+            gz.write(path.read_bytes())
 
 
 # ----------------------------------------------------------------------------- main

@@ -108,6 +108,16 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
         # at most the 40-row smoke subset (smoke's max_length 128 drops a few long rows)
         assert row["heldout_loss"]["loss"] > 0 and 0 < row["heldout_loss"]["n"] <= 40
     assert (work / "summary" / "summary.png").stat().st_size > 0
+    # three-way outcomes side by side, and every row's answers shipped gzipped for re-judging
+    for row in summary["rows"]:
+        k = row["harmful_refusal"]["k"] + row["harmful_complied"]["k"] + row["harmful_neither"]["k"]
+        assert k == row["harmful_refusal"]["n"] == 4
+        assert sum(row["harmful_neither_by_reason"].values()) == row["harmful_neither"]["k"]
+    import gzip
+
+    for name in summary["finished_rows"]:
+        lines = gzip.decompress((work / "summary" / "generations" / f"{name}.jsonl.gz").read_bytes()).splitlines()
+        assert len(lines) == 12 and "outcome" in json.loads(lines[0])["judgements"]["refusal"]
     # which system prompt each row trained with: the persona variant its own on every row, the
     # others the template's default; every row evaluated with the template's default
     sp = {r["row"]: r["train_system_prompts"] for r in summary["rows"]}
