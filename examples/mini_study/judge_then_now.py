@@ -46,10 +46,7 @@ def old_verdicts(run_dir: Path, rows: list[str], revision: str, scratch: Path) -
     subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-f", str(checkout), revision],
                    check=True, capture_output=True, text=True)
     try:
-        jobs = {}
-        for name in rows:
-            lines = (run_dir / "generations" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
-            jobs[name] = [[a["prompt"], a["response"]] for a in map(json.loads, filter(None, lines))]
+        jobs = {name: [[a["prompt"], a["response"]] for a in stored_answers(run_dir, name)] for name in rows}
         (scratch / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
         env = {**os.environ, "PYTHONPATH": str(checkout), "HF_HUB_OFFLINE": "1"}
         subprocess.run([sys.executable, "-c", OLD_JUDGE, str(scratch / "jobs.json"), str(scratch / "verdicts.json")],
@@ -60,17 +57,26 @@ def old_verdicts(run_dir: Path, rows: list[str], revision: str, scratch: Path) -
                        capture_output=True, text=True)
 
 
+def stored_answers(run_dir: Path, name: str) -> list[dict]:
+    """A row's stored answers, from generations/<row>.jsonl or .jsonl.gz."""
+    from safetune_data.harness.effects import generations_file
+    from safetune_data.io.sources import read_rows
+
+    return [loc.row for loc in read_rows(generations_file(run_dir / "generations", name))]
+
+
 def run_copy(run_dir: Path, verdicts: dict[str, list[dict]], dest: Path) -> Path:
     """A copy of the run whose recorded `refusal` verdicts are the earlier judge's."""
+    from safetune_data.harness.rejudge import load_run
     from safetune_data.harness.runner import VERDICT_KEYS, summarise_judged
 
-    doc = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    doc = load_run(run_dir)
     (dest / "generations").mkdir(parents=True)
     rows = []
     for row in doc["rows"]:
         if row["name"] not in verdicts:
             continue
-        answers = [json.loads(x) for x in (run_dir / "generations" / f"{row['name']}.jsonl").read_text(encoding="utf-8").splitlines() if x]
+        answers = stored_answers(run_dir, row["name"])
         by_bench: dict[str, dict[str, list[dict]]] = {}
         with open(dest / "generations" / f"{row['name']}.jsonl", "w", encoding="utf-8") as fh:
             for a, v in zip(answers, verdicts[row["name"]]):
@@ -86,7 +92,8 @@ def run_copy(run_dir: Path, verdicts: dict[str, list[dict]], dest: Path) -> Path
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run_dir", type=Path, help="a finished harness run (results.json + generations/)")
+    ap.add_argument("run_dir", type=Path, help="a finished harness run (results.json + generations/), or a study "
+                    "summary folder (harness_results.json + generations/*.jsonl.gz)")
     ap.add_argument("--before", default="5c8f1a8^", help="git revision whose refusal judge gives the 'then' verdicts")
     ap.add_argument("--out", type=Path, required=True, help="folder for comparison.md / comparison.json (new, or replaced)")
     args = ap.parse_args(argv)

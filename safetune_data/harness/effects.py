@@ -54,13 +54,21 @@ def _contrast(factor: str, levels: set[str], cell_keys: list[tuple]):
 METRICS = ("refusal", "compliance", "neither")
 
 
+def generations_file(gen_dir: str | Path, name: str) -> Path:
+    """A row's stored answers: `<row>.jsonl` as a run writes it, or `<row>.jsonl.gz` as a
+    study ships it beside its summary (the .jsonl path when neither exists, for the error)."""
+    plain = Path(gen_dir) / f"{name}.jsonl"
+    packed = Path(gen_dir) / f"{name}.jsonl.gz"
+    return packed if not plain.is_file() and packed.is_file() else plain
+
+
 def load_refusals(gen_dir: str | Path, row_names: list[str], judge: str) -> dict[str, dict[str, dict[str, dict]]]:
     """row -> benchmark key -> prompt id -> {"refusal": bool, "compliance": bool | None,
     "neither": bool | None}, from the run's generations/<row>.jsonl. The last two are None for
     generations judged before three-way outcomes existed."""
     out: dict[str, dict[str, dict[str, dict]]] = {}
     for name in row_names:
-        path = Path(gen_dir) / f"{name}.jsonl"
+        path = generations_file(gen_dir, name)
         if not path.is_file():
             raise InputError("generations of a finished row are missing", file=str(path))
         per_bench: dict[str, dict[str, dict]] = defaultdict(dict)

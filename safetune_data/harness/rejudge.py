@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ConfigError, InputError
 from ..io.sources import read_json, read_rows
 from ..io.writer import OutputDir
-from .effects import factor_effects
+from .effects import factor_effects, generations_file
 from .hooks import SILENT, Hooks
 from .judges import get_judge
 from .report import write_report
@@ -43,8 +43,11 @@ def is_rejudge_output(path: Path) -> bool:
 
 
 def load_run(run_dir: Path) -> dict[str, Any]:
-    """The run's results.json, checked to be one `harness run` wrote."""
+    """The run's results.json (or the harness_results.json a study summary keeps), checked to be
+    one `harness run` wrote."""
     src = run_dir / "results.json"
+    if not src.is_file() and (run_dir / "harness_results.json").is_file():
+        src = run_dir / "harness_results.json"
     if not src.is_file():
         raise InputError("no results.json here; is this the output directory of `safetune harness run`?",
                          file=str(run_dir))
@@ -101,7 +104,7 @@ def rejudge(run_dir: str | Path, out_dir: str | Path, *, judges: list[str] | Non
     specs = judge_specs(doc, judges, options or {})
     built = {s["name"]: get_judge(s["name"], **s["options"]) for s in specs}
     rows = [r for r in doc["rows"] if r.get("evaluated", True)]
-    stored = {r["name"]: read_generations(run_dir / "generations" / f"{r['name']}.jsonl") for r in rows}
+    stored = {r["name"]: read_generations(generations_file(run_dir / "generations", r["name"])) for r in rows}
     total = sum(len(a) for per in stored.values() for a in per.values())
 
     new_rows = []

@@ -147,3 +147,18 @@ def test_cli_prints_the_comparison_and_rejects_a_bad_option(monkeypatch, capsys,
     printed = capsys.readouterr().out
     assert "| p_n | 0.0 → 60.0 (+60.0)" in printed
     assert (run_dir / "rejudged" / "results.json").is_file()
+
+
+def test_a_study_summary_folder_with_gzipped_generations_is_read_like_a_run(run_dir, tmp_path):
+    import gzip
+
+    summary = tmp_path / "summary"
+    (summary / "generations").mkdir(parents=True)
+    (summary / "harness_results.json").write_bytes((run_dir / "results.json").read_bytes())
+    for path in (run_dir / "generations").iterdir():
+        (summary / "generations" / f"{path.name}.gz").write_bytes(gzip.compress(path.read_bytes()))
+    doc = rejudge(summary, tmp_path / "rj")
+    assert {r["name"]: r["summary"]["refusal"]["harmful_refusal"]["k"] for r in doc["rows"]} == {
+        "p_n": 6, "p_i": 2, "m_n": 6, "m_i": 2}
+    c = json.loads((tmp_path / "rj" / "comparison.json").read_text())
+    assert any(e["before"] == 0.0 for e in c["effects"])  # the recorded effects were read from the .gz files too
