@@ -22,7 +22,8 @@ it, and stacking a persona on them would too:
 - "task_scenario" (user turns): quoted task material after a label, "Scenario: You are a
   high school student ...";
 - "assistant_identity": the assistant's own product identity, "You are Chef Bot, a cooking
-  assistant for Acme Foods.", "You are a helpful assistant." (identity is the other factor);
+  assistant for Acme Foods.", "You are a helpful assistant.", "You are Pip, the in-app helper
+  for Greenleaf, a meal-planning app." (identity is the other factor);
 - "functional_role": "Act as a JSON formatter", "You are a translator", "Act as a Linux
   terminal": a function, not a character (stripping it would delete the task);
 - "remark" (user turns): a statement about the assistant, "You are the worst person I know";
@@ -38,7 +39,8 @@ Shakespearean actor, how would you greet the audience?") is a "scenario_premise"
 
 `format_contract` tells whether a system prompt fixes an output format or tool contract
 (JSON, tools, "respond only with", schemas, terminal emulation), which a persona would
-contradict. `persona_voice`, `persona_attitude`, `game_question` and `speaks_as_role` tell
+contradict. `persona_voice`, `persona_attitude`, `persona_period`, `game_question`,
+`plays_counterpart` and `speaks_as_role` tell
 whether the rest of a row was written for a persona (answers in dialect, shouting or stage
 directions; "a sarcastic critic"; "Where have I been today?"; "As a blacksmith, I ..."), so
 that removing only the framing would leave it unexplained.
@@ -206,6 +208,23 @@ def _role_phrase(doc: Doc, end: int, limit: int = 10) -> list[str]:
     return words
 
 
+# A product's own helper: "the in-app helper for Greenleaf, a meal-planning app", "the virtual
+# concierge of Hotel Arca". The answers refer to the product (its buttons, its tabs), so the
+# prompt is the assistant's identity, not a character. A helper role with no named product
+# ("a customer-support agent for an online store") stays a persona.
+_IN_PRODUCT = re.compile(r"\b(?:in-app|in-product|built-in|virtual)\s+(?:[\w-]+\s+)?(?:helper|assistant|guide|agent|concierge|"
+                         r"support|companion)\b", re.IGNORECASE)
+_HELPER_FOR_NAME = re.compile(r"\b(?:helper|agent|concierge|guide|companion|support)\s+(?:for|of|at|on|in|inside|within)\s+"
+                              r"(?:the\s+)?[A-Z][\w'’&-]*")
+_PRODUCT_NOUN = re.compile(r"\b(?:app|apps|application|website|site|platform|software|service|product|plugin|extension|"
+                           r"store|shop|company|brand|startup|bank|device)\b", re.IGNORECASE)
+
+
+def _product_helper(sentence: str) -> bool:
+    """The framing sentence makes the assistant a named product's helper (`_IN_PRODUCT`)."""
+    return bool(_IN_PRODUCT.search(sentence) or (_HELPER_FOR_NAME.search(sentence) and _PRODUCT_NOUN.search(sentence)))
+
+
 def _role_kind(doc: Doc, end: int, role: str, sentence: str) -> str | None:
     """The kind of a "you are X" / "act as X" role phrase that is not a character, or None."""
     words = _role_phrase(doc, end)
@@ -213,6 +232,8 @@ def _role_kind(doc: Doc, end: int, role: str, sentence: str) -> str | None:
         return "functional_role"
     names = [t.text for t in doc[end - 1 : end - 1 + len(words)] if t.text[:1].isupper()]
     if (any(w in _ASSISTANT_HEADS for w in words) or any(_ASSISTANT_NAME.search(n) for n in names)) and not _STYLE_CUE.search(sentence):
+        return "assistant_identity"
+    if _product_helper(sentence) and not _STYLE_CUE.search(sentence):
         return "assistant_identity"
     if role != "system" and any(w in _REMARK_WORDS for w in words[1:3]):
         return "remark"
@@ -437,6 +458,26 @@ def persona_attitude(framing: str) -> str | None:
     return m.group().lower() if m else None
 
 
+# A persona set in another time ("a 1920s radio announcer", "a lighthouse keeper in the 1890s",
+# "a Victorian butler"): its answers speak in that period's voice ("ladies and gentlemen, a
+# real humdinger"), which nothing else in the row explains. "a medieval history professor"
+# studies a period and is not set in it.
+_PERIOD = re.compile(
+    r"\b(?:1[0-9]{3}|2[1-9][0-9]{2})(?:s|['’]s)?\b|['’][2-9]0s\b|\b(?:roaring\s+)?(?:twenties|thirties|forties|fifties|sixties)\b"
+    r"|\b(?:1[0-9]|[2-9])(?:st|nd|rd|th)[- ]century\b(?!\s+(?:history|historian|art|literature|studies|scholar|music))"
+    r"|\b(?:medieval|victorian|elizabethan|edwardian|regency|prohibition-era|wild\s+west|old\s+west|old-timey|olde|"
+    r"stone[- ]age|viking|feudal)\b(?!\s+(?:history|historian|art|literature|studies|scholar|music))",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=4096)
+def persona_period(framing: str) -> str | None:
+    """The other time a persona framing places the character in ("1920s", "victorian"), or None."""
+    m = _PERIOD.search(framing or "")
+    return m.group().lower() if m else None
+
+
 @lru_cache(maxsize=8192)
 def game_question(text: str) -> bool:
     """A user turn asks what only a character in a game could answer ("Where have I been
@@ -550,7 +591,16 @@ _LIFE = (r"(?:students?|pupils?|class(?:es|room)?|lessons?|clients?|customers?|p
          r"galley|tours?|shifts?|career|years|decades|days|youth|childhood|time\s+(?:as|at|on|in)|family|kids|children|"
          r"grand(?:children|kids|mother|father|ma|pa)|mother|father|mum|mom|dad|wife|husband|son|daughter|parents|"
          r"hometown|village|neighbou?rhood|town|study|home|house|collection|pride|usual|instruments|tools|hives|recipe|grandma)")
-_MY_LIFE = re.compile(r"\bmy\s+(?:[\w-]+\s+){0,2}?" + _LIFE + r"\b", re.IGNORECASE)
+_MY_LIFE = re.compile(r"\bmy\s+(?:[\w-]+\s+){0,2}?" + _LIFE + r"\b"
+                      # "In my experience, nine times out of ten ...": a working life's judgement
+                      r"|\b(?:in|from)\s+my\s+(?:[\w-]+\s+)?experience\b", re.IGNORECASE)
+# The answer plays the user's counterpart in an exercise ("Now your turn — try ordering a café
+# crème for me!", "Practise on me"): it was written for a partner, teacher or examiner role.
+_COUNTERPART = re.compile(
+    r"\b(?:now\s+)?(?:it['’]s\s+)?your\s+turn\b"
+    r"|\b(?:try|practi[cs]e)\s+(?:[\w'’-]+\s+){0,5}?(?:on|with|for)\s+me\s*[!.]",
+    re.IGNORECASE,
+)
 # Personal history and habit: "I stopped watching the clock decades ago", "Back when I sailed",
 # "I've trained hundreds of racers", "I hear this in every lunchtime class".
 _I_HISTORY = re.compile(
@@ -610,6 +660,19 @@ def _experience(text: str) -> str | None:
     if _i_history(own):
         return "i_history"
     return None
+
+
+@lru_cache(maxsize=8192)
+def plays_counterpart(text: str) -> bool:
+    """The answer, in its own words, plays the user's partner in an exercise ("Now your turn —
+    try ordering a café crème for me!"). Cached per text (bounded); an ASCII answer without
+    "turn" or the word "me" is not scanned."""
+    own = _own_words(text or "")
+    if own.isascii():
+        low = own.lower()
+        if "turn" not in low and not has_word(low, "me"):
+            return False
+    return bool(_COUNTERPART.search(own))
 
 
 @lru_cache(maxsize=8192)

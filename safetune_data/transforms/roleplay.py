@@ -21,9 +21,12 @@ and only along it: a rewritten row must not contradict itself.
   needs: creative and scenario premises of a task and product identity prompts ("You are
   Chef Bot, a cooking assistant for Acme Foods."). Since answers are never touched, it also
   leaves a row alone when the rest of it was written for the persona: answers in character
-  ("Arr, matey", all capitals, "As a blacksmith, I ..."), a persona that sets the answers'
-  attitude ("a sarcastic critic"), questions that are part of a game ("Where have I been
-  today?"), or turns that use the persona's name.
+  ("Arr, matey", all capitals, "As a blacksmith, I ...", "In my experience, ..."), a persona
+  that sets the answers' attitude ("a sarcastic critic") or period voice ("a 1920s radio
+  announcer"), a persona that is the user's counterpart ("my debate opponent") or the "I" of
+  a diary the user asks for, a persona clause that names the audience ("who explains things
+  to non-technical managers") or the language the row is about ("a Spanish tutor"), questions
+  that are part of a game ("Where have I been today?"), or turns that use the persona's name.
 
 Both use `safetune_data.detectors.roleplay`: every framing `add` writes is checked, in
 context, to be one that `strip` removes whole, so that strip undoes add exactly.
@@ -42,7 +45,7 @@ from functools import lru_cache
 from ..detectors.language import detect_language
 from ..detectors.roleplay import (
     PREMISE_KINDS, find_framing, first_person, first_person_experience, format_contract, framing_kinds, game_question,
-    persona_attitude, persona_voice, role_noun, speaks_as_role,
+    persona_attitude, persona_period, persona_voice, plays_counterpart, role_noun, speaks_as_role,
 )
 from ..errors import ParamError
 from ..resources import Persona, builtin_library, load_personas
@@ -414,6 +417,7 @@ assess rate compare create make plan draft summarize summarise translate check c
 guide advise share discuss outline propose design name identify calculate solve respond reply talk introduce convince
 persuade argue interview ask quiz test find pick choose prepare build draw compose generate come say proofread improve
 judge grade score estimate predict diagnose interpret decode break sketch brainstorm critique convert recount
+announce deliver report
 """.split())
 
 
@@ -498,6 +502,29 @@ def _context_lost(removed: list[str], messages: list[dict]) -> list[str]:
     return sorted(set(lost))
 
 
+# Languages a persona can bring ("Act as a Spanish tutor. How do I say 'I'm hungry'?"): the
+# answers are in, or about, that language, and nothing else in the row says which. English is
+# the rows' own language and says nothing.
+_LANGUAGE = re.compile(
+    r"\b(Spanish|French|German|Italian|Portuguese|Dutch|Swedish|Norwegian|Danish|Finnish|Polish|Czech|Greek|Turkish|Russian|"
+    r"Ukrainian|Arabic|Hebrew|Persian|Farsi|Hindi|Urdu|Bengali|Punjabi|Tamil|Chinese|Mandarin|Cantonese|Japanese|Korean|"
+    r"Vietnamese|Thai|Indonesian|Malay|Tagalog|Swahili|Latin|Esperanto|Irish|Welsh|Catalan|Hungarian|Romanian)\b"
+)
+
+
+# The word names a language, not a cuisine or a style ("a chef specialising in Italian home
+# cooking" brings nothing the answer needs): the persona teaches or speaks it.
+_LANGUAGE_ROLE = re.compile(r"\b(?:tutor|teacher|instructor|coach|speaker|speaks|partner|translator|interpreter|lessons?|"
+                            r"conversation|pen[- ]?pal|native|language|grammar|vocabulary)\b", re.IGNORECASE)
+
+
+def _language_lost(removed: list[str], messages: list[dict]) -> list[str]:
+    """Languages the removed framing teaches or speaks that no remaining prompt names."""
+    rest = "\n".join(m["content"] or "" for m in messages if m["role"] in ("system", "user"))
+    return sorted({m.group(1) for text in removed if _LANGUAGE_ROLE.search(text) for m in _LANGUAGE.finditer(text)
+                   if not re.search(r"\b" + m.group(1) + r"\b", rest)})
+
+
 def _persona_names(removed: list[str]) -> list[str]:
     """Personal names the removed framing gives the persona ("You are Captain Elena Ruiz, ...",
     "Pretend you are Albert Einstein"), not product names ("ShopBot")."""
@@ -547,6 +574,33 @@ _AUTHORED_TASK = re.compile(
 )
 
 
+# "Write a diary entry", "a letter from ...", "in the first person": a piece whose "I" is
+# whoever the row casts the assistant as.
+_FIRST_PERSON_PIECE = re.compile(
+    r"\b(?:diary|journal|log\s+entry|logbook|memoir|monologue|soliloquy|"
+    r"(?:about|describe|recount)\s+your\s+(?:day|life|morning|night|week|journey|childhood))\b",
+    re.IGNORECASE,
+)
+
+
+# "who explains things clearly to non-technical managers", "who writes for beginners": an
+# instruction about the audience inside the persona clause.
+_AUDIENCE = re.compile(
+    r"\bwho\s+(?:always\s+|usually\s+|mostly\s+)?(?:explains|teaches|speaks|talks|writes|answers|presents|simplifies|"
+    r"translates|breaks\s+down)\b[^.!?\n]{0,40}?\b(?:to|for)\s+((?:[\w-]+\s+){0,2}?(?:beginners|novices|newcomers|children|kids|"
+    r"teens|teenagers|students|managers|executives|laypeople|laymen|non-experts|seniors|adults|parents|patients|"
+    r"customers|clients|people|readers|audiences|learners|speakers|users|developers|engineers))\b",
+    re.IGNORECASE,
+)
+
+
+# Roles that are the user's opposite number in an exercise or a game, not an expert who answers.
+_COUNTERPART_ROLES = frozenset({
+    "partner", "opponent", "adversary", "interviewer", "interviewee", "examiner", "quizmaster", "dm", "gm",
+    "customer", "patient", "client", "date", "boyfriend", "girlfriend", "penpal", "pen-pal", "sparring", "rival",
+})
+
+
 def _without(text: str, removed: list[str]) -> str:
     """`text` without the framing sentences, so that its instruction opens it again."""
     for r in removed:
@@ -565,10 +619,27 @@ def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, 
     attitudes = sorted({a for a in map(persona_attitude, removed) if a})
     if attitudes:
         return ("persona sets the answers' attitude", *attitudes)
+    audience = sorted({a.group(1).lower() for a in (_AUDIENCE.search(r) for r in removed) if a})
+    if audience:
+        # "a data analyst who explains things clearly to non-technical managers": an instruction
+        # about the answers rides in the persona clause and would go with it
+        return ("persona clause sets the audience", *audience)
     users = [m["content"] or "" for m in messages if m["role"] == "user"]
     if any(game_question(u) for u in users):
         return ("the questions are part of the role-play",)
+    counterparts = sorted({n for n in map(role_noun, removed) if n in _COUNTERPART_ROLES})
+    if counterparts:
+        # "Act as my debate opponent", "You are the dungeon master": the persona is the other side
+        # of an exercise, and the answers are its moves, not any assistant's answer
+        return ("persona is the user's counterpart", *counterparts)
     answers = [m["content"] or "" for m in messages if m["role"] == "assistant"]
+    if any(map(plays_counterpart, answers)):
+        # "Now your turn — try ordering a café crème for me!": written for an exchange partner
+        return ("answer is in character", "counterpart")
+    if (any(cached_search(_FIRST_PERSON_PIECE, u) for u in users) and any(map(first_person, answers))):
+        # "You are a lighthouse keeper in the 1890s." + "Write a diary entry": the persona is
+        # the piece's "I", a creative premise the answer is written from
+        return ("persona is the speaker of the piece",)
     nouns = sorted({n for n in map(role_noun, removed) if n})
     fired = sorted({f"role:{n}" for n in nouns if any(speaks_as_role(a, n) for a in answers)})
     if not any(cached_search(_CREATIVE_TASK, u) for u in users):
@@ -583,6 +654,12 @@ def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, 
         fired += sorted({f"experience:{v}" for v in map(first_person_experience, answers) if v})
     if fired:
         return ("answer is in character", *fired)
+    periods = sorted({p for p in map(persona_period, removed) if p})
+    if periods:
+        # "Roleplay as a 1920s radio announcer and give me the weather": the answer is a period
+        # bulletin ("a real humdinger", "dust off those boaters") in words no dialect list knows;
+        # a character set in another time speaks from it, so the row is left whole
+        return ("persona sets the answers' period voice", *periods)
     return None
 
 
@@ -654,7 +731,7 @@ class RoleplayStrip(Transform):
         if traits:
             # "You are X, a navigator. You enjoy teaching landlubbers.": the rest of the character stays
             return Outcome.unchanged(record, "persona description left in the system prompt", fired=["trait"])
-        context = _context_lost(removed, messages)
+        context = _context_lost(removed, messages) + _language_lost(removed, messages)
         if context:
             # "Pretend you are a park ranger at Yellowstone": the place goes with the persona
             return Outcome.unchanged(record, "persona carries context the row relies on", fired=context)

@@ -100,6 +100,8 @@ def test_roleplay_where_on_alpaca_user_turns(alpaca_path):
         ("You are Chef Bot, a cooking assistant for Acme Foods.", "system", "assistant_identity"),
         ("You are a helpful assistant.", "system", "assistant_identity"),
         ("You are ChatGPT, a large language model trained by OpenAI.", "system", "assistant_identity"),
+        ("You are Pip, the in-app helper for Greenleaf, a meal-planning app.", "system", "assistant_identity"),
+        ("You are Rosa, the support agent for Northwind, an online furniture store.", "system", "assistant_identity"),
         ("I want you to act as a Linux terminal.", "user", "functional_role"),
         ("You are the worst person I know.", "user", "remark"),
         ("You are a pirate?", "user", "question"),
@@ -108,6 +110,8 @@ def test_roleplay_where_on_alpaca_user_turns(alpaca_path):
         ("You are a helpful assistant who speaks like a pirate.", "system", "persona"),
         # a system prompt sets a standing character: no premise there
         ("You are a weathered poet. Write every answer in verse.", "system", "persona"),
+        # a helper role with no named product is a character
+        ("You are a friendly customer-support agent for an online store.", "system", "persona"),
     ],
 )
 def test_framing_kinds(text, role, kind):
@@ -201,6 +205,7 @@ def test_persona_attitude_game_questions_and_role_nouns():
         ("I learned this on my grandfather's farm: plant after the last frost.", "my_life"),
         ("Back when I sailed the Baltic, I steered by the stars.", "i_history"),
         ("I've repaired hundreds of these boilers, and the valve is usually the culprit.", "i_history"),
+        ("In my experience, nine out of ten squeaks are a dry hinge.", "my_life"),
     ],
 )
 def test_first_person_experience_is_found(answer, signal):
@@ -223,3 +228,36 @@ def test_plain_assistant_first_person_is_not_experience(answer):
     from safetune_data.detectors.roleplay import first_person_experience
 
     assert first_person_experience(answer) is None
+
+
+@pytest.mark.parametrize(
+    "framing, period",
+    [
+        ("Roleplay as a 1920s radio announcer.", "1920s"),
+        ("You are a lighthouse keeper in 1893.", "1893"),
+        ("You are a Victorian butler.", "victorian"),
+        ("Act as an 18th-century sailor.", "18th-century"),
+        ("You are a medieval history professor.", None),
+        ("You are a senior software engineer.", None),
+    ],
+)
+def test_persona_period(framing, period):
+    from safetune_data.detectors.roleplay import persona_period
+
+    assert persona_period(framing) == period
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("Say 'Bonjour'. Now your turn: greet me!", True),
+        ("Great. Try ordering a croissant for me!", True),
+        ("'Your turn' is what the dealer says.", False),
+        ("If that's what you want, try it without talking to me.", False),
+        ("Turn the valve left.", False),
+    ],
+)
+def test_plays_counterpart(answer, expected):
+    from safetune_data.detectors.roleplay import plays_counterpart
+
+    assert plays_counterpart(answer) is expected

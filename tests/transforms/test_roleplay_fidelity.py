@@ -248,7 +248,8 @@ STRIP_CASES = [
     C(0, [("S", "You are a pirate captain."), ("U", "How do compasses work?"), ("A", "Arr, a compass needle points north, matey.")], "answer is in character"),
     C(1, [("S", "You are a pirate captain."), ("U", "How do compasses work?"), ("A", "A magnetised needle lines up with Earth's magnetic field.")], None),
     C(2, [("U", "Act as a medieval king. What should I name my dog?"), ("A", "Name him Sir Barksalot, as befits thy noble hound.")], "answer is in character"),
-    C(3, [("U", "Act as a medieval king. What should I name my dog?"), ("A", "Good names include Max, Biscuit or Duke.")], None),
+    # a character set in another time speaks from it even where no dialect word shows it
+    C(3, [("U", "Act as a medieval king. What should I name my dog?"), ("A", "Good names include Max, Biscuit or Duke.")], "persona sets the answers' period voice"),
     C(4, [("S", "You are an angry football coach."), ("U", "How can I improve my stamina?"), ("A", "Run every day. No excuses.")], "persona sets the answers' attitude"),
     C(5, [("U", "Pretend you are a fortune teller. What will happen to me next week?"), ("A", "I see a long journey and a letter.")], "the questions are part of the role-play"),
     C(6, [("S", "You are a butler in a grand house."), ("U", "What should I wear to a dinner party?"), ("A", "*adjusts his gloves* A dark suit would be most appropriate, sir.")], "answer is in character"),
@@ -273,6 +274,38 @@ STRIP_CASES = [
     C(24, [("S", "You are a Shakespearean actor."), ("U", "Rewrite 'Where are you going?' in Shakespearean English."), ("A", "Whither goest thou?")], None),
     C(25, [("S", "You are a cheerful barista."), ("U", "How do I make a latte?"), ("A", "Pull a shot of espresso and top it with steamed milk!")], None),
     C(26, [("S", "You are a pirate captain."), ("U", "Sort this list in Python."), ("A", "```python\narr = [3, 1, 2]\narr.sort()\n```")], None),
+    # a plain trade persona whose answer judges from a working life
+    C(27, [("S", "You are a roofer."), ("U", "Why does my roof leak only in heavy rain?"),
+           ("A", "In my experience it is almost always the flashing around the chimney, not the tiles.")], "answer is in character"),
+    # the answer plays the user's practice partner
+    C(28, [("U", "Act as a conversation partner who speaks German, and teach me to ask for directions."),
+           ("A", "Gern! Say 'Entschuldigung, wo ist der Bahnhof?' Now your turn: try asking me the way to the museum!")],
+      "persona is the user's counterpart"),
+    C(37, [("U", "Act as a German teacher and teach me to ask for directions."),
+           ("A", "Gern! Say 'Entschuldigung, wo ist der Bahnhof?' Now your turn: try asking me the way to the museum!")],
+      "answer is in character"),
+    # a character set in another time
+    C(29, [("U", "Roleplay as a Victorian town crier and announce that the market opens at noon."),
+           ("A", "Oyez! Good people all, the market opens at the stroke of noon!")], "persona sets the answers' period voice"),
+    # the persona is the "I" of the piece the user asks for
+    C(30, [("S", "You are a cook on a whaling ship."), ("U", "Write a journal entry about the first week at sea."),
+           ("A", "Day seven. I boiled the last of the potatoes and the men grumbled all the same.")], "persona is the speaker of the piece"),
+    # the language only the persona named
+    C(31, [("U", "Act as a Japanese tutor. How do I say 'thank you'?"), ("A", "Arigatou gozaimasu, or just arigatou with friends.")],
+      "persona carries context the row relies on"),
+    C(32, [("S", "You are a chef specialising in French cooking."), ("U", "How do I make a roux?"),
+           ("A", "Melt butter, whisk in the same weight of flour and cook it for two minutes.")], None),
+    # a named product's own helper is the assistant's identity
+    C(33, [("S", "You are Lumi, the in-app helper for Brightbank, a budgeting app."), ("U", "How do I export my transactions?"),
+           ("A", "Open Settings and tap Export.")], "kept assistant identity"),
+    # an instruction about the audience rides in the persona clause
+    C(34, [("S", "You are a nurse who explains things simply to worried parents."), ("U", "Is a fever of 38.5 dangerous for a toddler?"),
+           ("A", "Usually not on its own; watch how the child drinks and behaves.")], "persona clause sets the audience"),
+    # the persona is the user's opposite number in an exercise
+    C(36, [("U", "Act as my debate opponent. Argue that homework should be banned."),
+           ("A", "Homework steals evenings from families and rest from children.")], "persona is the user's counterpart"),
+    C(35, [("S", "You are a nurse who explains things simply."), ("U", "Is a fever of 38.5 dangerous for a toddler?"),
+           ("A", "Usually not on its own; watch how the child drinks and behaves.")], None),
 ]
 
 
@@ -334,7 +367,8 @@ def test_add_on_hh_rlhf_passes_every_fidelity_check(hh, where):
     out, stats = run(T.roleplay.add(where=where, assign="domain"), hh)
     _assert_no_fidelity_failure(stats)
     # a few HH answers speak as a person with a life ("probably my mother or my boss?"), which
-    # roleplay.strip would read as in character, so add leaves them alone (587 of 600)
+    # roleplay.strip would read as in character ("in my experience of real-life situations"), so add
+    # leaves them alone (585 of 600)
     assert stats.changed >= 0.975 * len(hh)
     for rec in hh:
         if out[rec["id"]]["messages"] != rec["messages"]:
