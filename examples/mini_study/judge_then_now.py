@@ -67,7 +67,7 @@ def stored_answers(run_dir: Path, name: str) -> list[dict]:
 
 def run_copy(run_dir: Path, verdicts: dict[str, list[dict]], dest: Path) -> Path:
     """A copy of the run whose recorded `refusal` verdicts are the earlier judge's."""
-    from safetune_data.harness.rejudge import load_run
+    from safetune_data.harness.rejudge import benchmark_item, load_run
     from safetune_data.harness.runner import VERDICT_KEYS, summarise_judged
 
     doc = load_run(run_dir)
@@ -81,9 +81,8 @@ def run_copy(run_dir: Path, verdicts: dict[str, list[dict]], dest: Path) -> Path
         with open(dest / "generations" / f"{row['name']}.jsonl", "w", encoding="utf-8") as fh:
             for a, v in zip(answers, verdicts[row["name"]]):
                 fh.write(json.dumps({**a, "judgements": {"refusal": v}}, ensure_ascii=False) + "\n")
-                item = {k: a[k] for k in a if k not in ("row", "benchmark", "response", "judgements")}
                 by_bench.setdefault(a["benchmark"], {"refusal": []})["refusal"].append(
-                    {**item, **{k: v.get(k) for k in VERDICT_KEYS}})
+                    {**benchmark_item(a), **{k: v.get(k) for k in VERDICT_KEYS}})
         rows.append({**row, **summarise_judged(by_bench)})
     doc.update(rows=rows, judges=[{"name": "refusal", "options": {}}], primary_judge="refusal")
     (dest / "results.json").write_text(json.dumps(doc), encoding="utf-8")

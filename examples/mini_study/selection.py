@@ -114,7 +114,7 @@ def summarise(results: dict[str, Any], risk: dict[str, Any], scorer: str) -> dic
     done = all(arms[a]["harmful_refusal"] for a in ARMS)
     ordered = separated = None
     if done:
-        lo, mid, hi = (arms[a]["harmful_refusal"] for a in ARMS[0:1] + ARMS[2:3] + ARMS[1:2])
+        lo, mid, hi = (arms[a]["harmful_refusal"] for a in ("lowest", "random", "highest"))
         ordered = lo["rate"] > mid["rate"] > hi["rate"]
         separated = lo["ci_low"] > hi["ci_high"]
     pool = next(iter(risk["datasets"].values())) if isinstance(risk.get("datasets"), dict) else None

@@ -57,6 +57,11 @@ def load_run(run_dir: Path) -> dict[str, Any]:
     return doc
 
 
+def benchmark_item(answer: dict) -> dict:
+    """The benchmark row a stored answer was generated for (id, prompt, category, expected, ...)."""
+    return {k: v for k, v in answer.items() if k not in ("row", "benchmark", "response", "judgements")}
+
+
 def read_generations(path: Path) -> dict[str, list[dict]]:
     """benchmark key -> the stored answers of one row, in file order."""
     if not path.is_file():
@@ -115,8 +120,7 @@ def rejudge(run_dir: str | Path, out_dir: str | Path, *, judges: list[str] | Non
                 judged_by_bench: dict[str, dict[str, list[dict]]] = {}
                 lines = []
                 for key, answers in stored[row["name"]].items():
-                    items = [{k: a[k] for k in a if k not in ("row", "benchmark", "response", "judgements")}
-                             for a in answers]
+                    items = [benchmark_item(a) for a in answers]
                     per_answer, judged_by_bench[key] = judge_benchmark(built, items, [a["response"] for a in answers])
                     lines += [json.dumps({**a, "judgements": verdicts}, ensure_ascii=False)
                               for a, verdicts in zip(answers, per_answer)]

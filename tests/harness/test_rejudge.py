@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from safetune_data.cli.main import main
 from safetune_data.errors import ConfigError, InputError
 from safetune_data.harness.rejudge import rejudge
 
@@ -131,21 +129,12 @@ def test_an_option_for_a_judge_that_is_not_run_is_an_error(run_dir, tmp_path):
         rejudge(run_dir, tmp_path / "rj", options={"llm": {"url": "http://x"}})
 
 
-def _cli(monkeypatch, *args) -> int:
-    monkeypatch.setattr(sys, "argv", ["safetune", *map(str, args)])
-    try:
-        main()
-    except SystemExit as exc:
-        return exc.code or 0
-    return 0
-
-
-def test_cli_prints_the_comparison_and_rejects_a_bad_option(monkeypatch, capsys, run_dir, tmp_path):
-    assert _cli(monkeypatch, "harness", "rejudge", run_dir, "--option", "url=http://x") == 2
-    assert "JUDGE.KEY=VALUE" in capsys.readouterr().err
-    assert _cli(monkeypatch, "harness", "rejudge", run_dir) == 0
-    printed = capsys.readouterr().out
-    assert "| p_n | 0.0 → 60.0 (+60.0)" in printed
+def test_cli_prints_the_comparison_and_rejects_a_bad_option(cli, run_dir):
+    code, _, err = cli("harness", "rejudge", run_dir, "--option", "url=http://x")
+    assert code == 2 and "JUDGE.KEY=VALUE" in err
+    code, out, _ = cli("harness", "rejudge", run_dir)
+    assert code == 0
+    assert "| p_n | 0.0 → 60.0 (+60.0)" in out
     assert (run_dir / "rejudged" / "results.json").is_file()
 
 
