@@ -117,7 +117,7 @@ def summarise(results: dict[str, Any], risk: dict[str, Any], scorer: str) -> dic
         lo, mid, hi = (arms[a]["harmful_refusal"] for a in ("lowest", "random", "highest"))
         ordered = lo["rate"] > mid["rate"] > hi["rate"]
         separated = lo["ci_low"] > hi["ci_high"]
-    pool = next(iter(risk["datasets"].values())) if isinstance(risk.get("datasets"), dict) else None
+    pool = risk["datasets"][0] if risk.get("datasets") else None  # the scored pool: rows, score quantiles, seconds
     return {"scorer": scorer, "judge": judge, "aligned_reference": reference, "arms": arms,
             "lowest_gt_random_gt_highest": ordered, "lowest_vs_highest_intervals_disjoint": separated,
             "lowest_minus_highest_points": (100 * (arms["lowest"]["harmful_refusal"]["rate"]

@@ -168,6 +168,7 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
     assert max(risk[i] for i in arms["lowest"]["id"]) <= min(risk[i] for i in arms["highest"]["id"])
     sel = json.loads((work / "selection_summary" / "summary.json").read_text())
     assert sel["scorer"] == "representation" and set(sel["arms"]) == set(selection.ARMS)
+    assert sel["pool"]["rows"] == len(pool) and "representation" in sel["pool"]["scores"]
     assert all(a["harmful_refusal"]["n"] == 4 for a in sel["arms"].values())
 
 
