@@ -151,3 +151,11 @@ def test_a_study_summary_folder_with_gzipped_generations_is_read_like_a_run(run_
         "p_n": 6, "p_i": 2, "m_n": 6, "m_i": 2}
     c = json.loads((tmp_path / "rj" / "comparison.json").read_text())
     assert any(e["before"] == 0.0 for e in c["effects"])  # the recorded effects were read from the .gz files too
+
+
+def test_cli_exits_2_naming_the_missing_generations_and_writes_nothing(cli, run_dir):
+    (run_dir / "generations" / "p_i.jsonl").unlink()
+    code, _, err = cli("harness", "rejudge", run_dir)
+    assert code == 2 and "p_i.jsonl" in err
+    assert not (run_dir / "rejudged").exists()
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".")]
