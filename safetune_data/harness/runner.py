@@ -14,9 +14,13 @@ Read top to bottom, a run is:
 Each row is built in `rows/.<name>.partial/` and moved to `rows/<name>/` only when done
 (its answers to `generations/<name>.jsonl` at the same moment), with `done.json` holding
 the row's config hash, so a crash loses at most the row in progress and a rerun skips every
-finished row whose settings have not changed. A row that fails (an error, Ctrl-C) removes
-its `.partial` folder on the way out; one left by a killed process is removed when the
-row is started again.
+finished row whose settings have not changed. A row whose fine-tune finished keeps it: the
+`.partial` folder then holds the adapter (and merged model) with `finetuned.json` naming the
+row's config hash, and the next run loads it instead of training again (a fine-tune is most
+of a row's time; the evaluation after it is what a crash or a cut sitting usually hits).
+Anything else in `.partial` (a row that failed before its fine-tune finished, answers of an
+unfinished evaluation, a checkpoint for other settings) is removed on the way out or when
+the row is started again.
 """
 from __future__ import annotations
 
@@ -105,6 +109,31 @@ def _finished(row_dir: Path, config_hash: str) -> dict | None:
         return None
 
 
+FINETUNE_MARKER = "finetuned.json"
+# What a finished fine-tune leaves in a row's folder (finetune.py) and a resumed row reuses.
+FINETUNE_FILES = ("adapter", "merged", "finetune_config.json", "loss_log.jsonl", "train_stats.json", FINETUNE_MARKER)
+
+
+def _finetune_done(work: Path, config_hash: str) -> bool:
+    try:
+        marker = json.loads((work / FINETUNE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker.get("config_hash") == config_hash
+
+
+def keep_finetune_checkpoint(work: Path, config_hash: str) -> bool:
+    """Reduce a row's `.partial` folder to its finished fine-tune for these settings (True), or
+    remove it whole (False): a checkpoint is only worth keeping if the rerun would train the same."""
+    if not _finetune_done(work, config_hash):
+        shutil.rmtree(work, ignore_errors=True)
+        return False
+    for entry in work.iterdir():
+        if entry.name not in FINETUNE_FILES:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    return True
+
+
 def _system_prompts(tokenizer, given: str | None, chat_template: str | None) -> dict[str, Any]:
     default = template_default_system(tokenizer, chat_template)
     return {"given": given, "template_default": default,
@@ -161,9 +190,20 @@ def evaluate_model(model, tokenizer, cfg: HarnessConfig, row: RowPlan, judges: d
 
 
 # ----------------------------------------------------------------------------- one row
+def load_finetuned(model, work: Path, merged: bool, s) -> Any:
+    """The model a finished fine-tune in `work` produced: its merged weights, or the base with its adapter."""
+    if merged:
+        return load_causal_lm(str(work / "merged"), device=resolve_device(s.device), dtype=s.dtype,
+                              trust_remote_code=s.model.trust_remote_code)
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, str(work / "adapter")).eval()
+
+
 def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judges: dict[str, Any],
-            gen_path: Path, hooks: Hooks = SILENT) -> dict[str, Any]:
-    """Fine-tune (unless base), evaluate, and return the row's result dict."""
+            gen_path: Path, hooks: Hooks = SILENT, config_hash: str | None = None) -> dict[str, Any]:
+    """Fine-tune (unless base, or reuse the finished fine-tune in `work` for `config_hash`),
+    evaluate, and return the row's result dict."""
     s = cfg.settings
     t_row = time.time()
     device = resolve_device(s.device)
@@ -175,10 +215,16 @@ def run_row(cfg: HarnessConfig, row: RowPlan, start_model: str, work: Path, judg
     ft_stats = None
     if row.kind != "base":
         tokenizer.padding_side = "right"
-        seed = row.finetune.seed if row.finetune.seed is not None else s.seed
-        result = finetune(model, tokenizer, row.data, row.finetune, work, device=device, seed=seed,
-                          chat_template=cfg.chat_template, label=row.name, hooks=hooks)
-        model, ft_stats = result.model, result.stats
+        if config_hash is not None and _finetune_done(work, config_hash):
+            ft_stats = json.loads((work / "train_stats.json").read_text(encoding="utf-8"))
+            model = load_finetuned(model, work, bool(ft_stats.get("merged")), s)
+        else:
+            seed = row.finetune.seed if row.finetune.seed is not None else s.seed
+            result = finetune(model, tokenizer, row.data, row.finetune, work, device=device, seed=seed,
+                              chat_template=cfg.chat_template, label=row.name, hooks=hooks)
+            model, ft_stats = result.model, result.stats
+            if config_hash is not None:
+                write_json_atomic(work / FINETUNE_MARKER, {"config_hash": config_hash}, overwrite=True)
         timings["finetune_s"] = ft_stats["finetune_s"]
     evaluation: dict[str, Any] = {"benchmarks": {}, "summary": {}}
     if row.evaluate:
@@ -256,24 +302,30 @@ def run(config: str | Path | HarnessConfig, out_dir: str | Path | None = None, *
         else:
             hooks.message(f"[bold]{row.kind}[/] {row.name}")
             work = out / "rows" / f".{row.name}.partial"
-            shutil.rmtree(work, ignore_errors=True)  # left by a killed run (kill -9, power loss)
-            work.mkdir(parents=True)
+            if not resume:
+                shutil.rmtree(work, ignore_errors=True)
+            if keep_finetune_checkpoint(work, hashes[row.name]):  # left by a killed or cut run
+                hooks.message(f"  resuming from the finished fine-tune in {work}")
+            work.mkdir(parents=True, exist_ok=True)
             try:
-                done = run_row(cfg, row, start_model, work, judges, work / "generations.jsonl", hooks)
+                done = run_row(cfg, row, start_model, work, judges, work / "generations.jsonl", hooks,
+                               config_hash=hashes[row.name])
                 done["config_hash"] = hashes[row.name]
                 write_json_atomic(work / "row.json", done, overwrite=True)
                 write_json_atomic(work / "done.json", {"config_hash": hashes[row.name],
                                                        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")},
                                   overwrite=True)
                 gen = work / "generations.jsonl"
+                (work / FINETUNE_MARKER).unlink(missing_ok=True)  # a finished row is resumed by done.json
                 shutil.rmtree(row_dir, ignore_errors=True)
                 if gen.is_file():  # the row's answers appear with the row, never from a failed attempt
                     os.replace(gen, out / "generations" / f"{row.name}.jsonl")
                 else:
                     (out / "generations" / f"{row.name}.jsonl").unlink(missing_ok=True)
                 os.replace(work, row_dir)
-            finally:  # an error or Ctrl-C: the row in progress leaves nothing; rerun to redo it
-                shutil.rmtree(work, ignore_errors=True)
+            finally:  # an error or Ctrl-C: the row leaves at most its finished fine-tune; rerun to resume
+                if work.exists() and keep_finetune_checkpoint(work, hashes[row.name]):
+                    hooks.message(f"  {row.name} stopped after its fine-tune; kept it in {work} for the next run")
             t = done["timings"]
             hooks.message("  " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in t.items()))
         if row.kind == "stage":

@@ -147,7 +147,7 @@ def test_hub_id_with_hub_offline_fails_fast_with_hint_in_a_fresh_process(tmp_pat
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     elapsed = time.time() - t0
     assert proc.returncode == 2, proc.stderr
-    assert elapsed < 5, f"took {elapsed:.1f} s"
+    assert elapsed < 30, f"took {elapsed:.1f} s (a hub lookup that is not cut short hangs about 50 s)"
     assert f"field 'model.path': cannot load model '{HUB_ID}'" in proc.stderr and "HF_HUB_OFFLINE" in proc.stderr
     assert "harness config --tiny" in proc.stderr and "harness tiny" in proc.stderr
     assert not (tmp_path / "harness_results").exists()
