@@ -75,7 +75,10 @@ def test_card_front_matter_is_valid_and_names_transforms(tmp_path, patch_card_de
     assert "`roleplay.add`" in text
     # safety considerations cite both papers, with the direction of each applied change
     assert "Picky LLMs and Unreliable RMs" in text and "Fine-tuning Aligned Language Models Compromises Safety" in text
-    assert "roleplay = `add`** (expected effect on safety: riskier)" in text
+    # role-play: riskier in the papers, more refusal in the mini study: the card shows both
+    assert "roleplay = `add`** (expected effect on safety: disputed)" in text
+    roleplay = text.split("roleplay = `add`**")[1].split("**")[0]
+    assert "riskier per Li et al. 2025" in roleplay and "safer per examples/mini_study in this repository" in roleplay
     # the findings on markdown answers disagree: the card says so and names each source with its direction
     assert "structure = `markdown`** (expected effect on safety: disputed)" in text
     safety = text.split("## Safety considerations")[1].split("\n## ")[0]

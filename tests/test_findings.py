@@ -18,8 +18,9 @@ def test_inverse_changes_reverse_a_finding():
 
 
 def test_verdicts_follow_agreement():
-    assert findings.expected_effect("roleplay", "add") == "riskier"
-    assert findings.expected_effect("roleplay", "strip") == "safer"
+    # published work finds role-play riskier, the mini study measured more refusal: disputed either way
+    assert findings.expected_effect("roleplay", "add") == "disputed"
+    assert findings.expected_effect("roleplay", "strip") == "disputed"
     assert findings.expected_effect("structure", "markdown") == "disputed"
     assert findings.expected_effect("identity", "inject") == "disputed"
     assert findings.expected_effect("identity", "shift") == "riskier"

@@ -185,11 +185,16 @@ def test_committed_results_are_complete_and_the_readmes_show_them_verbatim():
             assert m["n"] == 100 and m["ci_low"] <= m["rate"] <= m["ci_high"]
     root_readme = (EXAMPLE.parents[1] / "README.md").read_text()
     example_readme = (EXAMPLE / "README.md").read_text()
-    for mode, readmes in (("full", (root_readme, example_readme)), ("quick", (example_readme,)),
-                          ("quick_seed1", (example_readme,))):
+    for mode, readmes in (("full", (root_readme, example_readme)), ("full_first", (example_readme,)),
+                          ("quick", (example_readme,)), ("quick_seed1", (example_readme,))):
         s = json.loads((EXAMPLE / "results" / mode / "summary.json").read_text())
-        rows = run.render_summary_md(s).split("\n\n")[0].strip().splitlines()[2:]  # below the header
+        blocks = run.render_summary_md(s).split("\n\n")
+        rows = blocks[0].strip().splitlines()[2:]  # below the header
         assert len(rows) == len(s["rows"])
+        if mode == "full":  # the three-way AdvBench outcomes too
+            outcomes = next(b for b in blocks if b.startswith("| row | refused | complied")).strip().splitlines()[2:]
+            assert len(outcomes) == len(s["rows"])
+            rows += outcomes
         for text in readmes:
             missing = [r for r in rows if r not in text.splitlines()]
             assert not missing, f"README rows differ from results/{mode}/summary.json: {missing}"
