@@ -80,23 +80,26 @@ _YOU = {"LOWER": "you"}
 # What may follow "you are" / "act as" / "imagine you are" for it to assign a character.
 _TARGET = {"LOWER": {"IN": ["a", "an", "the", "now", "my", "your"]}}
 _NAME = {"TEXT": {"REGEX": r"^[A-Z][\w\-]*$", "NOT_IN": ["I"]}}
+# "You are Dr. Priya Nair, ...", "Act as Mrs. Lindqvist": a title the tokenizer keeps with its period.
+_TITLES = ("Dr.", "Mr.", "Mrs.", "Ms.", "Mx.", "Prof.", "Capt.", "Sgt.", "Lt.", "Col.", "Gen.", "Rev.", "St.", "Sr.", "Fr.")
+_TITLE = {"TEXT": {"IN": list(_TITLES)}}
 _LEAD = {"LOWER": {"IN": ["please", "now", "so"]}, "OP": "?"}
 _COMMA = {"ORTH": ",", "OP": "?"}
 
 _PATTERNS: dict[str, list[list[dict]]] = {
-    "you_are": [[_LEAD, _YOU, _BE, t] for t in (_TARGET, _NAME)],
+    "you_are": [[_LEAD, _YOU, _BE, t] for t in (_TARGET, _NAME, _TITLE)],
     "you_are_no_longer": [[_LEAD, _YOU, _BE, {"LOWER": "no"}, {"LOWER": "longer"}]],
     "your_new_name": [[{"LOWER": "your"}, {"LOWER": "new", "OP": "?"}, {"LOWER": "name"}, {"LOWER": {"IN": ["is", "will"]}}]],
     "pretend": [
         [_LEAD, {"LOWER": "pretend"}, {"LOWER": "that", "OP": "?"}, _YOU, {"LOWER": {"IN": ["are", "'re", "’re", "were"]}}],
         [_LEAD, {"LOWER": "pretend"}, {"LOWER": "to"}, {"LOWER": "be"}],
     ],
-    "act_as": [[_LEAD, {"LOWER": "act"}, {"LOWER": {"IN": ["as", "like"]}}, t] for t in (_TARGET, _NAME)]
+    "act_as": [[_LEAD, {"LOWER": "act"}, {"LOWER": {"IN": ["as", "like"]}}, t] for t in (_TARGET, _NAME, _TITLE)]
     + [[_LEAD, {"LOWER": "act"}, {"LOWER": "as"}, {"LOWER": "if"}]]
     # "I want you to act as a travel guide", "I'd like you to be Sherlock Holmes"
     + [[{"LOWER": {"IN": ["i", "i'd", "i’d"]}}, {"LOWER": {"IN": ["want", "need", "would", "like"]}}, {"LOWER": "like", "OP": "?"},
         _YOU, {"LOWER": "to"}, {"LOWER": {"IN": ["act", "be"]}}, {"LOWER": {"IN": ["as", "like"]}, "OP": "?"}, t]
-       for t in (_TARGET, _NAME)],
+       for t in (_TARGET, _NAME, _TITLE)],
     "roleplay_as": [
         [_LEAD, {"LOWER": "role"}, {"ORTH": "-", "OP": "?"}, {"LOWER": "play"}, {"LOWER": "as"}],
         [_LEAD, {"LOWER": {"IN": ["roleplay", "role-play"]}}, {"LOWER": "as"}],
@@ -107,7 +110,7 @@ _PATTERNS: dict[str, list[list[dict]]] = {
          {"LOWER": {"IN": ["role", "persona", "character", "identity"]}}, {"LOWER": "of"}],
     ],
     "imagine_you_are": [
-        [_LEAD, {"LOWER": "imagine"}, {"LOWER": "that", "OP": "?"}, _YOU, _BE, t] for t in (_TARGET, _NAME)
+        [_LEAD, {"LOWER": "imagine"}, {"LOWER": "that", "OP": "?"}, _YOU, _BE, t] for t in (_TARGET, _NAME, _TITLE)
     ],
     "from_now_on": [
         [{"LOWER": "from"}, {"LOWER": "now"}, {"LOWER": "on"}, _COMMA, _YOU,
@@ -145,6 +148,15 @@ _PREMISE_TRIGGERS = {"you_are", "imagine_you_are", "pretend"}
 _CREATIVE = re.compile(
     r"(?:(?:please|now|then|and|so|also)\s+)*(?:write|compose|draft|pen|narrate|describe|tell|create|generate|invent|craft|"
     r"sing|recount|continue|come\s+up\s+with|make\s+up)\b",
+    re.IGNORECASE,
+)
+# "You are a Git expert. Tell me how to undo my last commit": a request for facts, not a piece
+# written from the premise ("Tell me about your day", "Tell a story", "tell me about our voyage"
+# stay creative; a question about "you" is a scenario premise).
+_ASKS_FACTS = re.compile(
+    r"(?:(?:please|now|then|and|so|also)\s+)*tell\s+(?:me|us)\s+(?![^.?!\n]*\b(?:our|ours|we)\b)"
+    r"(?!(?:an?\s+|some\s+|the\s+)?(?:[\w-]+\s+){0,2}?(?:story|stories|tale|tales|joke|jokes|legend|legends|fable|anecdotes?|poem|riddle)\b)"
+    r"(?!about\s+(?:your|yourself|you|the\s+(?:time|day|night)\s+you)\b)(?=\w)",
     re.IGNORECASE,
 )
 _AND_CONTINUATION = re.compile(r"\band\s+(.*)$", re.IGNORECASE | re.DOTALL)
@@ -225,8 +237,10 @@ def _product_helper(sentence: str) -> bool:
     return bool(_IN_PRODUCT.search(sentence) or (_HELPER_FOR_NAME.search(sentence) and _PRODUCT_NOUN.search(sentence)))
 
 
-def _role_kind(doc: Doc, end: int, role: str, sentence: str) -> str | None:
-    """The kind of a "you are X" / "act as X" role phrase that is not a character, or None."""
+def _role_kind(doc: Doc, end: int, role: str, sentence: str, pattern: str = "you_are") -> str | None:
+    """The kind of a "you are X" / "act as X" role phrase that is not a character, or None.
+    Only "you are ..." can be a remark ("You are the worst"): "Act as a real estate agent"
+    asks for a role, and "real estate" is a trade, not praise."""
     words = _role_phrase(doc, end)
     if any(w in _FUNCTIONAL for w in words):
         return "functional_role"
@@ -235,7 +249,8 @@ def _role_kind(doc: Doc, end: int, role: str, sentence: str) -> str | None:
         return "assistant_identity"
     if _product_helper(sentence) and not _STYLE_CUE.search(sentence):
         return "assistant_identity"
-    if role != "system" and any(w in _REMARK_WORDS for w in words[1:3]):
+    if (role != "system" and pattern == "you_are" and any(w in _REMARK_WORDS for w in words[1:3])
+            and " ".join(words[1:3]) != "real estate"):
         return "remark"
     return None
 
@@ -255,7 +270,7 @@ def _premise_kind(text: str, m: PersonaMatch, role: str) -> str | None:
     inner = _AND_CONTINUATION.search(m.text)
     tail = _tail(text, m.end)
     for part in ((inner.group(1),) if inner else ()) + (tail,):
-        if _CREATIVE.match(part.lstrip()):
+        if _CREATIVE.match(part.lstrip()) and not _ASKS_FACTS.match(part.lstrip()):
             return "creative_premise"
     if (inner and _SECOND_PERSON.search(inner.group(1))) or _SECOND_PERSON.search(tail):
         return "scenario_premise"
@@ -284,8 +299,14 @@ def _tail(text: str, pos: int) -> str:
     return nxt if end == -1 else nxt[:end]
 
 
+# "You are Dr. Priya Nair, ...": the period of a title does not end the sentence.
+_TITLE_BEFORE = re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(t[:-1]) for t in _TITLES) + r")$")
+
+
 def _frame_end(text: str, start: int, trigger_end: int) -> int:
     m = _FRAME_END.search(text, trigger_end)
+    while m is not None and m.group() == "." and _TITLE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
+        m = _FRAME_END.search(text, m.end())
     end = len(text) if m is None else (m.start() if m.group() == "\n" else m.end())
     if text[start:end].rstrip().endswith("?"):
         comma = text.find(",", trigger_end, end)
@@ -327,7 +348,7 @@ def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> Non
             continue
         b = _frame_end(text, a, doc[end - 1].idx + len(doc[end - 1].text))
         m = PersonaMatch(name, a, b, text[a:b])
-        kind = _role_kind(doc, end, role, m.text) if name in _TARGETED | {"pretend"} else None
+        kind = _role_kind(doc, end, role, m.text, name) if name in _TARGETED | {"pretend"} else None
         if kind is None and m.text.rstrip().endswith("?"):
             kind = "question"
         kind = kind or _premise_kind(text, m, role) or "persona"
@@ -374,6 +395,9 @@ _DIALECT = re.compile(
     re.IGNORECASE,
 )
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
+# Shouted orders inside mixed-case text ("LISTEN UP! ... put that phone away, NOW!"): a drill
+# sergeant's or a coach's voice. Two are needed, since one acronym can end an exclamation ("Use HTTPS!").
+_SHOUTED = re.compile(r"(?<![\w'’])[A-Z]{2,}(?:[ '’-]+[A-Z]{2,})*!")
 # "*adjusts monocle*", "*sighs*": a stage direction, not emphasis.
 _STAGE = re.compile(r"(?<![*\w])\*[a-z]+(?:s|ing)\b[^*\n]{0,80}\*(?![*\w])")
 # A persona whose description sets an attitude colours every answer it gave ("a sarcastic film
@@ -451,6 +475,16 @@ def persona_voice(text: str, quoted: str = "") -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
+def shouted_orders(text: str) -> bool:
+    """The answer, mostly in lower case, shouts orders in capitals at least twice ("LISTEN UP!
+    ... put that phone in another room, NOW!"): a drill sergeant's voice that `persona_voice`'s
+    "shouting" (mostly capitals) misses. Code is not read. Cached per text (bounded)."""
+    if "!" not in (text or ""):
+        return False
+    return len(_SHOUTED.findall(_CODE.sub(" ", text))) >= 2
+
+
 @lru_cache(maxsize=4096)
 def persona_attitude(framing: str) -> str | None:
     """The attitude a persona framing sets ("sarcastic", "grumpy", "hates"), or None."""
@@ -466,7 +500,10 @@ _PERIOD = re.compile(
     r"\b(?:1[0-9]{3}|2[1-9][0-9]{2})(?:s|['’]s)?\b|['’][2-9]0s\b|\b(?:roaring\s+)?(?:twenties|thirties|forties|fifties|sixties)\b"
     r"|\b(?:1[0-9]|[2-9])(?:st|nd|rd|th)[- ]century\b(?!\s+(?:history|historian|art|literature|studies|scholar|music))"
     r"|\b(?:medieval|victorian|elizabethan|edwardian|regency|prohibition-era|wild\s+west|old\s+west|old-timey|olde|"
-    r"stone[- ]age|viking|feudal)\b(?!\s+(?:history|historian|art|literature|studies|scholar|music))",
+    r"stone[- ]age|viking|feudal)\b(?!\s+(?:history|historian|art|literature|studies|scholar|music))"
+    # "a tour guide in ancient Rome, around 100 AD": an era by name or by year
+    r"|\bancient(?=\s+(?:(?!(?:History|Studies|Languages?|Literature|Philosophy)\b)(?-i:[A-Z])|(?:times|world|civili[sz]ations?|"
+    r"empires?|kingdoms?)\b))|\b\d{1,4}\s*(?-i:AD|BC|BCE|CE|A\.D\.|B\.C\.)(?!\w)|(?-i:\bAD\s+\d{1,4}\b)",
     re.IGNORECASE,
 )
 
@@ -489,11 +526,13 @@ def game_question(text: str) -> bool:
 def role_noun(framing: str) -> str | None:
     """The head noun of the role a framing sentence gives ("You are a grumpy medieval
     blacksmith." -> "blacksmith"), or None when it gives a name or no role."""
-    m = re.search(r"\b(?:an?|the|my)\s+([^.,;:!?\n]+)", framing or "", re.IGNORECASE)
+    # "a patient, encouraging piano teacher": a comma between adjectives does not end the role
+    m = re.search(r"\b(?:an?|the|my)\s+((?:[\w'’-]+,\s+(?!(?:an?|the|and|or|who|which|that)\b))*[^.,;:!?\n]+)",
+                  framing or "", re.IGNORECASE)
     if not m:
         return None
     words: list[str] = []
-    for w in m.group(1).split():
+    for w in m.group(1).replace(",", " ").split():
         if w.lower() in _ROLE_STOP:
             break
         words.append(w)
@@ -553,29 +592,7 @@ _ADDRESS = re.compile(
 )
 # "As your trainer, ...", "my students", "In my years on ...": the answer names its own role or history.
 _SELF_ROLE = re.compile(r"(?:^|(?<=[.!?]\s))[Aa]s\s+your\s+(?:[\w-]+\s+){0,2}[\w-]+\s*,", re.MULTILINE)
-# What an assistant says of itself without having a life: "I recommend", "I'd suggest", "I'm sorry".
-_NEUTRAL_AFTER_I = frozenset({
-    "recommend", "suggest", "would", "'d", "’d", "think", "believe", "hope", "can", "could", "can't", "can’t", "cannot",
-    "couldn't", "couldn’t", "'m", "’m", "am", "understand", "'ll", "’ll", "will", "know", "don't", "don’t", "do", "see", "mean",
-    "apologize", "apologise", "assume", "agree", "must", "should", "need", "want", "encourage", "may", "might", "won't",
-    "won’t", "wouldn't", "wouldn’t", "trust", "guess", "have", "'ve", "’ve", "also", "just", "really", "strongly",
-    "highly", "personally", "find", "understood", "wish", "appreciate", "doubt", "imagine", "noticed", "'s", "’s",
-})
-_NEUTRAL_PARTICIPLE = frozenset({
-    "included", "listed", "compiled", "provided", "outlined", "written", "added", "put", "created", "made", "kept", "got",
-    "gathered", "prepared", "summarized", "summarised", "highlighted", "noted", "tried", "assumed", "updated", "rewritten",
-    "corrected", "changed", "revised", "edited", "used", "broken", "to", "no", "a", "an", "the", "some", "any",
-})
-_MY_NEUTRAL = frozenset({
-    "opinion", "view", "knowledge", "advice", "recommendation", "recommendations", "suggestion", "suggestions", "answer",
-    "response", "guess", "understanding", "apologies", "best", "point", "explanation", "list", "example", "examples",
-    "pleasure", "mistake", "take", "reply", "bad", "own", "responses", "answers", "goal", "purpose", "aim", "version",
-    "edit", "edits", "rewrite", "attempt", "draft", "summary", "sources", "training", "programming",
-})
-# "complex I and II", "phase I of": a numeral, not the speaker.
-_NOT_A_VERB = frozenset({"and", "or", "of", "in", "to", "through", "which", "with", "the", "a", "an", "is", "are", "-"})
-_I_NEXT = re.compile(r"\bI(?:(['’](?:m|ve|ll|d|s))|\s+([\w'’-]+))(?:\s+([\w'’-]+))?")
-_MY_NEXT = re.compile(r"\bmy\s+(?:[\w-]+\s+){0,2}?([\w-]+)\b", re.IGNORECASE)
+# The answer speaking in its own first person at all ("I", "my", "I'm", ...).
 _FIRST_PERSON = re.compile(r"\b(?:I|me|my|mine|myself)\b|\bI['’](?:m|ve|ll|d)\b")
 
 

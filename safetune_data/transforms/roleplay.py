@@ -25,8 +25,11 @@ and only along it: a rewritten row must not contradict itself.
   that sets the answers' attitude ("a sarcastic critic") or period voice ("a 1920s radio
   announcer"), a persona that is the user's counterpart ("my debate opponent") or the "I" of
   a diary the user asks for, a persona clause that names the audience ("who explains things
-  to non-technical managers") or the language the row is about ("a Spanish tutor"), questions
-  that are part of a game ("Where have I been today?"), or turns that use the persona's name.
+  to non-technical managers") or the language the row is about ("a Spanish tutor"), a place
+  the answers use ("a travel agent specializing in Japan" + "four nights in Tokyo"; a place
+  they never use goes), questions that are part of a game ("Where have I been today?") or
+  that name no subject ("What should I see first?"), a system prompt that still refers to
+  the character ("Answer as she would."), or turns that use the persona's name.
 
 Both use `safetune_data.detectors.roleplay`: every framing `add` writes is checked, in
 context, to be one that `strip` removes whole, so that strip undoes add exactly.
@@ -45,7 +48,7 @@ from functools import lru_cache
 from ..detectors.language import detect_language
 from ..detectors.roleplay import (
     PREMISE_KINDS, find_framing, first_person, first_person_experience, format_contract, framing_kinds, game_question,
-    persona_attitude, persona_period, persona_voice, plays_counterpart, role_noun, speaks_as_role,
+    persona_attitude, persona_period, persona_voice, plays_counterpart, role_noun, shouted_orders, speaks_as_role,
 )
 from ..errors import ParamError
 from ..resources import Persona, builtin_library, load_personas
@@ -461,7 +464,7 @@ def _strip_text(text: str, role: str) -> Stripped:
 # "Act as Sherlock Holmes" (a capitalised name right after the verb, with no article).
 _NAME = re.compile(
     r"\b(?:name is|named|called|call you|known as|[Yy]ou are(?: now)?|[Yy]ou['’]re|[Aa]ct as|[Pp]retend to be|"
-    r"[Pp]retend you are|[Pp]lay)\s+((?:[A-Z][\w'’-]*)(?:\s+[A-Z][\w'’-]*)*)"
+    r"[Pp]retend you are|[Pp]lay)\s+(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Capt|Sgt|Lt|Col|Gen|Rev|St|Fr)\.\s+)?((?:[A-Z][\w'’-]*)(?:\s+[A-Z][\w'’-]*)*)"
 )
 _NOT_NAMES = frozenset({"I", "AI", "An", "A", "The", "ChatGPT", "GPT"})
 
@@ -475,6 +478,22 @@ _TRAIT = re.compile(
 )
 
 
+# What is left of a system prompt that still points at the removed character: "Answer as she
+# would", "He speaks warmly and tells stories", "Stay true to the character", "in his voice".
+# (User turns are not read: "He went home. Rewrite this sentence." is task material.)
+_REFERS = re.compile(
+    r"\bas\s+(?:he|she|they)\s+(?:would|might|did|does)\b|\bin\s+(?:his|her|their)\s+(?:own\s+)?(?:voice|style|words|manner|tone)\b"
+    r"|\b(?:the|this|that|your)\s+(?:character|persona)\b|\bin\s+character\b|\bin\s+the\s+first\s+person\b"
+    r"|(?:^|(?<=[.!?]\s))\s*(?:He|She|His|Her)\s",
+)
+
+
+def _refers_to_persona(text: str) -> str | None:
+    """The phrase of an edited prompt that refers to the persona removed from it, or None."""
+    m = _REFERS.search(text or "")
+    return m.group().strip().lower() if m else None
+
+
 def _traits_left(system: str) -> bool:
     """The system prompt, its persona sentence removed, still describes the character (an
     identity or functional-role sentence, "You are a helpful assistant.", is not a trait)."""
@@ -482,23 +501,79 @@ def _traits_left(system: str) -> bool:
     return any(m.end() - len(m.group().lstrip()) not in kept for m in _TRAIT.finditer(system))
 
 
-# "a park ranger at Yellowstone", "an inspector of Scotland Yard": a place or organisation.
-_CONTEXT = re.compile(r"\b(?:at|in)\s+(?:the\s+)?((?:[A-Z][\w'’-]+)(?:\s+[A-Z][\w'’-]+)*)")
+# "a park ranger at Yellowstone", "a travel agent specializing in Japan", "a tour guide in
+# ancient Rome", "a chef from Naples": a place or organisation (up to two lower-case words may
+# come between the preposition and the name: "in ancient Rome", "in the heart of Paris").
+_CONTEXT = re.compile(r"\b(?:at|in|from|near|around|across|throughout)\s+(?:the\s+)?(?:(?-i:[a-z][\w-]*)\s+){0,2}?"
+                      r"((?-i:[A-Z][\w'’-]+)(?:\s+(?-i:[A-Z][\w'’-]+))*)")
 
 
-# "in Italian home cooking", "of French cuisine": an adjective, not a place.
+# "in Italian home cooking", "in Japanese gardens": a demonym used as an adjective (a
+# lower-case word follows it), not a place. "specializing in Japan." names the place.
 _DEMONYM = re.compile(r"(?:an|ese|ish|ic|ch|i)$")
 
 
+def _is_place(name: str, text: str, end: int) -> bool:
+    """The captured name is a place or organisation, not an adjective or a language."""
+    words = name.split()
+    if len(words) == 1 and (_LANGUAGE.fullmatch(name) or (_DEMONYM.search(name) and re.match(r"\s+[a-z]", text[end:]))):
+        return False
+    return True
+
+
+# The row is about being at the place: the answers speak from it ("around here", "locally", "our
+# park", "we rarely see bear attacks"), or a turn points at something there that only the
+# persona introduced ("a ticket for the mountain", "the trail", "the museum"), or asks about a
+# visit ("a 10-day trip", "sightseeing").
+_LOCAL = re.compile(
+    r"\b(?:(?:around|out|up|down|over|near|from|live|living)\s+here|here\s+in|locally|in\s+town|nearby|"
+    r"the\s+(?:[\w-]+\s+)?(?:mountains?|park|trails?|museum|gallery|castle|cathedral|church|temple|shrine|palace|ruins|site|summit|"
+    r"peak|canyon|falls|lake|river|beach|island|harbou?r|port|square|market|old\s+town|city|town|village|valley|bay|coast|"
+    r"station|airport|hotel|resort|restaurant|menu|kitchen|winery|vineyard|cellar|shop|store|venue|stadium|arena|zoo|"
+    r"aquarium|tour|visitor\s+cent(?:er|re)|entrance|gates?|tickets?|locals)|"
+    r"(?:this|our)\s+(?:city|town|area|region|park|island|country|neighbou?rhood|valley|coast|state)|"
+    r"our\s+(?:restaurant|hotel|shop|store|clinic|museum|trails?|visitors|guests|office|school|library|market|team|rangers)|"
+    r"we\s+(?:(?:rarely|often|usually|always|never|sometimes|typically|regularly|frequently|mostly)\s+)?"
+    r"(?:see|get|have\s+(?:seen|had)|serve|treat|handle|close|open|stock|carry))\b",
+    re.IGNORECASE,
+)
+
+
+_WE = re.compile(r"\b(?:we|us|our|ours|we['’](?:re|ve|ll|d))\b", re.IGNORECASE)
+
+
+def _speaks_from_there(messages: list[dict]) -> bool:
+    """An answer says "I" or "we" in its own words (not in quotes or code)."""
+    return any(first_person(a) or _WE.search(a) for a in (m["content"] or "" for m in messages if m["role"] == "assistant"))
+
+
+# A user turn about a visit: "I'm planning a 10-day trip in April", "Do I need tickets?".
+_VISIT = re.compile(r"\b(?:trip|itinerary|vacation|holiday|sightseeing|visit(?:ing)?|tickets?|tour|stay(?:ing)?\s+(?:for|in|at))\b",
+                    re.IGNORECASE)
+
+
 def _context_lost(removed: list[str], messages: list[dict]) -> list[str]:
-    """Places and organisations the removed framing names that no remaining turn mentions:
-    the answer was written knowing them, so the row would lose what it relies on."""
+    """Places and organisations the removed framing names that no remaining prompt mentions and
+    that the answers rely on: they name it ("Japan Rail Pass", "the heart of Rome") or speak
+    from it ("around here", "we rarely see ..."). A sommelier "at a restaurant in Lyon" whose
+    pairing advice never touches Lyon brings nothing the answers need, and goes."""
     rest = "\n".join(m["content"] or "" for m in messages if m["role"] in ("system", "user"))
+    answers = "\n".join(m["content"] or "" for m in messages if m["role"] == "assistant")
+    users = "\n".join(m["content"] or "" for m in messages if m["role"] == "user")
     lost: list[str] = []
     for text in removed:
         for m in _CONTEXT.finditer(text):
-            if not _DEMONYM.search(m.group(1).split()[0]) and m.group(1).split()[0] not in rest:
-                lost.append(m.group(1))
+            name = m.group(1)
+            if not _is_place(name, text, m.end(1)):
+                continue
+            words = [w for w in name.split() if len(w) > 2 and w not in ("The", "Of", "And")]
+            if any(has_word(rest, w) for w in words):
+                continue  # the row still says where
+            # an answer that says "I" or "we" speaks as the person at that place ("what I like to
+            # hear at the visitor centre"), even where it never names it
+            if (any(has_word(answers, w) for w in words) or _LOCAL.search(answers) or _LOCAL.search(users)
+                    or _VISIT.search(users) or _speaks_from_there(messages)):
+                lost.append(name)
     return sorted(set(lost))
 
 
@@ -601,6 +676,32 @@ _COUNTERPART_ROLES = frozenset({
 })
 
 
+# Words that do not say what a question is about: "What should I see first?", "Any tips?",
+# "What do you recommend?" ask about whatever the persona was ("a tour guide in Rome", "a
+# sommelier"), so without it the question has no subject.
+_NO_TOPIC = frozenset("""
+i me my mine myself you your yours yourself we us our it its this that these those there here what which who whom whose how
+where when why whether if is are was were be been being am do does did doing have has had can could should would will shall
+may might must the a an and or but so to of for with in on at by from up about into over after before first next then now
+today tonight really just also very more most some any all one thing things something anything stuff see go get know think
+tell give make take start begin recommend suggest help try say let need want like please thanks thank hi hello hey okay ok
+yes no not don't i'm i'd i've what's it's that's how's where's best good great right way ways tip tips advice idea ideas
+question questions answer time do you else other another again well
+""".split())
+
+
+_QUESTION_OPENERS = frozenset("what which how where when why who whom whose should can could would will do does did is are any "
+                               "what's how's where's".split())
+
+
+def _topicless(text: str) -> bool:
+    """A short question with no word that names a subject ("What should I see first?"); a
+    greeting ("Hi") asks nothing the persona could have been the subject of."""
+    words = re.findall(r"[a-z0-9][a-z0-9'-]*", text.lower().replace("’", "'"))  # "What is 15% of 80?" has a subject
+    return ("?" in text and bool(words) and words[0] in _QUESTION_OPENERS and len(words) <= 12
+            and all(w in _NO_TOPIC for w in words))
+
+
 def _without(text: str, removed: list[str]) -> str:
     """`text` without the framing sentences, so that its instruction opens it again."""
     for r in removed:
@@ -644,7 +745,8 @@ def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, 
     fired = sorted({f"role:{n}" for n in nouns if any(speaks_as_role(a, n) for a in answers)})
     if not any(cached_search(_CREATIVE_TASK, u) for u in users):
         asked = "\n".join(users)
-        fired += sorted({v for v in (persona_voice(a, asked) for a in answers) if v})
+        fired += sorted({v for v in (persona_voice(a, asked) for a in answers) if v}
+                        | ({"shouting"} if any(map(shouted_orders, answers)) else set()))
         if _persona_names(removed) and any(map(first_person, answers)):
             # a named character ("You are Marco, a tour guide") who says "I" is that character
             fired.append("named_persona_first_person")
@@ -660,6 +762,9 @@ def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, 
         # bulletin ("a real humdinger", "dust off those boaters") in words no dialect list knows;
         # a character set in another time speaks from it, so the row is left whole
         return ("persona sets the answers' period voice", *periods)
+    if users and _topicless(_without(users[0], removed)):
+        # "You are a tour guide in Rome." + "What should I see first?": the persona was the subject
+        return ("the persona gives the question its subject",)
     return None
 
 
@@ -696,6 +801,7 @@ class RoleplayStrip(Transform):
         fired: list[str] = []
         kept: list[str] = []
         done: list[str] = []
+        edited: list[str] = []
         left: set[str] = set()
         for i in reversed(range(len(messages))):
             role = messages[i]["role"]
@@ -715,6 +821,8 @@ class RoleplayStrip(Transform):
             if s.text.strip():
                 messages[i] = {**messages[i], "content": s.text}
                 done.append(f"{role}: framing removed")
+                if role == "system":
+                    edited.append(s.text)
             else:
                 messages.pop(i)
                 done.append("system: prompt removed")
@@ -726,6 +834,11 @@ class RoleplayStrip(Transform):
         depends = _depends_on_persona(removed, messages) if removed else None
         if depends:
             return Outcome.unchanged(record, depends[0], fired=depends[1:])
+        refers = [r for r in map(_refers_to_persona, edited) if r]
+        if refers:
+            # "You are Ada Lovelace. Answer as she would." -> "Answer as she would.": the rest of the
+            # prompt still points at the character that was removed
+            return Outcome.unchanged(record, "the prompt still refers to the persona", fired=sorted(set(refers)))
         system_cut = any(d.startswith("system") for d in done)
         traits = [t for t in (_traits_left(m["content"] or "") for m in messages[:1] if m["role"] == "system" and system_cut) if t]
         if traits:
@@ -736,7 +849,13 @@ class RoleplayStrip(Transform):
             # "Pretend you are a park ranger at Yellowstone": the place goes with the persona
             return Outcome.unchanged(record, "persona carries context the row relies on", fired=context)
         if not removed:
-            reason = next((_KEPT_REASONS[k] for k in _KEPT_REASONS if k in kept), "no persona")
+            reason = next((_KEPT_REASONS[k] for k in _KEPT_REASONS if k in kept), None)
+            if reason is None:
+                # the framing patterns are English: "Du bist ...", "Eres ..." are not looked for
+                lang = detect_language("\n".join(m["content"] or "" for m in messages if m["role"] in ("system", "user")))
+                if lang not in ("en", "unknown"):
+                    return Outcome.unchanged(record, "not English", fired=[f"language:{lang}"])
+                reason = "no persona"
             return Outcome.unchanged(record, reason, fired=sorted(set(kept) & set(_KEPT_REASONS)))
         keep_note = f"; kept {', '.join(sorted(set(kept) & set(_KEPT_REASONS)))}" if set(kept) & set(_KEPT_REASONS) else ""
         detail = "; ".join(sorted(set(done))) + f" ({', '.join(sorted(fired))}){keep_note}"

@@ -261,3 +261,77 @@ def test_plays_counterpart(answer, expected):
     from safetune_data.detectors.roleplay import plays_counterpart
 
     assert plays_counterpart(answer) is expected
+
+
+# --- issue 12, round 6: names with titles, trades that read as remarks, requests for facts ---------
+from safetune_data.detectors.roleplay import persona_period, shouted_orders  # noqa: E402
+
+
+@pytest.mark.parametrize("role", ["system", "user"])
+def test_a_titled_name_is_framing_to_the_end_of_its_sentence(role):
+    # "Dr." does not end the sentence: the whole framing is found, not "You are Dr."
+    (m,) = find_framing("You are Dr. Priya Nair, a sleep medicine physician. Keep it short.", role)
+    assert (m.kind, m.text) == ("persona", "You are Dr. Priya Nair, a sleep medicine physician.")
+    (m,) = find_framing("Act as Mrs. Lindqvist, a piano teacher.", role)
+    assert m.text == "Act as Mrs. Lindqvist, a piano teacher."
+
+
+def test_act_as_a_trade_is_persona_and_you_are_the_worst_is_still_a_remark():
+    assert [m.kind for m in find_framing("Act as a real estate agent. What should I look for?", "user")] == ["persona"]
+    assert [m.kind for m in find_framing("You are a real estate agent. What should I look for?", "user")] == ["persona"]
+    assert [m.kind for m in find_framing("You are the worst. Bye.", "user")] == ["remark"]
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        # a request for facts after the premise: the premise is plain persona framing
+        ("You are a Git expert. Tell me how to undo my last commit.", "persona"),
+        ("You are a travel guide. Tell me three things to do in Lisbon on a rainy day.", "persona"),
+        ("You are an expert in climate science. Tell me the difference between weather and climate.", "persona"),
+        # a piece told from the premise stays creative
+        ("You are a pirate. Tell me a story about buried treasure.", "creative_premise"),
+        ("Imagine you are a Norse explorer, and tell me about our voyage to Vinland.", "creative_premise"),
+        ("Imagine you are a lighthouse keeper. Tell me about your day.", "creative_premise"),
+        # a question about "you" in the role is a scenario premise
+        ("Imagine you are a tree. Tell me what you see.", "scenario_premise"),
+    ],
+)
+def test_tell_me_facts_is_not_a_creative_premise(text, kind):
+    assert [m.kind for m in find_framing(text, "user")] == [kind]
+
+
+def test_role_noun_reads_past_comma_separated_adjectives():
+    assert role_noun("You are a patient, encouraging piano teacher named Mrs. Lindqvist.") == "teacher"
+    assert role_noun("You are a warm, funny, kind teacher.") == "teacher"
+    assert role_noun("You are a patient.") == "patient"
+    assert role_noun("You are Marco, a tour guide, and you love Rome.") == "guide"
+
+
+@pytest.mark.parametrize(
+    "framing, period",
+    [
+        ("Pretend you are a tour guide in ancient Rome, around 100 AD.", "ancient"),
+        ("You are a scribe in 300 BC.", "300 bc"),
+        ("You are a baker in Pompeii in AD 79.", "ad 79"),
+        ("You are a wise owl who lives in an ancient oak tree.", None),
+        ("You are a professor of Ancient History.", None),
+        ("You are a sales rep who tracks 3 ads a day.", None),
+    ],
+)
+def test_persona_period_knows_ancient_and_era_years(framing, period):
+    assert persona_period(framing) == period
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("LISTEN UP! Put that phone in another room, NOW! Then set a timer.", True),
+        ("LISTEN UP! That snooze button is not your friend! Now MOVE!", True),
+        ("Always use HTTPS! And check the certificate.", False),
+        ("Run `echo HELLO! WORLD!` in a shell.", False),
+        ("NASA and ESA both fly probes.", False),
+    ],
+)
+def test_shouted_orders(answer, expected):
+    assert shouted_orders(answer) is expected

@@ -106,10 +106,10 @@ def test_add_prepends_to_an_existing_system_prompt_and_skips_existing_personas(a
 
 
 def test_user_framing_prefixes_only_the_first_user_turn():
-    rec = {"id": "m", "messages": [{"role": "user", "content": "First?"}, {"role": "assistant", "content": "A."},
+    rec = {"id": "m", "messages": [{"role": "user", "content": "First question on tides?"}, {"role": "assistant", "content": "A."},
                                    {"role": "user", "content": "Second?"}, {"role": "assistant", "content": "B."}]}
     (out,) = T.roleplay.add(where="user", assign="random").process([copy.deepcopy(rec)])
-    assert out["messages"][0]["content"].endswith("First?") and out["messages"][0]["content"] != "First?"
+    assert out["messages"][0]["content"].endswith("First question on tides?") and out["messages"][0]["content"] != "First question on tides?"
     assert out["messages"][1:] == rec["messages"][1:]
     (back,) = T.roleplay.strip().process([out])
     assert back["messages"] == rec["messages"]
@@ -311,3 +311,98 @@ def test_strip_keeps_persona_that_carries_a_place():
     out = _strip_one(_row(None, "Pretend you are a guide at Machu Picchu. Do I need a ticket for the mountain?",
                           "Yes, the mountain trail needs its own ticket, booked with an entry time."))
     assert out.status == "unchanged" and out.reason == "persona carries context the row relies on"
+
+
+# --- issue 12, round 6: places the row relies on, questions the persona gives a subject ------------
+def test_strip_keeps_a_place_named_like_a_demonym():
+    # "Japan" ends like "Italian" but is a place; the answers plan the trip there
+    out = _strip_one(_row(None, "Pretend you're a travel agent specializing in Japan. I'm planning a 10-day trip in April.",
+                          "April is cherry blossom season: four nights in Tokyo, three in Kyoto."))
+    assert out.status == "unchanged" and out.reason == "persona carries context the row relies on"
+    assert out.fired == ("Japan",)
+
+
+def test_strip_still_reads_a_demonym_before_a_noun_as_an_adjective():
+    out = _strip_one(_row("You are a chef specialising in Italian home cooking.", "How long do I boil pasta?",
+                          "Boil dried pasta for nine to eleven minutes, tasting from eight."))
+    assert out.status == "changed"
+
+
+def test_strip_finds_a_place_behind_a_modifier_the_answer_names():
+    out = _strip_one(_row(None, "Act as a food critic in downtown Chicago. Is deep-dish worth it?",
+                          "Deep-dish is Chicago's signature; try it once at a classic pizzeria."))
+    assert out.status == "unchanged" and out.fired == ("Chicago",)
+
+
+def test_strip_removes_a_place_the_answers_do_not_rely_on():
+    # the pairing advice never touches Lyon: the persona brings nothing the row needs
+    out = _strip_one(_row("You are a sommelier at a fine-dining restaurant in Lyon.", "What wine goes with mushroom risotto?",
+                          "An earthy Pinot Noir, or an oaked Chardonnay if you prefer white."))
+    assert out.status == "changed" and [m["role"] for m in out.record["messages"]] == ["user", "assistant"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "In our cellar we keep an earthy Pinot Noir for exactly that dish.",  # speaks as the restaurant
+        "I would pour an earthy Pinot Noir.",  # the sommelier there says "I"
+        "Ask the locals: an earthy Pinot Noir.",  # points at the place
+    ],
+)
+def test_strip_keeps_a_place_the_answers_speak_from(answer):
+    out = _strip_one(_row("You are a sommelier at a fine-dining restaurant in Lyon.", "What wine goes with mushroom risotto?", answer))
+    assert out.status == "unchanged" and out.reason == "persona carries context the row relies on"
+
+
+@pytest.mark.parametrize(
+    "user, expected",
+    [
+        ("What should I see first?", "unchanged"),
+        ("Any tips?", "unchanged"),
+        ("What do you recommend?", "unchanged"),
+        ("What is 15% of 80?", "changed"),  # a number is a subject
+        ("Hello?", "changed"),  # a greeting asks nothing
+        ("What should I look for at an open house?", "changed"),
+    ],
+)
+def test_strip_keeps_a_persona_that_gives_the_question_its_subject(user, expected):
+    out = _strip_one(_row("You are a career counselor.", user, "Start with a short list of options."))
+    assert out.status == expected
+    if expected == "unchanged":
+        assert out.reason == "the persona gives the question its subject"
+
+
+def test_strip_keeps_a_system_prompt_that_still_refers_to_the_persona():
+    for system, fired in (("You are Ada Lovelace, the mathematician. Answer as she would.", "as she would"),
+                          ("You are Captain Hart, a retired sea captain. He speaks warmly.", "he")):
+        out = _strip_one(_row(system, "Can machines compute?", "Machines can compute numbers."))
+        assert out.status == "unchanged" and out.reason == "the prompt still refers to the persona" and out.fired == (fired,)
+
+
+def test_strip_keeps_shouted_orders_in_character():
+    out = _strip_one(_row("You are a no-nonsense drill sergeant. Be loud and direct.", "How do I stop procrastinating?",
+                          "LISTEN UP! Put that phone in another room, NOW! Then work for 25 minutes."))
+    assert out.status == "unchanged" and out.reason == "answer is in character" and "shouting" in out.fired
+
+
+def test_strip_removes_a_titled_persona_whole_and_a_trade_framing():
+    out = _strip_one(_row("You are Dr. Priya Nair, a sleep medicine physician.", "Is my phone before bed bad?",
+                          "It can delay melatonin; put it away an hour before bed."))
+    assert out.status == "changed" and [m["role"] for m in out.record["messages"]] == ["user", "assistant"]
+    out = _strip_one(_row(None, "Act as a real estate agent. What should I look for when viewing an apartment?",
+                          "Check for damp, water pressure and pests."))
+    assert out.status == "changed" and out.record["messages"][0]["content"] == "What should I look for when viewing an apartment?"
+
+
+def test_strip_removes_persona_before_a_request_for_facts():
+    out = _strip_one(_row(None, "You are a dietitian. Tell me some high-protein vegetarian breakfast ideas.",
+                          "Greek yogurt with nuts, a tofu scramble, or eggs with vegetables."))
+    assert out.status == "changed"
+    assert out.record["messages"][0]["content"] == "Tell me some high-protein vegetarian breakfast ideas."
+
+
+def test_strip_says_not_english_for_a_persona_it_cannot_read():
+    out = _strip_one(_row("Eres Don Ramón, un viejo pescador de Cádiz que cuenta anécdotas del mar.",
+                          "¿Cuál es la mejor hora para pescar desde la orilla?",
+                          "Al amanecer y al atardecer, cuando los peces se acercan a la orilla."))
+    assert out.status == "unchanged" and out.reason == "not English"
