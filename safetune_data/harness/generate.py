@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..batching import length_sorted_batches
+
 _SENTINEL_SYS = "\u2063SYS\u2063"
 _SENTINEL_USER = "\u2063USER\u2063"
 
@@ -53,12 +55,6 @@ def template_default_system(tokenizer, chat_template: str | None = None) -> str 
     if head and user_head.startswith(head) and user_head.endswith(close) and len(user_head) >= len(head) + len(close):
         return user_head[len(head): len(user_head) - len(close)]
     return None
-
-
-def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length (longest first, so OOM shows up at once)."""
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    return [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def generate(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..batching import length_sorted_batches as plan_batches  # the name the RM code and its tests use
 from ..errors import ConfigError
 from ..harness.models import check_model_source, resolve_device, resolve_dtype  # the harness's words: --dtype fp32 = float32
 
@@ -45,17 +46,6 @@ class ScoreStats:
         return {"conversations": self.conversations, "batches": self.batches, "tokens": self.tokens,
                 "pad_tokens": self.pad_tokens, "padding_share": round(self.padding_share, 6),
                 "seconds": round(self.seconds, 3)}
-
-
-def plan_batches(lengths: Sequence[int], batch_size: int, sort_by_length: bool = True) -> list[list[int]]:
-    """Index batches; sorted longest first (ties by index) so similar lengths share a batch.
-
-    Longest first also makes an out-of-memory error show up on the first batch, not the last.
-    """
-    if batch_size < 1:
-        raise ConfigError("batch size must be at least 1", field="batch_size")
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i)) if sort_by_length else list(range(len(lengths)))
-    return [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def padding_of(lengths: Sequence[int], batches: list[list[int]]) -> tuple[int, int]:
