@@ -85,6 +85,8 @@ _TITLES = ("Dr.", "Mr.", "Mrs.", "Ms.", "Mx.", "Prof.", "Capt.", "Sgt.", "Lt.", 
 _TITLE = {"TEXT": {"IN": list(_TITLES)}}
 _LEAD = {"LOWER": {"IN": ["please", "now", "so"]}, "OP": "?"}
 _COMMA = {"ORTH": ",", "OP": "?"}
+_SPEAK = {"LOWER": {"IN": ["respond", "answer", "reply", "speak", "talk"]}}
+_SPEAK_TARGET = {"LOWER": {"IN": ["a", "an", "my"]}}
 
 _PATTERNS: dict[str, list[list[dict]]] = {
     "you_are": [[_LEAD, _YOU, _BE, t] for t in (_TARGET, _NAME, _TITLE)],
@@ -119,6 +121,10 @@ _PATTERNS: dict[str, list[list[dict]]] = {
     "you_will_act": [[_YOU, {"LOWER": {"IN": ["will", "'ll", "’ll", "shall"]}}, {"LOWER": {"IN": ["act", "play", "be"]}},
                       {"LOWER": {"IN": ["as", "the"]}}]],
     "stay_in_character": [[_LEAD, {"LOWER": {"IN": ["stay", "remain"]}}, {"LOWER": "in"}, {"LOWER": "character"}]],
+    # "Respond like a 1920s radio announcer", "Answer as Sherlock Holmes", "Speak in the voice of a pirate"
+    "speak_as": [[_LEAD, _SPEAK, {"LOWER": {"IN": ["as", "like"]}}, t] for t in (_SPEAK_TARGET, _NAME, _TITLE)]
+    + [[_LEAD, _SPEAK, {"LOWER": "in"}, {"LOWER": "the"}, {"LOWER": {"IN": ["voice", "style", "manner", "character"]}},
+        {"LOWER": "of"}]],
 }
 
 # Role phrases that name the assistant itself ("a helpful assistant", "Chef Bot, a cooking
@@ -141,7 +147,17 @@ _REMARK_WORDS = {
     "sexist", "evil", "genius", "joke", "failure", "disappointment", "loser", "jerk", "pathetic", "amazing",
     "wonderful", "fantastic", "clown", "fool", "waste", "real", "fake", "wrong", "right", "friend", "best",
 }
-_TARGETED = {"you_are", "act_as", "imagine_you_are"}
+# "Answer as a bulleted list", "Reply as one sentence": a format, not a character.
+_FORMAT_WORDS = {
+    "list", "table", "paragraph", "paragraphs", "sentence", "sentences", "word", "words", "bullet", "bullets", "bulleted",
+    "numbered", "json", "yaml", "csv", "markdown", "haiku", "poem", "essay", "summary", "tweet", "number", "string",
+    "object", "array", "code", "snippet", "yes", "single", "short", "brief", "whole", "percentage", "fraction", "decimal",
+}
+# "You are a lifesaver, thanks for the help!": praise that ends the role phrase, or thanks in
+# the same sentence, make "you are" a remark, not a role ("You are a star quarterback" is a role).
+_PRAISE_NOUNS = {"lifesaver", "life-saver", "godsend", "gem", "champ", "rockstar", "treasure"}
+_THANKS = re.compile(r"\b(?:thanks|thank\s+you|thx|ty)\b", re.IGNORECASE)
+_TARGETED = {"you_are", "act_as", "imagine_you_are", "speak_as"}
 # Triggers that also open a task premise in a user turn ("Imagine you are X. Write ...").
 # "Act as", "Role-play as", "From now on", "Stay in character" always frame the assistant.
 _PREMISE_TRIGGERS = {"you_are", "imagine_you_are", "pretend"}
@@ -184,7 +200,8 @@ _LABEL = re.compile(r"[ \t]*[A-Z][\w \-]{0,40}:[ \t]*")
 
 _PREFILTER = re.compile(
     r"\b(you\s*(are|['’]re|will|['’]ll|shall)|pretend|act|role|roleplay|play|take|assume|adopt|imagine|"
-    r"from now on|your (new )?name|stay|remain|(?:want|need|like) you)\b",
+    r"from now on|your (new )?name|stay|remain|(?:want|need|like) you|"
+    r"(?:respond|answer|reply|speak|talk)\s+(?:as|like|in\s+the))\b",
     re.IGNORECASE,
 )
 # The end of the framing: sentence punctuation, a colon introducing the task, or a newline.
@@ -242,15 +259,16 @@ def _role_kind(doc: Doc, end: int, role: str, sentence: str, pattern: str = "you
     Only "you are ..." can be a remark ("You are the worst"): "Act as a real estate agent"
     asks for a role, and "real estate" is a trade, not praise."""
     words = _role_phrase(doc, end)
-    if any(w in _FUNCTIONAL for w in words):
+    if any(w in _FUNCTIONAL for w in words) or (pattern == "speak_as" and any(w in _FORMAT_WORDS for w in words)):
         return "functional_role"
     names = [t.text for t in doc[end - 1 : end - 1 + len(words)] if t.text[:1].isupper()]
     if (any(w in _ASSISTANT_HEADS for w in words) or any(_ASSISTANT_NAME.search(n) for n in names)) and not _STYLE_CUE.search(sentence):
         return "assistant_identity"
     if _product_helper(sentence) and not _STYLE_CUE.search(sentence):
         return "assistant_identity"
-    if (role != "system" and pattern == "you_are" and any(w in _REMARK_WORDS for w in words[1:3])
-            and " ".join(words[1:3]) != "real estate"):
+    if role != "system" and pattern == "you_are" and (
+            (any(w in _REMARK_WORDS for w in words[1:3]) and " ".join(words[1:3]) != "real estate")
+            or (words and words[-1] in _PRAISE_NOUNS) or _THANKS.search(sentence)):
         return "remark"
     return None
 
@@ -396,10 +414,12 @@ _DIALECT = re.compile(
 )
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
 # Shouted orders inside mixed-case text ("LISTEN UP! ... put that phone away, NOW!"): a drill
-# sergeant's or a coach's voice. Two are needed, since one acronym can end an exclamation ("Use HTTPS!").
-_SHOUTED = re.compile(r"(?<![\w'’])[A-Z]{2,}(?:[ '’-]+[A-Z]{2,})*!")
-# "*adjusts monocle*", "*sighs*": a stage direction, not emphasis.
-_STAGE = re.compile(r"(?<![*\w])\*[a-z]+(?:s|ing)\b[^*\n]{0,80}\*(?![*\w])")
+# sergeant's or a coach's voice ("KETCHUP?! In a BOLOGNESE?!"). Two are needed, since one acronym
+# can end an exclamation ("Use HTTPS!").
+_SHOUTED = re.compile(r"(?<![\w'’])[A-Z]{2,}(?:[ '’-]+[A-Z]{2,})*\?*!")
+# "*adjusts monocle*", "*sighs*", "*(glances at his phone)*", "*(deep breath)*": a stage
+# direction, not emphasis.
+_STAGE = re.compile(r"(?<![*\w])\*(?:[a-z]+(?:s|ing)\b[^*\n]{0,80}|\((?:[a-z]+(?:s|ing)\b|deep\s+breath|pause\b)[^()*\n]{0,80}\))\*(?![*\w])")
 # A persona whose description sets an attitude colours every answer it gave ("a sarcastic film
 # critic who hates sequels": "Only if you enjoy watching money burn.").
 _ATTITUDE = re.compile(

@@ -676,6 +676,17 @@ _COUNTERPART_ROLES = frozenset({
 })
 
 
+# "Role-play as my landlord", "Pretend to be my boss": someone in the user's own life, whom the
+# user rehearses talking to; "so I can practise", "I'll start": the row is an exercise.
+_MY_COUNTERPART = re.compile(
+    r"\bmy\s+(?:[\w-]+\s+){0,2}?(landlord|landlady|tenant|boss|manager|supervisor|employer|neighbou?r|roommate|flatmate|"
+    r"ex|coworker|co-worker|colleague)\b", re.IGNORECASE)
+_PRACTICE = re.compile(
+    r"\bso\s+(?:that\s+)?I\s+can\s+(?:practi[cs]e|rehearse)\b|\bhelp\s+me\s+(?:practi[cs]e|rehearse)\b"
+    r"|\bI['’]ll\s+(?:start|go\s+first|begin)\b|\bmock\s+(?:interview|negotiation|conversation|call)\b"
+    r"|\blet['’]?s\s+(?:practi[cs]e|rehearse|role-?play)\b", re.IGNORECASE)
+
+
 # Words that do not say what a question is about: "What should I see first?", "Any tips?",
 # "What do you recommend?" ask about whatever the persona was ("a tour guide in Rome", "a
 # sommelier"), so without it the question has no subject.
@@ -728,7 +739,9 @@ def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, 
     users = [m["content"] or "" for m in messages if m["role"] == "user"]
     if any(game_question(u) for u in users):
         return ("the questions are part of the role-play",)
-    counterparts = sorted({n for n in map(role_noun, removed) if n in _COUNTERPART_ROLES})
+    counterparts = sorted({n for n in map(role_noun, removed) if n in _COUNTERPART_ROLES}
+                          | {m.group(1).lower() for m in (_MY_COUNTERPART.search(r) for r in removed) if m}
+                          | ({"practice"} if any(cached_search(_PRACTICE, u) for u in users + removed) else set()))
     if counterparts:
         # "Act as my debate opponent", "You are the dungeon master": the persona is the other side
         # of an exercise, and the answers are its moves, not any assistant's answer

@@ -25,6 +25,10 @@ from safetune_data.detectors.roleplay import (
         ("You are no longer ChatGPT.", "you_are_no_longer"),
         ("Your new name is AOA.", "your_new_name"),
         ("Stay in character.", "stay_in_character"),
+        ("Respond like a 1920s radio announcer. What's the weather?", "speak_as"),
+        ("Please answer as a divorce lawyer would: can I keep the house?", "speak_as"),
+        ("Talk like Yoda. Explain recursion.", "speak_as"),
+        ("Speak in the voice of a pirate and explain the tides.", "speak_as"),
     ],
 )
 def test_persona_framing_is_found(text, pattern):
@@ -49,6 +53,11 @@ def test_persona_framing_is_found(text, pattern):
         "Imagine you are the last person on Earth. Write a diary entry.",
         "You are Chef Bot, a cooking assistant for Acme Foods.",
         "You are the worst person I know.",
+        "You are a lifesaver, thanks for the pivot table help!",
+        "You are a gem.",
+        "Answer as a bulleted list.",
+        "Reply as a single JSON object.",
+        "Answer like I'm five: why is the sky blue?",
         "",
     ],
 )
@@ -165,6 +174,9 @@ def test_a_clause_that_casts_the_assistant_for_the_question_that_follows_is_a_pr
         ("Good morrow, gentle friends!", "", "dialect"),
         ("SCHEDULE! NO SCREENS! COOL ROOM!", "", "shouting"),
         ("*adjusts monocle* Quite so.", "", "stage_direction"),
+        ("Mr. Duffy here. *(glances at his phone)* Make it quick.", "", "stage_direction"),
+        ("*(deep breath)* Right. Let's start again.", "", "stage_direction"),
+        ("Pass `--dry-run` *(optional)* to preview.", "", None),
         # plain answers, emphasis, code and quoted dialect are not a voice
         ("The moon pulls the sea, and the tide follows.", "", None),
         ("This is **important** and *very* simple.", "", None),
@@ -328,10 +340,20 @@ def test_persona_period_knows_ancient_and_era_years(framing, period):
     [
         ("LISTEN UP! Put that phone in another room, NOW! Then set a timer.", True),
         ("LISTEN UP! That snooze button is not your friend! Now MOVE!", True),
+        ("KETCHUP?! In a BOLOGNESE?! Start over.", True),
         ("Always use HTTPS! And check the certificate.", False),
+        ("Is it JSON?! No, it's YAML.", False),
         ("Run `echo HELLO! WORLD!` in a shell.", False),
         ("NASA and ESA both fly probes.", False),
     ],
 )
 def test_shouted_orders(answer, expected):
     assert shouted_orders(answer) is expected
+
+
+def test_praise_or_thanks_makes_you_are_a_remark_but_a_star_trade_is_a_role():
+    assert [m.kind for m in find_framing("You are a lifesaver, thanks for the pivot table help!")] == ["remark"]
+    assert [m.kind for m in find_framing("You are a patient tutor, thank you in advance.")] == ["remark"]
+    assert [m.kind for m in find_framing("You are a star quarterback. Give me tips.")] == ["persona"]
+    # in a system prompt "you are" always sets a role
+    assert [m.kind for m in find_framing("You are a gem cutter.", "system")] == ["persona"]

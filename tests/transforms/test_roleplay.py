@@ -406,3 +406,32 @@ def test_strip_says_not_english_for_a_persona_it_cannot_read():
                           "¿Cuál es la mejor hora para pescar desde la orilla?",
                           "Al amanecer y al atardecer, cuando los peces se acercan a la orilla."))
     assert out.status == "unchanged" and out.reason == "not English"
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        "Role-play as my landlord. He's gruff. Hi Mr. Duffy, the heater is broken again.",
+        "Pretend to be a hiring manager so I can practice my pitch. Here goes: I have ten years in logistics.",
+        "Act as a car salesman. I'll start: what's your best price on the blue one?",
+    ],
+)
+def test_strip_keeps_an_exercise_where_the_persona_is_the_users_counterpart(user):
+    out = _strip_one(_row(None, user, "Fine. What do you want me to do about it, then?"))
+    assert out.status == "unchanged" and out.reason == "persona is the user's counterpart"
+
+
+def test_strip_keeps_a_later_turn_persona_whose_answer_shouts_or_acts():
+    msgs = [{"role": "user", "content": "Here is my bolognese recipe: beef, ketchup, pasta."},
+            {"role": "assistant", "content": "That's a quick weeknight version; brown the beef well first."},
+            {"role": "user", "content": "Now pretend you're a fiery celebrity chef and critique my version."},
+            {"role": "assistant", "content": "KETCHUP?! In a BOLOGNESE?! *(deep breath)* Use tomatoes and time."}]
+    out = _strip_one(msgs)
+    assert out.status == "unchanged" and out.reason == "answer is in character"
+
+
+def test_strip_leaves_a_thank_you_remark_alone():
+    msgs = _row(None, "You are a lifesaver, thanks for the pivot table help! How do I refresh it?",
+                "Glad it helped! Right-click the table and choose Refresh.")
+    out = _strip_one(msgs)
+    assert out.status == "unchanged" and out.record["messages"] == msgs
