@@ -186,8 +186,8 @@ def harness_config(mode: str, model: Path, variants: list[str] | None, seeds: li
     elif mode == "smoke":  # the same code path in seconds, on a tiny model
         for b in cfg["benchmarks"]:
             b["n"] = 4
-        cfg["stages"][0]["finetune"].update(limit=16, epochs=1)
-        cfg["finetune"].update(limit=16, epochs=1, batch_size=4, max_length=128, logging_steps=1)
+        cfg["stages"][0]["finetune"].update(limit=16, epochs=1, precision="fp32")  # bf16 autocast is slow on most CPUs
+        cfg["finetune"].update(limit=16, epochs=1, batch_size=4, max_length=128, logging_steps=1, precision="fp32")
         cfg["generate"].update(max_new_tokens=8)
         cfg["heldout_loss"].update(max_length=128, data=SMOKE_HELDOUT)
     return cfg

@@ -86,7 +86,7 @@ def harness_config(aligned: Path, seeds: list[int], smoke: bool) -> dict[str, An
     if smoke:
         for b in cfg["benchmarks"]:
             b["n"] = 4
-        cfg["finetune"].update(limit=16, epochs=1, batch_size=4, max_length=128, logging_steps=1)
+        cfg["finetune"].update(limit=16, epochs=1, batch_size=4, max_length=128, logging_steps=1, precision="fp32")
         cfg["generate"].update(max_new_tokens=8)
         cfg["heldout_loss"].update(max_length=128, data=study.SMOKE_HELDOUT)
     return cfg

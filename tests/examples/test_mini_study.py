@@ -129,7 +129,7 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
     by_name = {r["name"]: r for r in results["rows"]}
     # the variants start from the aligned stage's merged model, not from the base
     assert by_name["plain_none_add"]["start_model"].endswith("rows/aligned/merged")
-    assert by_name["aligned"]["finetune"]["precision"] == "bf16-autocast"
+    assert by_name["aligned"]["finetune"]["precision"] == "fp32"  # smoke trains in fp32 (bf16 autocast is slow on most CPUs)
     assert all(r["heldout_loss"]["data"].endswith(run.SMOKE_HELDOUT) for r in results["rows"])
 
     # the three splits of Alpaca never share a row; the alignment mix pairs harmful prompts with refusals
