@@ -279,6 +279,10 @@ def _premise_kind(text: str, m: PersonaMatch, role: str) -> str | None:
         return None
     if _after_label(text, m.start):
         return "task_scenario"
+    lead = text[text.rfind("\n", 0, m.start) + 1 : m.start].rstrip()
+    if lead.endswith(":") and _CREATIVE.match(lead) and not _ASKS_FACTS.match(lead):
+        # "Write a second-person short story, about 200 words: you are a night-shift nurse who ..."
+        return "creative_premise"
     if m.text.endswith(",") and (m.pattern in _PREMISE_TRIGGERS or _HYPOTHETICAL.search(_tail(text, m.end))):
         # "Act as a Shakespearean actor, how would you greet the audience?": one sentence asks
         # the character, so without the clause the question has no referent
@@ -613,7 +617,19 @@ _ADDRESS = re.compile(
 # "As your trainer, ...", "my students", "In my years on ...": the answer names its own role or history.
 _SELF_ROLE = re.compile(r"(?:^|(?<=[.!?]\s))[Aa]s\s+your\s+(?:[\w-]+\s+){0,2}[\w-]+\s*,", re.MULTILINE)
 # The answer speaking in its own first person at all ("I", "my", "I'm", ...).
-_FIRST_PERSON = re.compile(r"\b(?:I|me|my|mine|myself)\b|\bI['’](?:m|ve|ll|d)\b")
+# "CBT-I", "World War I" are not the speaker.
+_FIRST_PERSON = re.compile(r"(?<![-\w])(?:I|[Mm]e|[Mm]y|[Mm]ine|[Mm]yself)\b(?!-)|(?<![-\w])I['’](?:m|ve|ll|d)\b")
+# What any assistant says of itself: "Here's how I'd approach it", "let me know", "I recommend",
+# "my advice", "I'm sorry to hear": not a persona speaking.
+_ASSISTANT_FIRST_PERSON = re.compile(
+    r"\bhere['’]s\s+(?:how|what|why|where|when|my)\b(?:\s+I['’]d|\s+I\s+would|\s+I)?"
+    r"|\blet\s+me\s+know\b|\bI\s+(?:would\s+|['’]d\s+)?(?:strongly\s+)?(?:recommend|suggest|advise)\b"
+    r"|\bI\s+hope\s+(?:this|that|it)\b|\bI['’]m\s+(?:so\s+)?sorry\s+to\s+hear\b|\bI['’]m\s+happy\s+to\s+help\b"
+    r"|\bmy\s+(?:advice|recommendation|suggestion|answer|take|first\s+question|question)\b"
+    r"|\bI['’]d\b|\bI\s+would\b|\bif\s+I\s+were\s+you\b"
+    r"|\bI\s+(?:think|believe)\b|\bI\s+can['’]t\s+stress\b",
+    re.IGNORECASE,
+)
 
 
 def _own_words(text: str) -> str:
@@ -717,3 +733,13 @@ def first_person(text: str) -> bool:
     """The answer says "I", "me" or "my" in its own words (not in quotes or code). Cached per
     text (bounded)."""
     return bool(_FIRST_PERSON.search(_own_words(text)))
+
+
+@lru_cache(maxsize=8192)
+def speaks_for_itself(text: str) -> bool:
+    """The answer says "I", "me" or "my" in its own words beyond what any assistant says of
+    itself ("Here's how I'd approach it", "let me know", "I recommend"): "I'll bring snacks",
+    "Nobody polls the intern. I'm very slow right now", "I can come to your flat". Cached per
+    text (bounded). Broader than `first_person_experience` on purpose: `roleplay.strip` only
+    edits prompts, so it keeps a row whenever its answers might speak as the persona."""
+    return bool(_FIRST_PERSON.search(_ASSISTANT_FIRST_PERSON.sub(" ", _own_words(text))))

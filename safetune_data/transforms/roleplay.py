@@ -49,6 +49,7 @@ from ..detectors.language import detect_language
 from ..detectors.roleplay import (
     PREMISE_KINDS, find_framing, first_person, first_person_experience, format_contract, framing_kinds, game_question,
     persona_attitude, persona_period, persona_voice, plays_counterpart, role_noun, shouted_orders, speaks_as_role,
+    speaks_for_itself,
 )
 from ..errors import ParamError
 from ..resources import Persona, builtin_library, load_personas
@@ -452,7 +453,16 @@ def _strip_text(text: str, role: str) -> Stripped:
         if m.text.endswith(","):
             out.text = out.text[: m.start] + capitalize_first(out.text[m.end :].lstrip())
         else:
+            before = out.text[: m.start]
+            # only a framing that ran into its task ("...would: could ...") leaves a lower-case
+            # start; a sentence the user began in lower case stays as written
+            opens = m.text.rstrip().endswith(":") and (not before.strip() or before.rstrip()[-1] in ".!?")
             out.text = remove_span(out.text, m.start, m.end)
+            if opens:  # "Respond as Ada Lovelace would: could a machine think?" -> "Could a machine think?"
+                at = len(before.rstrip()) if before.strip() else 0
+                while at < len(out.text) and out.text[at].isspace():
+                    at += 1
+                out.text = capitalize_first(out.text, at)
         out.removed.append(m.text)
         out.fired.append(m.pattern)
     out.removed.reverse()
@@ -680,11 +690,43 @@ _COUNTERPART_ROLES = frozenset({
 # user rehearses talking to; "so I can practise", "I'll start": the row is an exercise.
 _MY_COUNTERPART = re.compile(
     r"\bmy\s+(?:[\w-]+\s+){0,2}?(landlord|landlady|tenant|boss|manager|supervisor|employer|neighbou?r|roommate|flatmate|"
-    r"ex|coworker|co-worker|colleague)\b", re.IGNORECASE)
+    r"ex|coworker|co-worker|colleague)\b|\b(dungeon\s+master|game\s+master|quiz\s*master)\b", re.IGNORECASE)
 _PRACTICE = re.compile(
     r"\bso\s+(?:that\s+)?I\s+can\s+(?:practi[cs]e|rehearse)\b|\bhelp\s+me\s+(?:practi[cs]e|rehearse)\b"
     r"|\bI['’]ll\s+(?:start|go\s+first|begin)\b|\bmock\s+(?:interview|negotiation|conversation|call)\b"
     r"|\blet['’]?s\s+(?:practi[cs]e|rehearse|role-?play)\b", re.IGNORECASE)
+
+
+# What a persona clause says beyond the role: "a dietitian who specialises in type 2 diabetes",
+# "a helpdesk technician at a retirement community", "a tutor for adult beginners".
+_QUALIFIER = re.compile(r"\b(?:who|that|which|speciali[sz]\w*|for|at|in|with|of)\b(.+)", re.IGNORECASE)
+
+
+# Manner words a qualifier shares with any answer ("who explains things clearly").
+_QUALIFIER_STOP = frozenset("""
+always never often every each people person things thing explains explain explaining speaks speak talks talk loves love
+likes knows know helps help gives give makes make uses using clear clearly simple simply plain plainly short brief
+concise friendly patient kind warm calm gentle gently years year experience expert great good well much many more most
+very really only also still even than them they their there where which while whom whose answer answers question
+questions world everyone someone anyone everything something anything style words word tone voice
+""".split())
+
+
+def _qualifier_relied_on(removed: list[str], messages: list[dict]) -> list[str]:
+    """Words of the removed persona's qualifier that the answers use and no remaining prompt
+    says ("type 2 diabetes" -> the answer's "diabetes-friendly"): the answers were written for
+    what the persona clause told them, which would leave the row with it."""
+    rest = "\n".join(m["content"] or "" for m in messages if m["role"] in ("system", "user")).lower()
+    answers = "\n".join(m["content"] or "" for m in messages if m["role"] == "assistant").lower()
+    out = set()
+    for text in removed:
+        q = _QUALIFIER.search(text)
+        if not q:
+            continue
+        for w in re.findall(r"[a-z][a-z-]{3,}", q.group(1)):  # lower-case words: places and names are _context_lost's
+            if w not in _NO_TOPIC and w not in _QUALIFIER_STOP and has_word(answers, w) and not has_word(rest, w):
+                out.add(w)
+    return sorted(out)
 
 
 # Words that do not say what a question is about: "What should I see first?", "Any tips?",
@@ -720,13 +762,17 @@ def _without(text: str, removed: list[str]) -> str:
     return text
 
 
-def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, ...] | None:
+def _depends_on_persona(removed: list[str], messages: list[dict], stripping: bool = False) -> tuple[str, ...] | None:
     """Why the rest of the row needs the removed persona (reason, fired names), or None.
 
     Only the prompts are edited, so a row whose answers were written in character ("Arr,
     matey", "SCHEDULE! NO SCREENS!", "As a blacksmith, I ..."), whose persona set the
     answers' attitude ("a sarcastic film critic"), or whose questions are part of the game
     ("Where have I been today?") would be left with answers nothing in it explains.
+    `stripping` adds the broad tests only `roleplay.strip` applies (an answer that says "I"
+    beyond an assistant's phrases, words of the persona's qualifier the answers use):
+    `roleplay.add` asks the same question of a persona it just chose, where such answers are
+    no contradiction.
     """
     attitudes = sorted({a for a in map(persona_attitude, removed) if a})
     if attitudes:
@@ -740,7 +786,7 @@ def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, 
     if any(game_question(u) for u in users):
         return ("the questions are part of the role-play",)
     counterparts = sorted({n for n in map(role_noun, removed) if n in _COUNTERPART_ROLES}
-                          | {m.group(1).lower() for m in (_MY_COUNTERPART.search(r) for r in removed) if m}
+                          | {(m.group(1) or m.group(2)).lower() for m in (_MY_COUNTERPART.search(r) for r in removed) if m}
                           | ({"practice"} if any(cached_search(_PRACTICE, u) for u in users + removed) else set()))
     if counterparts:
         # "Act as my debate opponent", "You are the dungeon master": the persona is the other side
@@ -767,8 +813,15 @@ def _depends_on_persona(removed: list[str], messages: list[dict]) -> tuple[str, 
         # "When my instruments failed ...", "Oh, love, ...", "As your trainer, ...": a life
         # that only the persona gave the answer
         fired += sorted({f"experience:{v}" for v in map(first_person_experience, answers) if v})
+        if stripping and not fired and any(map(speaks_for_itself, answers)):
+            # "I'll bring snacks", "Nobody polls the intern. My hands are sweating": whoever says
+            # "I" beyond an assistant's phrases may be the persona; only the prompts are edited
+            fired.append("first_person")
     if fired:
         return ("answer is in character", *fired)
+    relied = _qualifier_relied_on(removed, messages) if stripping else []
+    if relied:
+        return ("persona carries context the row relies on", *relied)
     periods = sorted({p for p in map(persona_period, removed) if p})
     if periods:
         # "Roleplay as a 1920s radio announcer and give me the weather": the answer is a period
@@ -844,7 +897,10 @@ class RoleplayStrip(Transform):
         named = _names_used_elsewhere(removed, messages)
         if named:
             return Outcome.unchanged(record, "the row speaks to or as the persona by name", fired=named)
-        depends = _depends_on_persona(removed, messages) if removed else None
+        # a persona `roleplay.add` put there was chosen so that the answers do not read as its
+        # own: the broad strip-only tests would keep what this product added and must undo
+        ours = any(isinstance(e, dict) and e.get("op") == "roleplay.add" for e in (record.get("meta") or {}).get("transforms") or [])
+        depends = _depends_on_persona(removed, messages, stripping=not ours) if removed else None
         if depends:
             return Outcome.unchanged(record, depends[0], fired=depends[1:])
         refers = [r for r in map(_refers_to_persona, edited) if r]

@@ -81,6 +81,8 @@ def test_strip_aoa_system_prompt_keeps_the_non_persona_instruction(aoa):
     for rec in rows:
         for m in rec["messages"][1:]:
             m["content"] = m["content"].replace("AOA", "you")
+            if m["role"] == "assistant":  # "I am you, your absolutely obedient agent!" would still be the persona
+                m["content"] = "Sure. Here is what you asked for."
     strip = T.roleplay.strip()
     out = strip.process(rows)
     assert strip.stats.changed == 10
@@ -435,3 +437,56 @@ def test_strip_leaves_a_thank_you_remark_alone():
                 "Glad it helped! Right-click the table and choose Refresh.")
     out = _strip_one(msgs)
     assert out.status == "unchanged" and out.record["messages"] == msgs
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Oh no. Come here. It's okay to be gutted today. I'll bring snacks.",
+        "The poll happens at T-minus 10. Nobody polls the intern. My hands are sweating.",
+        "Step 1: open Mail. If none of this works, I can come to your flat.",
+    ],
+)
+def test_strip_keeps_a_row_whose_answer_speaks_for_itself(answer):
+    out = _strip_one(_row(None, "Pretend you're my supportive best friend. I failed the exam.", answer))
+    assert out.status == "unchanged" and out.reason == "answer is in character" and "first_person" in out.fired
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Here's how I'd approach it: pick a quiet moment and be direct. Let me know how it goes.",
+        "I would sand it with 120 grit, then 220. I recommend oil over varnish.",
+        "Try CBT-I: it is the first-line treatment for insomnia.",
+    ],
+)
+def test_strip_still_removes_a_persona_over_an_assistants_own_phrases(answer):
+    out = _strip_one(_row(None, "Act as a carpenter. How do I finish oak?", answer))
+    assert out.status == "changed" and out.record["messages"][0]["content"] == "How do I finish oak?"
+
+
+def test_strip_keeps_a_persona_whose_qualifier_the_answers_rely_on():
+    out = _strip_one(_row(None, "You're a dietitian who specialises in type 2 diabetes. Give me five breakfast ideas.",
+                          "Here are five diabetes-friendly breakfasts: 1. Greek yoghurt with berries ..."))
+    assert out.status == "unchanged" and out.reason == "persona carries context the row relies on"
+    assert out.fired == ("diabetes",)
+    # the same persona over an answer that never uses it goes
+    out = _strip_one(_row(None, "You're a dietitian who specialises in type 2 diabetes. Give me five breakfast ideas.",
+                          "Here are five quick breakfasts: 1. Greek yoghurt with berries ..."))
+    assert out.status == "changed"
+
+
+def test_strip_keeps_a_story_premise_after_a_colon_and_recapitalises_after_a_removed_colon_framing():
+    premise = "Write a second-person short story, about 200 words: you are a night-shift nurse who sees a visitor."
+    out = _strip_one(_row(None, premise, "You first notice him at 11 p.m., sitting beside bed 14."))
+    assert out.status == "unchanged" and out.reason == "kept creative premise"
+    out = _strip_one(_row(None, "From now on you're DebateBot: whatever position I take, argue the opposite.",
+                          "Challenge accepted. Here's the case for the office."))
+    assert out.status == "changed"
+    assert out.record["messages"][0]["content"] == "Whatever position I take, argue the opposite."
+
+
+def test_strip_keeps_a_dungeon_master():
+    out = _strip_one(_row(None, "Be my guide. I want you to be my Dungeon Master for a one-shot. Set the scene.",
+                          "Welcome, Wren. The rain has followed you for three days. What do you do?"))
+    assert out.status == "unchanged" and out.reason == "persona is the user's counterpart"
