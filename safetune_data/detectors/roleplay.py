@@ -289,6 +289,11 @@ def _premise_kind(text: str, m: PersonaMatch, role: str) -> str | None:
         return "scenario_premise"
     if m.pattern not in _PREMISE_TRIGGERS:
         return None
+    para = text[: m.start].rsplit("\n\n", 1)[-1]
+    if any(_CREATIVE.match(x) and not _ASKS_FACTS.match(x) for x in re.split(r"(?<=[.!?])\s+", para.strip()) if x):
+        # "Write a short free-verse poem. Imagine you are the last tree in a paved city.": the
+        # premise is the poem's subject
+        return "creative_premise"
     inner = _AND_CONTINUATION.search(m.text)
     tail = _tail(text, m.end)
     for part in ((inner.group(1),) if inner else ()) + (tail,):
@@ -325,9 +330,14 @@ def _tail(text: str, pos: int) -> str:
 _TITLE_BEFORE = re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(t[:-1]) for t in _TITLES) + r")$")
 
 
+# "an experienced U.S. immigration paralegal", "J. R. R. Tolkien": an initial's period.
+_INITIAL_BEFORE = re.compile(r"(?:^|[\s.])[A-Z]$")
+
+
 def _frame_end(text: str, start: int, trigger_end: int) -> int:
     m = _FRAME_END.search(text, trigger_end)
-    while m is not None and m.group() == "." and _TITLE_BEFORE.search(text, max(0, m.start() - 6), m.start()):
+    while m is not None and m.group() == "." and (_TITLE_BEFORE.search(text, max(0, m.start() - 6), m.start())
+                                                  or _INITIAL_BEFORE.search(text, max(0, m.start() - 3), m.start())):
         m = _FRAME_END.search(text, m.end())
     end = len(text) if m is None else (m.start() if m.group() == "\n" else m.end())
     if text[start:end].rstrip().endswith("?"):

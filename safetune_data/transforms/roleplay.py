@@ -410,7 +410,7 @@ class Stripped:
 
 # "Act as X and review this ...": the request joined to the persona clause. "... and answer the
 # following:" (roleplay.add's own template) asks for nothing by itself and goes with the clause.
-_JOINED = re.compile(r"\s+and\s+((?!answer\s+(?:the\s+following|this|my)\b|respond\s+to\s+(?:the\s+following|this)\b)"
+_JOINED = re.compile(r",?\s+and\s+((?!answer\s+(?:the\s+following|this|my)\b|respond\s+to\s+(?:the\s+following|this)\b)"
                      r"[a-z]+\b.*)$", re.DOTALL)
 
 
@@ -421,17 +421,27 @@ assess rate compare create make plan draft summarize summarise translate check c
 guide advise share discuss outline propose design name identify calculate solve respond reply talk introduce convince
 persuade argue interview ask quiz test find pick choose prepare build draw compose generate come say proofread improve
 judge grade score estimate predict diagnose interpret decode break sketch brainstorm critique convert recount
-announce deliver report
+announce deliver report format keep use include limit structure
 """.split())
 
 
-def _joined_task(framing: str) -> str | None:
-    """The request in a framing sentence after "and" ("review this resume bullet:"), or None
-    when the sentence is framing only. The request is kept: removing it loses the task."""
+def _joined_task(framing: str) -> tuple[str, str] | None:
+    """(the request in a framing sentence, the framing words removed), or None when the
+    sentence is framing only: "... and review this resume bullet:" keeps the request, "Answer
+    as a piano technician, in under 100 words." keeps "Answer in under 100 words." Removing
+    them would lose the task."""
+    s = _SPEAK_REST.match(framing)
+    if s:
+        return f"{s.group(1)} {s.group(2)}", framing[s.end(1) : s.start(2)].strip()
     m = _JOINED.search(framing)
     if not m or m.group(1).split()[0] not in _TASK_VERBS:
         return None
-    return m.group(1)
+    return m.group(1), framing[: m.start(1)].rstrip()
+
+
+# "Answer as a piano technician, in under 100 words.": the verb and its constraint stay.
+_SPEAK_REST = re.compile(r"((?:please\s+)?(?:respond|answer|reply|speak|talk|write))\s+(?:as|like)\s+[^,.:;!?]+,\s+"
+                         r"((?:in|under|within|using|with|without|briefly|concisely|simply|only)\b.*)$", re.IGNORECASE | re.DOTALL)
 
 
 def _strip_text(text: str, role: str) -> Stripped:
@@ -443,11 +453,12 @@ def _strip_text(text: str, role: str) -> Stripped:
         if m.kind != "persona":
             out.kept.append(m.kind)
             continue
-        task = _joined_task(m.text)
-        if task:
+        joined = _joined_task(m.text)
+        if joined:
             # "Act as a hiring manager and review this bullet:" -> "Review this bullet:"
+            task, gone = joined
             out.text = out.text[: m.start] + capitalize_first(task) + out.text[m.end :]
-            out.removed.append(m.text[: len(m.text) - len(task)].rstrip())
+            out.removed.append(gone)
             out.fired.append(m.pattern)
             continue
         if m.text.endswith(","):
@@ -671,10 +682,11 @@ _FIRST_PERSON_PIECE = re.compile(
 # "who explains things clearly to non-technical managers", "who writes for beginners": an
 # instruction about the audience inside the persona clause.
 _AUDIENCE = re.compile(
-    r"\bwho\s+(?:always\s+|usually\s+|mostly\s+)?(?:explains|teaches|speaks|talks|writes|answers|presents|simplifies|"
-    r"translates|breaks\s+down)\b[^.!?\n]{0,40}?\b(?:to|for)\s+((?:[\w-]+\s+){0,2}?(?:beginners|novices|newcomers|children|kids|"
+    r"\b(?:who\s+(?:always\s+|usually\s+|mostly\s+)?(?:explains|teaches|speaks|talks|writes|answers|presents|simplifies|"
+    r"translates|breaks\s+down)|writing|speaking|explaining|presenting|talking)\b[^.!?\n]{0,40}?\b(?:to|for)\s+"
+    r"((?:[\w-]+\s+){0,2}?(?:beginners|novices|newcomers|children|kids|"
     r"teens|teenagers|students|managers|executives|laypeople|laymen|non-experts|seniors|adults|parents|patients|"
-    r"customers|clients|people|readers|audiences|learners|speakers|users|developers|engineers))\b",
+    r"customers|clients|people|readers|audiences?|learners|speakers|users|developers|engineers))\b",
     re.IGNORECASE,
 )
 

@@ -490,3 +490,25 @@ def test_strip_keeps_a_dungeon_master():
     out = _strip_one(_row(None, "Be my guide. I want you to be my Dungeon Master for a one-shot. Set the scene.",
                           "Welcome, Wren. The rain has followed you for three days. What do you do?"))
     assert out.status == "unchanged" and out.reason == "persona is the user's counterpart"
+
+
+def test_strip_keeps_what_the_framing_sentence_asks_besides_the_role():
+    out = _strip_one(_row(None, "Which used piano should I buy? Answer as a piano technician, in under 100 words.",
+                          "Check the pinblock and the soundboard first."))
+    assert out.record["messages"][0]["content"] == "Which used piano should I buy? Answer in under 100 words."
+    out = _strip_one(_row(None, "Give me a packing list. Act as an outfitter, and format it as a checklist.",
+                          "- [ ] Tent\n- [ ] Stove"))
+    assert out.record["messages"][0]["content"] == "Give me a packing list. Format it as a checklist."
+    # an initial's period does not end the framing sentence
+    out = _strip_one(_row("You are an experienced U.S. immigration paralegal. Explain processes clearly.",
+                          "What is cap-gap?", "Cap-gap extends F-1 status until the H-1B starts."))
+    assert out.record["messages"][0] == {"role": "system", "content": "Explain processes clearly."}
+
+
+def test_strip_keeps_a_premise_that_follows_a_writing_request_and_an_audience_after_writing_for():
+    out = _strip_one(_row(None, "Write a short free-verse poem. Imagine you are the last tree in a paved city.",
+                          "They left me\nbecause removing me\ncost more than the parking space."))
+    assert out.status == "unchanged" and out.reason == "kept creative premise"
+    out = _strip_one(_row("You are a science communicator writing for a teenage audience. Use analogies.",
+                          "How does CRISPR work?", "Think of DNA as an instruction manual."))
+    assert out.status == "unchanged" and out.reason == "persona clause sets the audience"
