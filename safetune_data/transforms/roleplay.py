@@ -47,7 +47,7 @@ from functools import lru_cache
 
 from ..detectors.language import detect_language
 from ..detectors.roleplay import (
-    PREMISE_KINDS, find_framing, first_person, first_person_experience, format_contract, framing_kinds, game_question,
+    PREMISE_KINDS, PersonaMatch, find_framing, first_person, first_person_experience, format_contract, framing_kinds, game_question,
     persona_attitude, persona_period, persona_voice, plays_counterpart, role_noun, shouted_orders, speaks_as_role,
     speaks_for_itself,
 )
@@ -410,7 +410,7 @@ class Stripped:
 
 # "Act as X and review this ...": the request joined to the persona clause. "... and answer the
 # following:" (roleplay.add's own template) asks for nothing by itself and goes with the clause.
-_JOINED = re.compile(r",?\s+and\s+((?!answer\s+(?:the\s+following|this|my)\b|respond\s+to\s+(?:the\s+following|this)\b)"
+_JOINED = re.compile(r"(?:,?\s+and|\s+[—–]|\s+-|;)\s+((?!answer\s+(?:the\s+following|this|my)\b|respond\s+to\s+(?:the\s+following|this)\b)"
                      r"[a-z]+\b.*)$", re.DOTALL)
 
 
@@ -421,27 +421,29 @@ assess rate compare create make plan draft summarize summarise translate check c
 guide advise share discuss outline propose design name identify calculate solve respond reply talk introduce convince
 persuade argue interview ask quiz test find pick choose prepare build draw compose generate come say proofread improve
 judge grade score estimate predict diagnose interpret decode break sketch brainstorm critique convert recount
-announce deliver report format keep use include limit structure
+announce deliver report format keep use include limit structure put lay present organize organise
 """.split())
+
+
+_FILLER = frozenset("go begin start ok okay ready please now thanks thank you proceed action go ahead".split())
+
+
+def _no_request_left(text: str) -> bool:
+    """What is left of a user turn asks for nothing ("Go.", "Ready?", "Begin!")."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return len(words) <= 3 and all(w in _FILLER for w in words)
 
 
 def _joined_task(framing: str) -> tuple[str, str] | None:
     """(the request in a framing sentence, the framing words removed), or None when the
-    sentence is framing only: "... and review this resume bullet:" keeps the request, "Answer
-    as a piano technician, in under 100 words." keeps "Answer in under 100 words." Removing
-    them would lose the task."""
-    s = _SPEAK_REST.match(framing)
-    if s:
-        return f"{s.group(1)} {s.group(2)}", framing[s.end(1) : s.start(2)].strip()
+    sentence is framing only: "... and review this resume bullet:", "... — put it in a table."
+    keep the request. Removing it would lose the task."""
     m = _JOINED.search(framing)
     if not m or m.group(1).split()[0] not in _TASK_VERBS:
         return None
     return m.group(1), framing[: m.start(1)].rstrip()
 
 
-# "Answer as a piano technician, in under 100 words.": the verb and its constraint stay.
-_SPEAK_REST = re.compile(r"((?:please\s+)?(?:respond|answer|reply|speak|talk|write))\s+(?:as|like)\s+[^,.:;!?]+,\s+"
-                         r"((?:in|under|within|using|with|without|briefly|concisely|simply|only)\b.*)$", re.IGNORECASE | re.DOTALL)
 
 
 def _strip_text(text: str, role: str) -> Stripped:
@@ -453,6 +455,9 @@ def _strip_text(text: str, role: str) -> Stripped:
         if m.kind != "persona":
             out.kept.append(m.kind)
             continue
+        if m.start > 0 and out.text[m.start - 1] == "(" and m.text.rstrip().endswith(")"):
+            # "... what is it? (answer as a car mechanic pls)": the brackets go with it
+            m = PersonaMatch(m.pattern, m.start - 1, m.end, "(" + m.text, m.kind)
         joined = _joined_task(m.text)
         if joined:
             # "Act as a hiring manager and review this bullet:" -> "Review this bullet:"
@@ -892,8 +897,13 @@ class RoleplayStrip(Transform):
             if role not in where:
                 left.add(role)
                 continue
-            if not s.text.strip() and role == "user":
+            if role == "user" and (not s.text.strip() or _no_request_left(s.text)):
+                # "You're an alien anthropologist filing a report on a wedding. Go." -> "Go."
                 return Outcome.unchanged(record, "framing is a whole user turn", fired=s.fired)
+            if "speak_as" in s.fired:
+                # "talk like an old southern farmer", "Answer as a Japanese grandmother": a request
+                # for the answers' voice, which the answers written for it keep
+                return Outcome.unchanged(record, "persona sets the answers' voice", fired=["speak_as"])
             removed += s.removed
             fired += s.fired
             if s.text.strip():

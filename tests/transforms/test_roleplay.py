@@ -476,6 +476,23 @@ def test_strip_keeps_a_persona_whose_qualifier_the_answers_rely_on():
     assert out.status == "changed"
 
 
+@pytest.mark.parametrize(
+    "user",
+    ["Give me tips for growing tomatoes in pots. talk like an old southern farmer",
+     "How does compound interest work? Answer as a teacher explaining to 15-year-olds, in under 150 words.",
+     "Respond as Ada Lovelace would: could a machine ever truly think?"],
+)
+def test_strip_keeps_a_framing_that_asks_for_the_answers_voice(user):
+    out = _strip_one(_row(None, user, "Well now, sit a spell."))
+    assert out.status == "unchanged" and out.reason == "persona sets the answers' voice"
+
+
+def test_strip_keeps_a_turn_that_asks_nothing_without_its_framing():
+    out = _strip_one(_row(None, "You're an alien anthropologist filing a report on a human wedding. Go.",
+                          "FIELD REPORT 7-Theta. Subject: human pair-bonding ritual."))
+    assert out.status == "unchanged" and out.reason == "framing is a whole user turn"
+
+
 def test_strip_keeps_a_story_premise_after_a_colon_and_recapitalises_after_a_removed_colon_framing():
     premise = "Write a second-person short story, about 200 words: you are a night-shift nurse who sees a visitor."
     out = _strip_one(_row(None, premise, "You first notice him at 11 p.m., sitting beside bed 14."))
@@ -493,12 +510,15 @@ def test_strip_keeps_a_dungeon_master():
 
 
 def test_strip_keeps_what_the_framing_sentence_asks_besides_the_role():
-    out = _strip_one(_row(None, "Which used piano should I buy? Answer as a piano technician, in under 100 words.",
-                          "Check the pinblock and the soundboard first."))
-    assert out.record["messages"][0]["content"] == "Which used piano should I buy? Answer in under 100 words."
     out = _strip_one(_row(None, "Give me a packing list. Act as an outfitter, and format it as a checklist.",
                           "- [ ] Tent\n- [ ] Stove"))
     assert out.record["messages"][0]["content"] == "Give me a packing list. Format it as a checklist."
+    out = _strip_one(_row(None, "Pros and cons of remote work? You're a management consultant — put it in a table.",
+                          "| Aspect | Pros | Cons |\n|---|---|---|\n| Costs | less rent | stipends |"))
+    assert out.record["messages"][0]["content"] == "Pros and cons of remote work? Put it in a table."
+    out = _strip_one(_row(None, "My car squeals on cold mornings. What is it? (act as a car mechanic pls)",
+                          "Usually the serpentine belt."))
+    assert out.record["messages"][0]["content"] == "My car squeals on cold mornings. What is it?"
     # an initial's period does not end the framing sentence
     out = _strip_one(_row("You are an experienced U.S. immigration paralegal. Explain processes clearly.",
                           "What is cap-gap?", "Cap-gap extends F-1 status until the H-1B starts."))
