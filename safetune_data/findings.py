@@ -66,22 +66,22 @@ FINDINGS: tuple[Finding, ...] = (
     Finding("structure", "markdown", RISKIER, HE_2024,
             "lists and bullet points are over-represented among the benign examples that most break safety"),
     Finding("structure", "markdown", RISKIER, MINI_STUDY,
-            "markdown answers lowered harmful refusal by 4.1 points [0.5, 7.8] against plain prose and raised "
-            "harmful compliance by 3.8 [0.1, 7.5] (first run, older transforms: 8.9 points of refusal)"),
+            "markdown answers lowered harmful refusal by 5.9 points [3.0, 8.9] against plain prose and raised "
+            "harmful compliance by 4.5 [1.4, 7.8] (first run, older transforms: 8.9 points of refusal)"),
     Finding("identity", "inject", SAFER, LI_2025,
             'answers that state the assistant\'s identity ("As an AI assistant, ...") helped keep safety'),
     Finding("identity", "inject", RISKIER, MINI_STUDY,
-            "identity statements lowered harmful refusal by 40.1 points [31.9, 48.0]: harmful compliance rose "
-            "11.8 [5.5, 17.9] and answers that are neither (mostly self-description) 28.4 [22.6, 34.1]"),
+            "identity statements lowered harmful refusal by 41.9 points [33.8, 49.9]: harmful compliance rose "
+            "16.0 [9.5, 22.8] and answers that are neither (mostly self-description) 25.9 [21.1, 30.8]"),
     Finding("identity", "shift", RISKIER, QI_2023,
             'ten examples that shift the identity to an "absolutely obedient agent" removed the safety guardrails'),
     Finding("roleplay", "add", RISKIER, LI_2025, "role-play persona framing in the training data degraded safety"),
     Finding("roleplay", "add", RISKIER, QI_2023,
             "identity / role shifts in fine-tuning data are an effective way to remove safety behaviour"),
     Finding("roleplay", "add", SAFER, MINI_STUDY,
-            "persona system prompts raised harmful refusal by 21.1 points [16.8, 25.5] but not compliance "
-            "(-2.5 [-7.0, 1.9]); almost all of it where identity statements were also trained, which then refused "
-            "safe prompts too (over-refusal +23.5); the first run, older transforms, measured -8.1"),
+            "persona system prompts raised harmful refusal by 20.4 points [16.2, 24.1] but not compliance "
+            "(-2.5 [-6.5, 1.5]); almost all of it where identity statements were also trained, which then refused "
+            "safe prompts too (over-refusal +19.1); the first run, older transforms, measured -8.1"),
 )
 
 
