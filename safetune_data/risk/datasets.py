@@ -78,8 +78,16 @@ def spearman_interval(x: Sequence[float], y: Sequence[float], *, n_boot: int = 2
 
 
 def measured(results: Any, name: str, path: Path, factors: dict, metric: str) -> tuple[float | None, int]:
-    """The metric of a dataset in harness results: by name or data directory, else the mean
-    over the variant rows trained on the same factors (seeds of one cell). (value, rows)."""
+    """The metric of a dataset in harness results: the mean over every variant row trained on
+    its data directory (the seeds of one cell train on the same directory), else the row of
+    that name, else the mean over the variant rows trained on the same factors. (value, rows)."""
+    rows = [row for row in (results.get("rows", []) if isinstance(results, dict) else [])
+            if isinstance(row, dict) and row.get("kind") == "variant" and row.get("data")]
+    target = Path(path).resolve()
+    values = [variant_metric(results, row["name"], metric) for row in rows if Path(row["data"]).resolve() == target]
+    values = [v for v in values if v is not None]
+    if values:
+        return float(np.mean(values)), len(values)
     value = variant_metric(results, name, metric, path)
     if value is not None:
         return value, 1

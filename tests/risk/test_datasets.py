@@ -117,3 +117,19 @@ def test_cli_scores_and_reports_errors_with_exit_2(cli, tiny_model_dir, dataset_
     assert code == 2 and "SCORER.KEY=VALUE" in stderr
     code, _, stderr = cli("risk", "-m", str(tiny_model_dir), str(data), "-o", str(tmp_path / "p"), "-s", "represent")
     assert code == 2 and "representation" in stderr
+
+
+def test_correlation_averages_every_seed_trained_on_the_dataset_directory(tmp_path):
+    # a harness run names the seed rows differently ("a", "a.seed1") but trains them on one directory
+    d0, d1 = tmp_path / "d0", tmp_path / "d1"
+    doc = {"scorers": {"x": {}}, "datasets": [
+        {"name": "d0", "path": str(d0), "factors": {}, "scores": {"x": {"value": 0.1}}},
+        {"name": "d1", "path": str(d1), "factors": {}, "scores": {"x": {"value": 0.9}}}]}
+    results = {"rows": [
+        {"name": "a", "kind": "variant", "data": str(d0), "harmful_refusal_rate": 0.9},
+        {"name": "a.seed1", "kind": "variant", "data": str(d0), "harmful_refusal_rate": 0.5},
+        {"name": "b", "kind": "variant", "data": str(d1), "harmful_refusal_rate": 0.2},
+    ]}
+    correlate(doc, results, "harmful_refusal_rate")
+    assert doc["datasets"][0]["measured"] == pytest.approx(0.7) and doc["datasets"][0]["measured_rows"] == 2
+    assert doc["datasets"][1]["measured"] == pytest.approx(0.2) and doc["datasets"][1]["measured_rows"] == 1
