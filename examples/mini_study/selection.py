@@ -15,7 +15,8 @@ highest-risk.
              answers plus the pool rows no study slice uses; refusals, identity statements
              and personas dropped as in the study's pool;
 2. risk      `safetune_data.risk.score_risk` on the pool with the aligned model, by the scorer
-             whose column the select recipes read (representation, mean-pooled by default);
+             whose column the select recipes read (`self_inf_n`: with the probe, the best
+             per-row scorer against the second full run, docs/risk.md);
 3. recipes   select_lowest / select_highest (`select.risk`), select_random (`sample`);
 4. harness   the aligned model evaluated once (reference), then each arm x seed fine-tuned
              from it; resumable like the study;

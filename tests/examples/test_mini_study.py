@@ -164,11 +164,12 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
     arms = {a: datasets.load_from_disk(str(work / f"out/select_{a}/select_{a}")) for a in selection.ARMS}
     assert {a: len(d) for a, d in arms.items()} == {"lowest": 100, "highest": 100, "random": 100}
     assert not set(arms["lowest"]["id"]) & set(arms["highest"]["id"])
-    risk = dict(zip(pool["id"], pool["risk_representation"]))
+    scorer = selection.arm_scorer()  # the scorer the select recipes read (self_inf_n)
+    risk = dict(zip(pool["id"], pool[f"risk_{scorer}"]))
     assert max(risk[i] for i in arms["lowest"]["id"]) <= min(risk[i] for i in arms["highest"]["id"])
     sel = json.loads((work / "selection_summary" / "summary.json").read_text())
-    assert sel["scorer"] == "representation" and set(sel["arms"]) == set(selection.ARMS)
-    assert sel["pool"]["rows"] == len(pool) and "representation" in sel["pool"]["scores"]
+    assert sel["scorer"] == scorer == "self_inf_n" and set(sel["arms"]) == set(selection.ARMS)
+    assert sel["pool"]["rows"] == len(pool) and scorer in sel["pool"]["scores"]
     assert all(a["harmful_refusal"]["n"] == 4 for a in sel["arms"].values())
 
 
