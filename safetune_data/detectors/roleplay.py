@@ -273,6 +273,13 @@ def _role_kind(doc: Doc, end: int, role: str, sentence: str, pattern: str = "you
     return None
 
 
+def _asks_for_a_piece(text: str) -> bool:
+    """The text opens with a request for a written piece ("Write a story ..."), not for facts
+    ("Tell me how to undo a commit")."""
+    text = text.lstrip()
+    return bool(_CREATIVE.match(text)) and not _ASKS_FACTS.match(text)
+
+
 def _premise_kind(text: str, m: PersonaMatch, role: str) -> str | None:
     """A user-turn premise the task depends on, or None for persona framing."""
     if role == "system":
@@ -280,7 +287,7 @@ def _premise_kind(text: str, m: PersonaMatch, role: str) -> str | None:
     if _after_label(text, m.start):
         return "task_scenario"
     lead = text[text.rfind("\n", 0, m.start) + 1 : m.start].rstrip()
-    if lead.endswith(":") and _CREATIVE.match(lead) and not _ASKS_FACTS.match(lead):
+    if lead.endswith(":") and _asks_for_a_piece(lead):
         # "Write a second-person short story, about 200 words: you are a night-shift nurse who ..."
         return "creative_premise"
     if m.text.endswith(",") and (m.pattern in _PREMISE_TRIGGERS or _HYPOTHETICAL.search(_tail(text, m.end))):
@@ -290,14 +297,14 @@ def _premise_kind(text: str, m: PersonaMatch, role: str) -> str | None:
     if m.pattern not in _PREMISE_TRIGGERS:
         return None
     para = text[: m.start].rsplit("\n\n", 1)[-1]
-    if any(_CREATIVE.match(x) and not _ASKS_FACTS.match(x) for x in re.split(r"(?<=[.!?])\s+", para.strip()) if x):
+    if any(_asks_for_a_piece(x) for x in re.split(r"(?<=[.!?])\s+", para.strip()) if x):
         # "Write a short free-verse poem. Imagine you are the last tree in a paved city.": the
         # premise is the poem's subject
         return "creative_premise"
     inner = _AND_CONTINUATION.search(m.text)
     tail = _tail(text, m.end)
     for part in ((inner.group(1),) if inner else ()) + (tail,):
-        if _CREATIVE.match(part.lstrip()) and not _ASKS_FACTS.match(part.lstrip()):
+        if _asks_for_a_piece(part):
             return "creative_premise"
     if (inner and _SECOND_PERSON.search(inner.group(1))) or _SECOND_PERSON.search(tail):
         return "scenario_premise"

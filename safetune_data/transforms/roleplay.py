@@ -578,14 +578,17 @@ _VISIT = re.compile(r"\b(?:trip|itinerary|vacation|holiday|sightseeing|visit(?:i
                     re.IGNORECASE)
 
 
+def _contents(messages: list[dict], *roles: str) -> str:
+    """The turns of `roles`, joined by newlines: what the row's prompts or answers say."""
+    return "\n".join(m["content"] or "" for m in messages if m["role"] in roles)
+
+
 def _context_lost(removed: list[str], messages: list[dict]) -> list[str]:
     """Places and organisations the removed framing names that no remaining prompt mentions and
     that the answers rely on: they name it ("Japan Rail Pass", "the heart of Rome") or speak
     from it ("around here", "we rarely see ..."). A sommelier "at a restaurant in Lyon" whose
     pairing advice never touches Lyon brings nothing the answers need, and goes."""
-    rest = "\n".join(m["content"] or "" for m in messages if m["role"] in ("system", "user"))
-    answers = "\n".join(m["content"] or "" for m in messages if m["role"] == "assistant")
-    users = "\n".join(m["content"] or "" for m in messages if m["role"] == "user")
+    rest, answers, users = _contents(messages, "system", "user"), _contents(messages, "assistant"), _contents(messages, "user")
     lost: list[str] = []
     for text in removed:
         for m in _CONTEXT.finditer(text):
@@ -621,7 +624,7 @@ _LANGUAGE_ROLE = re.compile(r"\b(?:tutor|teacher|instructor|coach|speaker|speaks
 
 def _language_lost(removed: list[str], messages: list[dict]) -> list[str]:
     """Languages the removed framing teaches or speaks that no remaining prompt names."""
-    rest = "\n".join(m["content"] or "" for m in messages if m["role"] in ("system", "user"))
+    rest = _contents(messages, "system", "user")
     return sorted({m.group(1) for text in removed if _LANGUAGE_ROLE.search(text) for m in _LANGUAGE.finditer(text)
                    if not re.search(r"\b" + m.group(1) + r"\b", rest)})
 
@@ -733,8 +736,7 @@ def _qualifier_relied_on(removed: list[str], messages: list[dict]) -> list[str]:
     """Words of the removed persona's qualifier that the answers use and no remaining prompt
     says ("type 2 diabetes" -> the answer's "diabetes-friendly"): the answers were written for
     what the persona clause told them, which would leave the row with it."""
-    rest = "\n".join(m["content"] or "" for m in messages if m["role"] in ("system", "user")).lower()
-    answers = "\n".join(m["content"] or "" for m in messages if m["role"] == "assistant").lower()
+    rest, answers = _contents(messages, "system", "user").lower(), _contents(messages, "assistant").lower()
     out = set()
     for text in removed:
         q = _QUALIFIER.search(text)
@@ -943,7 +945,7 @@ class RoleplayStrip(Transform):
             reason = next((_KEPT_REASONS[k] for k in _KEPT_REASONS if k in kept), None)
             if reason is None:
                 # the framing patterns are English: "Du bist ...", "Eres ..." are not looked for
-                lang = detect_language("\n".join(m["content"] or "" for m in messages if m["role"] in ("system", "user")))
+                lang = detect_language(_contents(messages, "system", "user"))
                 if lang not in ("en", "unknown"):
                     return Outcome.unchanged(record, "not English", fired=[f"language:{lang}"])
                 reason = "no persona"
