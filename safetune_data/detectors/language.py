@@ -1,10 +1,10 @@
-"""Which language an answer is written in: en, de, es, fr, zh, or unknown.
+"""Which language an answer is written in: en, de, es, fr, it, pt, zh, or unknown.
 
 The transforms need one decision per answer ("may an English identity statement go here?",
 "did a rewrite change the language?"), thousands of times per second, on text that is
 often half code or numbers. A stopword vote does that in microseconds and is right on
 prose of a sentence or more; a statistical identifier (fastText, CLD3) would add a model
-download for no gain on these five languages. Text with too few words to vote is
+download for no gain on these seven languages. Text with too few words to vote is
 "unknown", and callers treat "unknown" as "do not know, do not refuse".
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-LANGUAGES = ("en", "de", "es", "fr", "zh")
+LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "zh")
 
-# Frequent function words that are rare in the other four languages (shared ones such as
+# Frequent function words that are rare in the other languages (shared ones such as
 # "a", "de", "la", "en", "die" in English text are left out or kept only where they vote
 # for one language far more often than for the others).
 _STOPWORDS: dict[str, frozenset[str]] = {
@@ -34,6 +34,16 @@ _STOPWORDS: dict[str, frozenset[str]] = {
     "fr": frozenset(
         "le les des et est une pour dans que qui sur pas avec ce cette sont au aux du "
         "vous nous il elle ne plus peut être mais ou comme leur".split()
+    ),
+    # Italian and Portuguese have no built-in identity templates; they are told apart so that
+    # an answer in either is not "unknown" (which callers read as "may be English")
+    "it": frozenset(
+        "della delle degli dei gli nel nella nei alla alle anche questo questa sono essere per più molto "
+        "hanno perché sul dal dalla ci cosa solo tutto".split()
+    ),
+    "pt": frozenset(
+        "não uma com os do da dos das em ao mais seu sua você isso isto também muito mas pelo pela "
+        "são foi ele ela tem às".split()
     ),
 }
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)

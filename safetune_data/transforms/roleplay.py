@@ -687,14 +687,21 @@ _FIRST_PERSON_PIECE = re.compile(
 )
 
 
-# "who explains things clearly to non-technical managers", "who writes for beginners": an
-# instruction about the audience inside the persona clause.
+# "who explains things clearly to non-technical managers", "who writes for beginners",
+# "talking to a class of five-year-olds": an instruction about the audience inside the persona
+# clause. The audience is a group of people: a plural, an age ("five-year-olds", "third
+# graders") or a collective ("a class", "the crew").
+_AUDIENCE_GROUP = (
+    r"((?:[\w'’-]+\s+){0,4}?(?:beginners|novices|newcomers|children|kids|toddlers|"
+    r"teens|teenagers|students|pupils|managers|executives|laypeople|laymen|non-experts|seniors|adults|parents|patients|"
+    r"customers|clients|people|readers|audiences?|learners|speakers|users|developers|engineers|listeners|viewers|fans|"
+    r"players|campers|tourists|visitors|guests|recruits|employees|staff|residents|villagers|troops|congregation|jury|"
+    r"investors|graders|freshmen|class|classroom|crowd|crew|team|[\w-]+-year-olds))\b"
+)
 _AUDIENCE = re.compile(
-    r"\b(?:who\s+(?:always\s+|usually\s+|mostly\s+)?(?:explains|teaches|speaks|talks|writes|answers|presents|simplifies|"
-    r"translates|breaks\s+down)|writing|speaking|explaining|presenting|talking)\b[^.!?\n]{0,40}?\b(?:to|for)\s+"
-    r"((?:[\w-]+\s+){0,2}?(?:beginners|novices|newcomers|children|kids|"
-    r"teens|teenagers|students|managers|executives|laypeople|laymen|non-experts|seniors|adults|parents|patients|"
-    r"customers|clients|people|readers|audiences?|learners|speakers|users|developers|engineers))\b",
+    r"\b(?:(?:who\s+(?:always\s+|usually\s+|mostly\s+)?(?:explains|teaches|speaks|talks|writes|answers|presents|simplifies|"
+    r"translates|breaks\s+down|lectures)|writing|speaking|explaining|presenting|talking|lecturing|teaching)\b"
+    r"[^.!?\n]{0,40}?\b(?:to|for)|(?:addressing|addresses|briefing|coaching))\s+" + _AUDIENCE_GROUP,
     re.IGNORECASE,
 )
 
@@ -793,6 +800,13 @@ def _depends_on_persona(removed: list[str], messages: list[dict], stripping: boo
     `roleplay.add` asks the same question of a persona it just chose, where such answers are
     no contradiction.
     """
+    if stripping:
+        langs = sorted({lang for lang in (detect_language(m["content"] or "") for m in messages if m["role"] == "assistant")
+                        if lang not in ("en", "unknown")})
+        if langs:
+            # the voice and first-person tests read English: an answer in another language may
+            # speak in character ("de quem tá há mais de vinte anos na beira do campo") unseen
+            return ("answer not English: its voice cannot be checked", *(f"language:{lang}" for lang in langs))
     attitudes = sorted({a for a in map(persona_attitude, removed) if a})
     if attitudes:
         return ("persona sets the answers' attitude", *attitudes)

@@ -12,6 +12,8 @@ from safetune_data.detectors.language import detect_language
         ("Como modelo de lenguaje de IA, no puedo dar consejos médicos, pero puedo explicar los síntomas.", "es"),
         ("En tant que modèle de langage, je ne peux pas donner un avis sur cette question, mais voici des pistes.", "fr"),
         ("作为一个人工智能语言模型，我无法提供医疗建议，但我可以解释一些常见症状。", "zh"),
+        ("Olha, isso é muito comum: com dez anos o menino ainda não sabe jogar em todas as posições.", "pt"),
+        ("Per fare una buona pasta fresca servono farina e uova, e anche un po' di pazienza: questo è il segreto.", "it"),
     ],
 )
 def test_prose_in_each_language(text, lang):

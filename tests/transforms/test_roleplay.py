@@ -532,3 +532,28 @@ def test_strip_keeps_a_premise_that_follows_a_writing_request_and_an_audience_af
     out = _strip_one(_row("You are a science communicator writing for a teenage audience. Use analogies.",
                           "How does CRISPR work?", "Think of DNA as an instruction manual."))
     assert out.status == "unchanged" and out.reason == "persona clause sets the audience"
+
+
+@pytest.mark.parametrize("framing", [
+    "Act as a preschool teacher talking to a room of four-year-olds.",
+    "You are a ship's captain addressing the crew before a storm.",
+    "Pretend you're a park ranger briefing a group of new campers.",
+])
+def test_strip_keeps_a_persona_clause_that_names_a_group_audience(framing):
+    # the answer is written for that audience ("Okay, friends, eyes up here!"), which would go with the clause
+    out = _strip_one(_row(None, f"Explain why the sky is blue. {framing}", "Okay, everyone, eyes up here! Sunlight bounces."))
+    assert out.status == "unchanged" and out.reason == "persona clause sets the audience"
+
+
+def test_strip_keeps_a_row_whose_answer_is_not_english():
+    # the voice and first-person tests read English; a Spanish answer may speak as the persona unseen
+    row = _row("You are Rosa, a grandmother from Oaxaca.", "How do I make mole?",
+               "Mira, mija, el mole no se hace con prisa. Primero tuestas los chiles en el comal, y luego los remojas "
+               "en agua caliente mientras preparas lo demás. Yo lo aprendí de mi mamá.")
+    out = _strip_one(row)
+    assert out.status == "unchanged" and out.reason == "answer not English: its voice cannot be checked"
+    assert "language:es" in out.fired
+    # the same persona over an English answer that never speaks as her goes
+    english = _row("You are Rosa, a grandmother from Oaxaca.", "How long do dried chiles keep?",
+                   "Dried chiles keep for about a year in an airtight jar away from light.")
+    assert _strip_one(english).status == "changed"
