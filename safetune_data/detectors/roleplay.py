@@ -83,7 +83,7 @@ _NAME = {"TEXT": {"REGEX": r"^[A-Z][\w\-]*$", "NOT_IN": ["I"]}}
 # "You are Dr. Priya Nair, ...", "Act as Mrs. Lindqvist": a title the tokenizer keeps with its period.
 _TITLES = ("Dr.", "Mr.", "Mrs.", "Ms.", "Mx.", "Prof.", "Capt.", "Sgt.", "Lt.", "Col.", "Gen.", "Rev.", "St.", "Sr.", "Fr.")
 _TITLE = {"TEXT": {"IN": list(_TITLES)}}
-_LEAD = {"LOWER": {"IN": ["please", "now", "so"]}, "OP": "?"}
+_LEAD = {"LOWER": {"IN": ["please", "now", "so", "ok", "okay", "alright"]}, "OP": "*"}
 _COMMA = {"ORTH": ",", "OP": "?"}
 _SPEAK = {"LOWER": {"IN": ["respond", "answer", "reply", "speak", "talk"]}}
 _SPEAK_TARGET = {"LOWER": {"IN": ["a", "an", "my"]}}
@@ -99,7 +99,8 @@ _PATTERNS: dict[str, list[list[dict]]] = {
     "act_as": [[_LEAD, {"LOWER": "act"}, {"LOWER": {"IN": ["as", "like"]}}, t] for t in (_TARGET, _NAME, _TITLE)]
     + [[_LEAD, {"LOWER": "act"}, {"LOWER": "as"}, {"LOWER": "if"}]]
     # "I want you to act as a travel guide", "I'd like you to be Sherlock Holmes"
-    + [[{"LOWER": {"IN": ["i", "i'd", "i’d"]}}, {"LOWER": {"IN": ["want", "need", "would", "like"]}}, {"LOWER": "like", "OP": "?"},
+    + [[{"LOWER": {"IN": ["i", "i'd", "i’d"]}}, {"LOWER": {"IN": ["'d", "’d"]}, "OP": "?"},
+        {"LOWER": {"IN": ["want", "need", "would", "like"]}}, {"LOWER": "like", "OP": "?"},
         _YOU, {"LOWER": "to"}, {"LOWER": {"IN": ["act", "be"]}}, {"LOWER": {"IN": ["as", "like"]}, "OP": "?"}, t]
        for t in (_TARGET, _NAME, _TITLE)],
     "roleplay_as": [
@@ -122,7 +123,14 @@ _PATTERNS: dict[str, list[list[dict]]] = {
                       {"LOWER": {"IN": ["as", "the"]}}]],
     "stay_in_character": [[_LEAD, {"LOWER": {"IN": ["stay", "remain"]}}, {"LOWER": "in"}, {"LOWER": "character"}]],
     # "Respond like a 1920s radio announcer", "Answer as Sherlock Holmes", "Speak in the voice of a pirate"
-    "speak_as": [[_LEAD, _SPEAK, {"LOWER": {"IN": ["as", "like"]}}, t] for t in (_SPEAK_TARGET, _NAME, _TITLE)]
+    # "Be a Socratic math tutor: ...", "Be my running coach."
+    "be_a": [[_LEAD, {"LOWER": "be"}, {"LOWER": {"IN": ["a", "an", "my"]}}]],
+    # "As a sommelier, tell me ...", "Speaking as a licensed electrician, what would you ...",
+    # "As Marie Curie, what advice would you give ...": an opening clause that casts the
+    # assistant (`_as_role_clause` decides, from what follows the comma)
+    "as_role": [[_LEAD, {"LOWER": "speaking", "OP": "?"}, {"LOWER": "as"}, t] for t in ({"LOWER": {"IN": ["a", "an"]}}, _NAME, _TITLE)],
+    "speak_as": [[_LEAD, _SPEAK, {"LOWER": "me", "OP": "?"}, {"LOWER": {"IN": ["as", "like"]}}, t] for t in (_SPEAK_TARGET, _NAME, _TITLE)]
+    + [[_LEAD, _SPEAK, {"LOWER": "as"}, {"LOWER": {"IN": ["if", "though"]}}, _YOU, {"LOWER": {"IN": ["were", "are", "'re", "’re"]}}]]
     + [[_LEAD, _SPEAK, {"LOWER": "in"}, {"LOWER": "the"}, {"LOWER": {"IN": ["voice", "style", "manner", "character"]}},
         {"LOWER": "of"}]],
 }
@@ -157,7 +165,7 @@ _FORMAT_WORDS = {
 # the same sentence, make "you are" a remark, not a role ("You are a star quarterback" is a role).
 _PRAISE_NOUNS = {"lifesaver", "life-saver", "godsend", "gem", "champ", "rockstar", "treasure"}
 _THANKS = re.compile(r"\b(?:thanks|thank\s+you|thx|ty)\b", re.IGNORECASE)
-_TARGETED = {"you_are", "act_as", "imagine_you_are", "speak_as"}
+_TARGETED = {"you_are", "act_as", "imagine_you_are", "speak_as", "be_a", "as_role"}
 # Triggers that also open a task premise in a user turn ("Imagine you are X. Write ...").
 # "Act as", "Role-play as", "From now on", "Stay in character" always frame the assistant.
 _PREMISE_TRIGGERS = {"you_are", "imagine_you_are", "pretend"}
@@ -201,7 +209,9 @@ _LABEL = re.compile(r"[ \t]*[A-Z][\w \-]{0,40}:[ \t]*")
 _PREFILTER = re.compile(
     r"\b(you\s*(are|['’]re|will|['’]ll|shall)|pretend|act|role|roleplay|play|take|assume|adopt|imagine|"
     r"from now on|your (new )?name|stay|remain|(?:want|need|like) you|"
-    r"(?:respond|answer|reply|speak|talk)\s+(?:as|like|in\s+the))\b",
+    r"(?:respond|answer|reply|speak|talk)\s+(?:me\s+)?(?:as|like|in\s+the))\b"
+    # "Be a ...", "As a ...", "Speaking as ..." only open a sentence (mid-sentence they are everywhere)
+    r"|(?:^|[.!?:\n]\s*)(?:[\w'’]+\s+){0,2}?(?:be\s+(?:an?|my)|(?:speaking\s+)?as)\s",
     re.IGNORECASE,
 )
 # The end of the framing: sentence punctuation, a colon introducing the task, or a newline.
@@ -245,13 +255,19 @@ _IN_PRODUCT = re.compile(r"\b(?:in-app|in-product|built-in|virtual)\s+(?:[\w-]+\
                          r"support|companion)\b", re.IGNORECASE)
 _HELPER_FOR_NAME = re.compile(r"\b(?:helper|agent|concierge|guide|companion|support)\s+(?:for|of|at|on|in|inside|within)\s+"
                               r"(?:the\s+)?[A-Z][\w'’&-]*")
+# "a customer support agent for Flintwood Outdoor Gear": a support role for a named company is
+# that company's assistant, whatever the company sells.
+_SUPPORT_FOR_NAME = re.compile(r"\b(?:customer|client|technical|tech|product)?[- ]?(?:support|service|help[- ]?desk|care)\s+"
+                               r"(?:agent|assistant|representative|rep|specialist|team\s+member)\s+(?:for|at|of|with)\s+"
+                               r"(?:the\s+)?[A-Z][\w'’&-]*")
 _PRODUCT_NOUN = re.compile(r"\b(?:app|apps|application|website|site|platform|software|service|product|plugin|extension|"
                            r"store|shop|company|brand|startup|bank|device)\b", re.IGNORECASE)
 
 
 def _product_helper(sentence: str) -> bool:
     """The framing sentence makes the assistant a named product's helper (`_IN_PRODUCT`)."""
-    return bool(_IN_PRODUCT.search(sentence) or (_HELPER_FOR_NAME.search(sentence) and _PRODUCT_NOUN.search(sentence)))
+    return bool(_IN_PRODUCT.search(sentence) or _SUPPORT_FOR_NAME.search(sentence)
+                or (_HELPER_FOR_NAME.search(sentence) and _PRODUCT_NOUN.search(sentence)))
 
 
 def _role_kind(doc: Doc, end: int, role: str, sentence: str, pattern: str = "you_are") -> str | None:
@@ -374,6 +390,48 @@ def _find_framing(text: str, role: str) -> tuple[PersonaMatch, ...]:
     return tuple(found[k] for k in sorted(found))
 
 
+# "As a beginner, ...", "As a result, ...": an opening "as a" clause about the user or the
+# text, not a role for the assistant.
+_NOT_ASSISTANT_ROLES = frozenset("""
+beginner beginners novice newbie parent parents mom mother dad father mum student students customer customers patient
+user users tenant renter homeowner owner buyer woman man kid kids teen teenager adult senior vegetarian vegan
+foreigner tourist traveler traveller citizen resident employee freelancer layperson layman newcomer first-timer
+result rule whole matter reminder example bonus aside courtesy consequence side follow-up followup side-note note
+first last final quick general team family couple group company business startup side-project hobbyist fan
+""".split())
+_EXPERT_WORDS = frozenset("experienced expert professional licensed certified seasoned veteran senior accredited".split())
+# What follows the clause's comma addresses the assistant: a request ("tell me", "explain")
+# or a question to "you" ("what would you tell ...", "what's your take").
+_ADDRESSED = re.compile(
+    r"\s*(?:(?:please|now|then|so|just)\s+)*(?:tell|explain|give|list|describe|walk|recommend|suggest|share|write|outline|"
+    r"break|help|advise|review|rate|compare|name|evaluate|critique|assess|talk|teach|show|draft|plan|pick|choose|"
+    r"estimate|diagnose|check|look|rank|weigh)\b"
+    r"|[^.?!\n,]{0,40}?\b(?:would|should|do|can|could|will|did|have)\s+you\b|[^.?!\n,]{0,30}?\byour\s+(?:take|advice|view|opinion|recommendation|verdict)\b",
+    re.IGNORECASE,
+)
+
+
+def _as_role_end(doc: Doc, start: int, end: int, text: str, sentence_end: int) -> int | None:
+    """Where an opening "As a sommelier," clause ends (after its comma), when it casts the
+    assistant; None when it is about the user ("As a beginner, what should I ..."), has no
+    comma, runs long, or is followed by something not addressed to the assistant."""
+    comma = text.find(",", doc[end - 1].idx, sentence_end)
+    if comma == -1:
+        return None
+    stop = _FRAME_END.search(text, comma)
+    sentence_end = len(text) if stop is None else stop.end()
+    role = re.findall(r"[\w'’-]+", text[doc[end - 1].idx:comma])
+    if not role or len(role) > 8 or any(w.lower() in _NOT_ASSISTANT_ROLES for w in role):
+        return None
+    # "As an experienced wedding planner, what's a realistic timeline?": an expert's title
+    # is not the user describing themselves, whatever the question's shape
+    # ("As an experienced hiker, what should I pack?" is the user's own title)
+    expert = any(w.lower() in _EXPERT_WORDS for w in role) and not re.search(r"\b(?:I|my|me)\b|\bI['’]", text[comma:sentence_end])
+    if not expert and not _ADDRESSED.match(text, comma + 1):
+        return None
+    return comma + 1
+
+
 def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> None:
     """Add the trigger-led framing sentences of `text` to `found` (keyed by start offset)."""
     doc = sentencizer().tokenizer(text)
@@ -386,6 +444,10 @@ def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> Non
         if any(m.start <= a < m.end for m in found.values()):
             continue
         b = _frame_end(text, a, doc[end - 1].idx + len(doc[end - 1].text))
+        if name == "as_role":
+            b = _as_role_end(doc, start, end, text, b) if role != "system" else None
+            if b is None:
+                continue
         m = PersonaMatch(name, a, b, text[a:b])
         kind = _role_kind(doc, end, role, m.text, name) if name in _TARGETED | {"pretend"} else None
         if kind is None and m.text.rstrip().endswith("?"):
@@ -440,7 +502,10 @@ _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
 _SHOUTED = re.compile(r"(?<![\w'’])[A-Z]{2,}(?:[ '’-]+[A-Z]{2,})*\?*!")
 # "*adjusts monocle*", "*sighs*", "*(glances at his phone)*", "*(deep breath)*": a stage
 # direction, not emphasis.
-_STAGE = re.compile(r"(?<![*\w])\*(?:[a-z]+(?:s|ing)\b[^*\n]{0,80}|\((?:[a-z]+(?:s|ing)\b|deep\s+breath|pause\b)[^()*\n]{0,80}\))\*(?![*\w])")
+_STAGE = re.compile(r"(?<![*\w])\*(?:[a-z]+(?:s|ing)\b[^*\n]{0,80}|\((?:[a-z]+(?:s|ing)\b|deep\s+breath|pause\b)[^()*\n]{0,80}\))\*(?![*\w])"
+                    # a line that is nothing but a short lower-case aside in asterisks: "*deep, gravelly
+                    # voice*", "*music swells*", "*beat*" (emphasis sits inside a sentence or opens upper-case)
+                    r"|^[ \t]*\*(?!\*)[a-z][^*\n]{0,60}(?<!\s)\*[ \t]*$", re.MULTILINE)
 # A persona whose description sets an attitude colours every answer it gave ("a sarcastic film
 # critic who hates sequels": "Only if you enjoy watching money burn.").
 _ATTITUDE = re.compile(

@@ -422,6 +422,7 @@ guide advise share discuss outline propose design name identify calculate solve 
 persuade argue interview ask quiz test find pick choose prepare build draw compose generate come say proofread improve
 judge grade score estimate predict diagnose interpret decode break sketch brainstorm critique convert recount
 announce deliver report format keep use include limit structure put lay present organize organise
+pitch narrate sell hype roast recite sing read commentate dramatize dramatise retell rank sum
 """.split())
 
 
@@ -749,7 +750,7 @@ def _qualifier_relied_on(removed: list[str], messages: list[dict]) -> list[str]:
         q = _QUALIFIER.search(text)
         if not q:
             continue
-        for w in re.findall(r"[a-z][a-z-]{3,}", q.group(1)):  # lower-case words: places and names are _context_lost's
+        for w in re.findall(r"(?<![\w-])[a-z][a-z-]{2,}", q.group(1)):  # lower-case words: places and names are _context_lost's
             if w not in _NO_TOPIC and w not in _QUALIFIER_STOP and has_word(answers, w) and not has_word(rest, w):
                 out.add(w)
     return sorted(out)

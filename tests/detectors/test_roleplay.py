@@ -29,6 +29,14 @@ from safetune_data.detectors.roleplay import (
         ("Please answer as a divorce lawyer would: can I keep the house?", "speak_as"),
         ("Talk like Yoda. Explain recursion.", "speak_as"),
         ("Speak in the voice of a pirate and explain the tides.", "speak_as"),
+        ("Ok now answer as a grumpy old French baker: is it my flour?", "speak_as"),
+        ("Respond as if you were the Eiffel Tower. How do you feel about tourists?", "speak_as"),
+        ("Answer me like a Zen master.", "speak_as"),
+        ("I'd like you to be my running coach for this conversation.", "act_as"),
+        ("Be a Socratic math tutor: ask me guiding questions. Problem: 3x + 7 = 22.", "be_a"),
+        ("As a sommelier, tell me what wine goes with risotto.", "as_role"),
+        ("Speaking as a licensed electrician, what would you tell a homeowner?", "as_role"),
+        ("As an experienced wedding planner, what's a realistic timeline for 8 months?", "as_role"),
     ],
 )
 def test_persona_framing_is_found(text, pattern):
@@ -58,6 +66,13 @@ def test_persona_framing_is_found(text, pattern):
         "Answer as a bulleted list.",
         "Reply as a single JSON object.",
         "Answer like I'm five: why is the sky blue?",
+        # an opening "as a" clause about the user or the text casts no one
+        "As a beginner, tell me which chess openings to learn.",
+        "As an experienced hiker, what should I pack for three days?",
+        "As a result, the build fails. Why?",
+        "As a nurse, what should I do about night shifts?",
+        "It can be a good idea to rest first.",
+        "You are a customer support agent for Flintwood Outdoor Gear. Sign as 'The Flintwood Team'.",
         "",
     ],
 )
@@ -357,3 +372,14 @@ def test_praise_or_thanks_makes_you_are_a_remark_but_a_star_trade_is_a_role():
     assert [m.kind for m in find_framing("You are a star quarterback. Give me tips.")] == ["persona"]
     # in a system prompt "you are" always sets a role
     assert [m.kind for m in find_framing("You are a gem cutter.", "system")] == ["persona"]
+
+
+def test_an_opening_as_clause_spans_to_its_comma():
+    (m,) = find_persona("As a cardiologist, tell me whether red wine is good for my heart.")
+    assert m.text == "As a cardiologist,"
+
+
+def test_a_line_of_lower_case_aside_in_asterisks_is_a_stage_direction():
+    assert persona_voice("*deep, gravelly voice*\n\nIn a world...\n\n*music swells*") == "stage_direction"
+    # emphasis inside a sentence, or an upper-case note, is not
+    assert persona_voice("Use *one* pan.\n*Note: serves four.*") is None

@@ -557,3 +557,24 @@ def test_strip_keeps_a_row_whose_answer_is_not_english():
     english = _row("You are Rosa, a grandmother from Oaxaca.", "How long do dried chiles keep?",
                    "Dried chiles keep for about a year in an airtight jar away from light.")
     assert _strip_one(english).status == "changed"
+
+
+def test_strip_removes_an_opening_as_clause_and_keeps_the_request():
+    out = _strip_one(_row(None, "As a sommelier, tell me what wine to serve with a mushroom risotto.",
+                          "A Pinot Noir: light tannins and an earthy note that mirrors the mushrooms."))
+    assert out.status == "changed"
+    assert out.record["messages"][0]["content"] == "Tell me what wine to serve with a mushroom risotto."
+
+
+def test_strip_keeps_the_request_joined_to_a_framing_by_and_pitch():
+    out = _strip_one(_row(None, "Pretend you're a real estate agent and pitch my tiny studio flat: 20 m2, fourth floor, no lift.",
+                          "A bright 20 m2 studio on the fourth floor, ideal for one person who likes stairs."))
+    assert out.record["messages"][0]["content"] == "Pitch my tiny studio flat: 20 m2, fourth floor, no lift."
+
+
+def test_strip_keeps_a_short_qualifier_word_the_answer_relies_on():
+    # "tax" is shorter than four letters, and the answer's deduction rules assume it
+    out = _strip_one(_row("You are an accountant who helps people with tax returns.", "Can I deduct my home office?",
+                          "Possibly: your tax return can include a share of rent and utilities if you work from home."))
+    assert out.status == "unchanged" and out.reason == "persona carries context the row relies on"
+    assert "tax" in out.fired
