@@ -22,10 +22,12 @@ Two splits, fixed before any rule was written against them:
   once unseen), a sixth (benchmarks/persona_rows_fresh6.jsonl, 150 rows: 18 good, 1 awkward,
   5 broken of 24), a seventh (benchmarks/persona_rows_fresh7.jsonl, 150 rows: 14 good,
   6 broken of 20) and an eighth (benchmarks/persona_rows_fresh8.jsonl, 150 rows: 20 good,
-  1 awkward, 2 broken of 23), each written by someone who never read the rules and rated once
-  unseen. All eight are development rows now; the rated sample comes from a ninth independent
-  set (benchmarks/persona_rows_fresh9.jsonl, 150 rows), written by someone who never read the
-  rules and read only after the rules were final; no rule was changed after reading it.
+  1 awkward, 2 broken of 23) and a ninth (benchmarks/persona_rows_fresh9.jsonl, 150 rows: 7
+  good, 2 awkward, 1 broken of 10), each written by someone who never read the rules and rated
+  once unseen. All nine are development rows now; the rated sample comes from a tenth
+  independent set (benchmarks/persona_rows_fresh10.jsonl, 150 rows), written by someone who
+  never read the rules and read only after the rules were final; no rule was changed after
+  reading it.
 
 Per transform it prints the share of rows changed and the share held back by each fidelity
 check (`safetune_data.transforms.fidelity`), then the issue's acceptance figures: strip∘inject
@@ -124,13 +126,13 @@ def persona_dev_rows() -> list[dict]:
     return aoa() + [copy.deepcopy(r) for r in module.DEV]
 
 
-def persona_fresh_rows(name: str = "persona_rows_fresh9.jsonl") -> list[dict]:
+def persona_fresh_rows(name: str = "persona_rows_fresh10.jsonl") -> list[dict]:
     """Persona-framed conversations written for this check by someone who had not read the
     role-play rules or their development rows: system and user-turn personas, answers plain or
     in character, product prompts, creative premises, tone-only personas, multi-turn rows.
-    The strip rules were tuned on persona_rows_fresh.jsonl to persona_rows_fresh8.jsonl after
+    The strip rules were tuned on persona_rows_fresh.jsonl to persona_rows_fresh9.jsonl after
     each was rated once unseen; roleplay.strip's rated sample is drawn from the default,
-    persona_rows_fresh9.jsonl, which no rule was tuned on."""
+    persona_rows_fresh10.jsonl, which no rule was tuned on."""
     path = REPO / "benchmarks" / name
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -273,7 +275,9 @@ def measure_fresh_personas() -> list[str]:
                                                      "were tuned on it"),
                        ("persona_rows_fresh8.jsonl", "rated once unseen (20 good, 1 awkward, 2 broken of 23), then "
                                                      "the rules were tuned on it"),
-                       ("persona_rows_fresh9.jsonl", "unseen by the rules; the rated sample")):
+                       ("persona_rows_fresh9.jsonl", "rated once unseen (7 good, 2 awkward, 1 broken of 10), then "
+                                                     "the rules were tuned on it"),
+                       ("persona_rows_fresh10.jsonl", "unseen by the rules; the rated sample")):
         rows = persona_fresh_rows(name)
         _, st, _ = run(T.roleplay.strip(), rows)
         kept = ", ".join(f"{reason} {n}" for reason, n in sorted((st.get("unchanged") or {}).items(), key=lambda x: -x[1]) if n)
