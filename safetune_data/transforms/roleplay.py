@@ -410,7 +410,7 @@ class Stripped:
 
 # "Act as X and review this ...": the request joined to the persona clause. "... and answer the
 # following:" (roleplay.add's own template) asks for nothing by itself and goes with the clause.
-_JOINED = re.compile(r"(?:,?\s+and|\s+[—–]|\s+-|;)\s+((?!answer\s+(?:the\s+following|this|my)\b|respond\s+to\s+(?:the\s+following|this)\b)"
+_JOINED = re.compile(r"(?:,?\s+and|,\s+so|\s+[—–]|\s+-|;)\s+((?!answer\s+(?:the\s+following|this|my)\b|respond\s+to\s+(?:the\s+following|this)\b)"
                      r"[a-z]+\b.*)$", re.DOTALL)
 
 
@@ -491,15 +491,16 @@ def _strip_text(text: str, role: str) -> Stripped:
 # "Act as Sherlock Holmes" (a capitalised name right after the verb, with no article).
 _NAME = re.compile(
     r"\b(?:name is|named|called|call you|known as|[Yy]ou are(?: now)?|[Yy]ou['’]re|[Aa]ct as|[Pp]retend to be|"
-    r"[Pp]retend you are|[Pp]lay)\s+(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Capt|Sgt|Lt|Col|Gen|Rev|St|Fr)\.\s+)?((?:[A-Z][\w'’-]*)(?:\s+[A-Z][\w'’-]*)*)"
+    r"[Pp]retend you are|[Pp]lay)\s+(?:the\s+)?(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Capt|Sgt|Lt|Col|Gen|Rev|St|Fr)\.\s+)?"
+    r"((?:[A-Z][\w'’-]*)(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’-]*)*)"
 )
-_NOT_NAMES = frozenset({"I", "AI", "An", "A", "The", "ChatGPT", "GPT"})
+_NOT_NAMES = frozenset({"I", "AI", "An", "A", "The", "ChatGPT", "GPT", "of", "the"})
 
 
 # A sentence about the character rather than about the answer: "You enjoy teaching ...",
 # "You are methodical and dry-witted.", "You have lived in Lisbon ..."; not "You are to answer ...".
 _TRAIT = re.compile(
-    r"(?:^|(?<=[.!?]\s))\s*You\s+(?:are|['’]re)\s+(?!to\b|not\b|(?:only\s+)?(?:allowed|required|expected|able|given|asked|talking|speaking|helping|writing)\b)"
+    r"(?:^|(?<=[.!?]\s))\s*You(?:\s+are|['’]re)\s+(?!to\b|not\b|(?:only\s+)?(?:allowed|required|expected|able|given|asked|talking|speaking|helping|writing)\b)"
     r"|(?:^|(?<=[.!?]\s))\s*You\s+(?:enjoy|love|like|adore|hate|grew\s+up|were\s+born|have\s+(?:been|lived|worked|spent|taught|trained)|"
     r"live|come\s+from|once|never\s+(?:miss|forget))\b",
 )
@@ -653,9 +654,22 @@ def _names_used_elsewhere(removed: list[str], messages: list[dict]) -> list[str]
             for word in m.group(1).split():
                 if word in _NOT_NAMES or word in found:
                     continue
-                if re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", rest):
+                hits = [h for h in re.finditer(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", rest)
+                        if not (word.lower() in _INTERJECTIONS and _opens_with_interjection(rest, h))]
+                if hits:
                     found.append(word)
     return sorted(found)
+
+
+# Names that are also words a sentence opens with ("the Oracle of the Whispering Well" ->
+# "Well, ..."; "Captain Right" -> "Right, ..."): such an opener is not the name.
+_INTERJECTIONS = frozenset("well sure right now so great okay ok yes no look listen see fine good alright".split())
+
+
+def _opens_with_interjection(text: str, hit: re.Match) -> bool:
+    """`hit` opens a sentence or line and a comma follows it ("Well, it depends")."""
+    before = text[: hit.start()].rstrip(" \t\"“*")
+    return (not before or before[-1] in ".!?\n") and text[hit.end(): hit.end() + 1] == ","
 
 
 # "Write a poem in Shakespearean English": the task, not the persona, explains the voice.
@@ -702,7 +716,11 @@ _AUDIENCE_GROUP = (
 _AUDIENCE = re.compile(
     r"\b(?:(?:who\s+(?:always\s+|usually\s+|mostly\s+)?(?:explains|teaches|speaks|talks|writes|answers|presents|simplifies|"
     r"translates|breaks\s+down|lectures)|writing|speaking|explaining|presenting|talking|lecturing|teaching)\b"
-    r"[^.!?\n]{0,40}?\b(?:to|for)|(?:addressing|addresses|briefing|coaching))\s+" + _AUDIENCE_GROUP,
+    r"[^.!?\n]{0,40}?\b(?:to|for)|(?:addressing|addresses|briefing|coaching)"
+    # "a biology teacher for 12-year-olds", "an IT helper for older adults": a teaching or
+    # helping role named for its audience
+    r"|(?:coach|teacher|tutor|helper|guide|instructor|mentor|trainer|counsell?or|librarian|nurse|communicator|educator|"
+    r"presenter|host|entertainer|storyteller|advis[eo]r|consultant)\s+(?:for|to))\s+" + _AUDIENCE_GROUP,
     re.IGNORECASE,
 )
 

@@ -578,3 +578,31 @@ def test_strip_keeps_a_short_qualifier_word_the_answer_relies_on():
                           "Possibly: your tax return can include a share of rent and utilities if you work from home."))
     assert out.status == "unchanged" and out.reason == "persona carries context the row relies on"
     assert "tax" in out.fired
+
+
+def test_strip_keeps_the_request_joined_by_so():
+    out = _strip_one(_row(None, "What is 15% of 80? You're a maths tutor, so show every step.", "10% is 8 and 5% is 4, so 12."))
+    assert out.record["messages"][0]["content"] == "What is 15% of 80? Show every step."
+
+
+def test_strip_keeps_a_teaching_role_named_for_its_audience():
+    out = _strip_one(_row(None, "How do vaccines work? You're a biology teacher for 12-year-olds.",
+                          "Your immune system is like a security team."))
+    assert out.status == "unchanged" and out.reason == "persona clause sets the audience"
+
+
+def test_strip_keeps_a_persona_the_answer_names_after_the():
+    row = _row("You are the Oracle of the Whispering Well. You speak only in rhyming verse.", "Should I take the job?",
+               "You ask the Well of coin and road; weigh the hours against the gold.")
+    out = _strip_one(row)
+    assert out.status == "unchanged" and out.reason == "the row speaks to or as the persona by name" and "Well" in out.fired
+    # "Well," opening a sentence is a word, not the name
+    plain = _row("You are the Oracle of the Whispering Well.", "Should I take the job?",
+                 "Well, compare the pay rise with the two hours of commuting each day.")
+    assert _strip_one(plain).status == "changed"
+
+
+def test_strip_keeps_a_character_described_with_you_re():
+    out = _strip_one(_row("You are Coach Dani Reyes, who has coached basketball for years. You're upbeat and practical.",
+                          "How do I teach a layup?", "Start without dribbling: one step, jump, shoot."))
+    assert out.status == "unchanged" and out.reason == "persona description left in the system prompt"
