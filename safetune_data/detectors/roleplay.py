@@ -129,6 +129,15 @@ _PATTERNS: dict[str, list[list[dict]]] = {
     # "As Marie Curie, what advice would you give ...": an opening clause that casts the
     # assistant (`_as_role_clause` decides, from what follows the comma)
     "as_role": [[_LEAD, {"LOWER": "speaking", "OP": "?"}, {"LOWER": "as"}, t] for t in ({"LOWER": {"IN": ["a", "an"]}}, _NAME, _TITLE)],
+    # mid-sentence requests for a voice: "... in the voice of a hard-boiled noir detective",
+    # "Explain it like you're a kindergarten teacher", "... as if you were a busy restaurant
+    # manager", "Narrate it like an overexcited sports commentator"
+    "voice_of": [[{"LOWER": "in"}, {"LOWER": {"IN": ["the", "a"]}}, {"LOWER": {"IN": ["voice", "character"]}}, {"LOWER": "of"}, t]
+                 for t in (_SPEAK_TARGET, _NAME, _TITLE)]
+    + [[{"LOWER": "like"}, _YOU, {"LOWER": {"IN": ["were", "'re", "’re"]}}, t] for t in (_SPEAK_TARGET, _NAME, _TITLE)]
+    + [[{"LOWER": "as"}, {"LOWER": {"IN": ["if", "though"]}}, _YOU, {"LOWER": "were"}, t] for t in (_SPEAK_TARGET, _NAME, _TITLE)]
+    + [[{"LOWER": {"IN": ["narrate", "explain", "describe", "pitch", "announce", "present", "read", "tell"]}},
+        {"LOWER": {"IN": ["it", "this", "that", "them", "me"]}, "OP": "?"}, {"LOWER": "like"}, {"LOWER": {"IN": ["a", "an"]}}]],
     "speak_as": [[_LEAD, _SPEAK, {"LOWER": "me", "OP": "?"}, {"LOWER": {"IN": ["as", "like"]}}, t] for t in (_SPEAK_TARGET, _NAME, _TITLE)]
     + [[_LEAD, _SPEAK, {"LOWER": "as"}, {"LOWER": {"IN": ["if", "though"]}}, _YOU, {"LOWER": {"IN": ["were", "are", "'re", "’re"]}}]]
     + [[_LEAD, _SPEAK, {"LOWER": "in"}, {"LOWER": "the"}, {"LOWER": {"IN": ["voice", "style", "manner", "character"]}},
@@ -209,7 +218,9 @@ _LABEL = re.compile(r"[ \t]*[A-Z][\w \-]{0,40}:[ \t]*")
 _PREFILTER = re.compile(
     r"\b(you\s*(are|['’]re|will|['’]ll|shall)|pretend|act|role|roleplay|play|take|assume|adopt|imagine|"
     r"from now on|your (new )?name|stay|remain|(?:want|need|like) you|"
-    r"(?:respond|answer|reply|speak|talk)\s+(?:me\s+)?(?:as|like|in\s+the))\b"
+    r"(?:respond|answer|reply|speak|talk)\s+(?:me\s+)?(?:as|like|in\s+the)|in\s+(?:the|a)\s+(?:voice|character)\s+of|"
+    r"(?:like|as\s+if|as\s+though)\s+you\s*(?:were|are|['’]re)|(?:narrate|explain|describe|pitch|announce|present|read|tell)"
+    r"(?:\s+(?:it|this|that|them|me))?\s+like\s+an?)\b"
     # "Be a ...", "As a ...", "Speaking as ..." only open a sentence (mid-sentence they are everywhere)
     r"|(?:^|[.!?:\n]\s*)(?:[\w'’]+\s+){0,2}?(?:be\s+(?:an?|my)|(?:speaking\s+)?as)\s",
     re.IGNORECASE,
@@ -438,7 +449,11 @@ def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> Non
     strings = doc.vocab.strings
     for match_id, start, end in sorted(_matcher()(doc), key=lambda m: (m[1], -m[2])):
         name = strings[match_id]
-        if not _at_sentence_start(doc, start):
+        voice = name == "voice_of"
+        if voice:
+            # one voice request, found anywhere, reads as `speak_as` from its trigger to the sentence's end
+            name = "speak_as"
+        elif not _at_sentence_start(doc, start):
             continue
         a = doc[start].idx
         if any(m.start <= a < m.end for m in found.values()):
@@ -452,6 +467,11 @@ def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> Non
         kind = _role_kind(doc, end, role, m.text, name) if name in _TARGETED | {"pretend"} else None
         if kind is None and m.text.rstrip().endswith("?"):
             kind = "question"
+        if voice and kind is None and role != "system":
+            opening = text[max(text.rfind(c, 0, a) for c in ".!?\n") + 1 : a]
+            if _asks_for_a_piece(opening):
+                # "Write a recipe for pancakes in the voice of a pirate": the voice belongs to the piece
+                kind = "creative_premise"
         kind = kind or _premise_kind(text, m, role) or "persona"
         found[a] = PersonaMatch(name, a, b, m.text, kind)
 

@@ -37,6 +37,11 @@ from safetune_data.detectors.roleplay import (
         ("As a sommelier, tell me what wine goes with risotto.", "as_role"),
         ("Speaking as a licensed electrician, what would you tell a homeowner?", "as_role"),
         ("As an experienced wedding planner, what's a realistic timeline for 8 months?", "as_role"),
+        # a voice asked for mid-sentence
+        ("Explain where my socks go, in the voice of a hard-boiled noir detective.", "speak_as"),
+        ("What is inflation? Explain it like you're a kindergarten teacher.", "speak_as"),
+        ("Explain it again, but as if you were a busy restaurant manager.", "speak_as"),
+        ("I need motivation. Narrate it like an overexcited sports commentator.", "speak_as"),
     ],
 )
 def test_persona_framing_is_found(text, pattern):
@@ -71,6 +76,8 @@ def test_persona_framing_is_found(text, pattern):
         "As an experienced hiker, what should I pack for three days?",
         "As a result, the build fails. Why?",
         "As a nurse, what should I do about night shifts?",
+        "It looks as if you are a beginner, so start slowly.",
+        "Explain it like I'm five.",
         "It can be a good idea to rest first.",
         "You are a customer support agent for Flintwood Outdoor Gear. Sign as 'The Flintwood Team'.",
         "",
@@ -383,3 +390,8 @@ def test_a_line_of_lower_case_aside_in_asterisks_is_a_stage_direction():
     assert persona_voice("*deep, gravelly voice*\n\nIn a world...\n\n*music swells*") == "stage_direction"
     # emphasis inside a sentence, or an upper-case note, is not
     assert persona_voice("Use *one* pan.\n*Note: serves four.*") is None
+
+
+def test_a_voice_inside_a_writing_request_belongs_to_the_piece():
+    (m,) = find_framing("Write a recipe for pancakes in the voice of a pirate.")
+    assert m.kind == "creative_premise" and m.text == "in the voice of a pirate."
