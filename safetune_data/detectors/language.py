@@ -46,6 +46,10 @@ _STOPWORDS: dict[str, frozenset[str]] = {
         "são foi ele ela tem às".split()
     ),
 }
+# Function words Spanish shares with Portuguese: they sit in the Spanish list, and go to
+# Portuguese when its own words outvote Spanish's own ("a gente escreveria no Brasil" would
+# otherwise tie on "que", "para", "por").
+_IBERIAN_SHARED = frozenset("que para por se como".split())
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CODE_FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
@@ -77,6 +81,7 @@ def _detect_language(text: str) -> str:
         # ASCII text has no Han characters and only ASCII words
         counts = Counter(_WORD.findall(sample.lower()))
         votes = {lang: sum(counts[w] for w in stop.intersection(counts)) for lang, stop in _STOPWORDS.items()}
+        shared = sum(counts[w] for w in _IBERIAN_SHARED.intersection(counts))
     else:
         words = [w.lower() for w in _WORD.findall(sample)]
         han = len(_CJK.findall(sample))
@@ -84,6 +89,10 @@ def _detect_language(text: str) -> str:
         if han >= 4 and han > latin:
             return "zh"
         votes = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
+        shared = sum(1 for w in words if w in _IBERIAN_SHARED)
+    if shared and votes["pt"] > votes["es"] - shared:
+        votes["es"] -= shared
+        votes["pt"] += shared
     ranked = sorted(votes.items(), key=lambda kv: -kv[1])
     (best, n), (_, runner_up) = ranked[0], ranked[1]
     if n >= MIN_VOTES and n >= 2 * runner_up:

@@ -286,7 +286,8 @@ def _role_kind(doc: Doc, end: int, role: str, sentence: str, pattern: str = "you
     Only "you are ..." can be a remark ("You are the worst"): "Act as a real estate agent"
     asks for a role, and "real estate" is a trade, not praise."""
     words = _role_phrase(doc, end)
-    if any(w in _FUNCTIONAL for w in words) or (pattern == "speak_as" and any(w in _FORMAT_WORDS for w in words)):
+    if (any(w in _FUNCTIONAL for w in words) or _GAME_FUNCTION.search(" ".join(words))
+            or (pattern == "speak_as" and any(w in _FORMAT_WORDS for w in words))):
         return "functional_role"
     names = [t.text for t in doc[end - 1 : end - 1 + len(words)] if t.text[:1].isupper()]
     if (any(w in _ASSISTANT_HEADS for w in words) or any(_ASSISTANT_NAME.search(n) for n in names)) and not _STYLE_CUE.search(sentence):
@@ -298,6 +299,19 @@ def _role_kind(doc: Doc, end: int, role: str, sentence: str, pattern: str = "you
             or (words and words[-1] in _PRAISE_NOUNS) or _THANKS.search(sentence)):
         return "remark"
     return None
+
+
+# "a text adventure game", "an interactive fiction engine": a game the assistant runs is a function.
+_GAME_FUNCTION = re.compile(r"\b(?:text[- ]based\s+(?:adventure\s+)?game|text[- ]adventure|adventure\s+game|interactive\s+fiction)\b",
+                            re.IGNORECASE)
+
+
+def _function_after(doc: Doc, end: int) -> str | None:
+    """"functional_role" when the role after a "From now on you are" / "Play the role of" /
+    "Take on the role of" trigger is a function ("a Linux terminal", "a text adventure game")."""
+    words = _role_phrase(doc, end + 1)
+    phrase = doc[end : end + 10].text
+    return "functional_role" if any(w in _FUNCTIONAL for w in words) or _GAME_FUNCTION.search(phrase) else None
 
 
 def _asks_for_a_piece(text: str) -> bool:
@@ -464,7 +478,7 @@ def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> Non
             if b is None:
                 continue
         m = PersonaMatch(name, a, b, text[a:b])
-        kind = _role_kind(doc, end, role, m.text, name) if name in _TARGETED | {"pretend"} else None
+        kind = _role_kind(doc, end, role, m.text, name) if name in _TARGETED | {"pretend"} else _function_after(doc, end)
         if kind is None and m.text.rstrip().endswith("?"):
             kind = "question"
         if voice and kind is None and role != "system":

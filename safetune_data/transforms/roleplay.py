@@ -410,7 +410,7 @@ class Stripped:
 
 # "Act as X and review this ...": the request joined to the persona clause. "... and answer the
 # following:" (roleplay.add's own template) asks for nothing by itself and goes with the clause.
-_JOINED = re.compile(r"(?:,?\s+and|,\s+so|\s+[—–]|\s+-|;)\s+((?!answer\s+(?:the\s+following|this|my)\b|respond\s+to\s+(?:the\s+following|this)\b)"
+_JOINED = re.compile(r"(?:,?\s+and|,?\s+but|,\s+so|\s+[—–]|\s+-|;)\s+((?!answer\s+(?:the\s+following|this|my)\b|respond\s+to\s+(?:the\s+following|this)\b)"
                      r"[a-z]+\b.*)$", re.DOTALL)
 
 
@@ -422,7 +422,7 @@ guide advise share discuss outline propose design name identify calculate solve 
 persuade argue interview ask quiz test find pick choose prepare build draw compose generate come say proofread improve
 judge grade score estimate predict diagnose interpret decode break sketch brainstorm critique convert recount
 announce deliver report format keep use include limit structure put lay present organize organise
-pitch narrate sell hype roast recite sing read commentate dramatize dramatise retell rank sum
+pitch narrate sell hype roast recite sing read commentate dramatize dramatise retell rank sum just skip stick avoid
 """.split())
 
 
@@ -725,6 +725,18 @@ _AUDIENCE = re.compile(
 )
 
 
+# "who answers with one command and one short line", "who replies only in haiku", "who
+# always responds in exactly three bullet points": the answers' form, said in the persona clause.
+_ANSWER_FORM = re.compile(r"\bwho\s+(?:always\s+|only\s+|never\s+)?(?:answers|replies|responds|speaks|writes|talks)\s+"
+                          r"(?:only\s+|always\s+|strictly\s+)?(?:with|in|using|without)\b[^.!?\n]*", re.IGNORECASE)
+
+
+# "a chess coach for my 9-year-old", "a tutor for my son": the user's own people.
+_USERS_OWN = re.compile(r"\b(?:for|with|to|of|helping)\s+my\s+(?:[\w'’-]+\s+){0,2}?(?:[\w-]+-year-old|son|daughter|kids?|"
+                        r"child(?:ren)?|boy|girl|teen(?:ager)?|students?|class|team|wife|husband|partner|mom|mum|dad|mother|"
+                        r"father|parents?|grand(?:ma|pa|mother|father|son|daughter)|friend|family)\b", re.IGNORECASE)
+
+
 # Roles that are the user's opposite number in an exercise or a game, not an expert who answers.
 _COUNTERPART_ROLES = frozenset({
     "partner", "opponent", "adversary", "interviewer", "interviewee", "examiner", "quizmaster", "dm", "gm",
@@ -807,6 +819,17 @@ def _without(text: str, removed: list[str]) -> str:
     return text
 
 
+def _answered(messages: list[dict]) -> list[tuple[str, str]]:
+    """(answer, the user turn it answers) for every assistant turn."""
+    pairs, asked = [], ""
+    for m in messages:
+        if m["role"] == "user":
+            asked = m["content"] or ""
+        elif m["role"] == "assistant":
+            pairs.append((m["content"] or "", asked))
+    return pairs
+
+
 def _depends_on_persona(removed: list[str], messages: list[dict], stripping: bool = False) -> tuple[str, ...] | None:
     """Why the rest of the row needs the removed persona (reason, fired names), or None.
 
@@ -829,6 +852,16 @@ def _depends_on_persona(removed: list[str], messages: list[dict], stripping: boo
     attitudes = sorted({a for a in map(persona_attitude, removed) if a})
     if attitudes:
         return ("persona sets the answers' attitude", *attitudes)
+    form = sorted({f.group().lower() for f in (_ANSWER_FORM.search(r) for r in removed) if f})
+    if form:
+        # "GitGuru, a terse git expert who answers with one command and one short line": an
+        # instruction about the answers' form rides in the persona clause
+        return ("persona clause sets the answers' form", *form)
+    mine = sorted({m.group().lower() for m in (_USERS_OWN.search(r) for r in removed) if m})
+    if mine:
+        # "a chess coach for my 9-year-old": the user's own people, whom the rest of the row
+        # calls "she" and "your daughter", ride in the persona clause
+        return ("persona carries context the row relies on", *mine)
     audience = sorted({a.group(1).lower() for a in (_AUDIENCE.search(r) for r in removed) if a})
     if audience:
         # "a data analyst who explains things clearly to non-technical managers": an instruction
@@ -861,11 +894,14 @@ def _depends_on_persona(removed: list[str], messages: list[dict], stripping: boo
         if _persona_names(removed) and any(map(first_person, answers)):
             # a named character ("You are Marco, a tour guide") who says "I" is that character
             fired.append("named_persona_first_person")
-    if not any(cached_search(_AUTHORED_TASK, _without(u, removed)) for u in users):
+    # each answer against the request it answers: "Write a short bio" makes the first answer's
+    # "I" the bio's, not the second's ("the ones I remember", after "Now act as an organiser")
+    own = [a for a, u in _answered(messages) if not cached_search(_AUTHORED_TASK, _without(u, removed))]
+    if own:
         # "When my instruments failed ...", "Oh, love, ...", "As your trainer, ...": a life
         # that only the persona gave the answer
-        fired += sorted({f"experience:{v}" for v in map(first_person_experience, answers) if v})
-        if stripping and not fired and any(map(speaks_for_itself, answers)):
+        fired += sorted({f"experience:{v}" for v in map(first_person_experience, own) if v})
+        if stripping and not fired and any(map(speaks_for_itself, own)):
             # "I'll bring snacks", "Nobody polls the intern. My hands are sweating": whoever says
             # "I" beyond an assistant's phrases may be the persona; only the prompts are edited
             fired.append("first_person")

@@ -28,3 +28,12 @@ def test_too_little_prose_is_unknown(text):
 def test_code_blocks_do_not_vote():
     code = "```python\n" + "for the in and is are was: pass\n" * 20 + "```\n"
     assert detect_language(code + "Der Hund ist nicht groß und die Katze ist auch nicht klein.") == "de"
+
+
+def test_words_spanish_shares_with_portuguese_follow_the_text_s_own_words():
+    # "que", "para", "por", "se", "como" sit in the Spanish list; here Portuguese's own words win
+    pt = ("Claro! Aqui vai uma mensagem do jeito que a gente escreveria no Brasil. Queria pedir desculpas pelo barulho, "
+          "e se quiser passo aí para pedir desculpas pessoalmente, como combinado.")
+    assert detect_language(pt) == "pt"
+    es = "Necesito una carta formal para pedir un aumento de sueldo. Llevo cuatro años en la empresa como analista."
+    assert detect_language(es) == "es"

@@ -606,3 +606,38 @@ def test_strip_keeps_a_character_described_with_you_re():
     out = _strip_one(_row("You are Coach Dani Reyes, who has coached basketball for years. You're upbeat and practical.",
                           "How do I teach a layup?", "Start without dribbling: one step, jump, shoot."))
     assert out.status == "unchanged" and out.reason == "persona description left in the system prompt"
+
+
+def test_strip_keeps_a_request_joined_by_but():
+    out = _strip_one(_row(None, "Give me a winter car checklist. Pretend you're a mechanic but just give me the list, no chit-chat.",
+                          "- Check the battery\n- Fit winter tyres"))
+    assert out.record["messages"][0]["content"] == "Give me a winter car checklist. Just give me the list, no chit-chat."
+
+
+def test_strip_keeps_a_persona_clause_that_sets_the_answers_form():
+    out = _strip_one(_row(None, "From now on you are GitGuru, a terse git expert who answers with one command and one short "
+                                "line, nothing else. How do I undo my last commit?", "git reset --soft HEAD~1\nKeeps the changes."))
+    assert out.status == "unchanged" and out.reason == "persona clause sets the answers' form"
+
+
+def test_strip_keeps_the_user_s_own_people_named_in_the_persona_clause():
+    out = _strip_one(_row(None, "I want you to act as a chess coach for my 9-year-old. She can't finish king and rook endings.",
+                          "Teach your daughter the shrinking box."))
+    assert out.status == "unchanged" and out.reason == "persona carries context the row relies on"
+
+
+@pytest.mark.parametrize("framing", ["From now on you are a Linux terminal on an Ubuntu server.",
+                                     "Play the role of a text adventure game."])
+def test_strip_keeps_a_function_under_any_trigger(framing):
+    out = _strip_one(_row(None, f"{framing} I type, you answer.", "```\ntotal 36\n```"))
+    assert out.status == "unchanged" and out.reason == "kept functional role"
+
+
+def test_strip_reads_each_answer_against_its_own_request():
+    # the first request asks for a bio, whose "I" is the bio's; the second answer's "I" is the organiser's
+    messages = [{"role": "user", "content": "Write a short bio for me: soil scientist in Manitoba."},
+                {"role": "assistant", "content": "I study earthworms and carbon in prairie soils."},
+                {"role": "user", "content": "Thanks! Now act as a conference organiser and tell me what would make it stand out."},
+                {"role": "assistant", "content": "Here's what makes the ones I remember stand out: a hook in the first line."}]
+    out = _strip_one(messages)
+    assert out.status == "unchanged" and out.reason == "answer is in character"

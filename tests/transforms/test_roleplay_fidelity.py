@@ -368,8 +368,9 @@ def test_add_on_hh_rlhf_passes_every_fidelity_check(hh, where):
     _assert_no_fidelity_failure(stats)
     # a few HH answers speak as a person with a life ("probably my mother or my boss?"), which
     # roleplay.strip would read as in character ("in my experience of real-life situations"), so add
-    # leaves them alone (585 of 600)
-    assert stats.changed >= 0.975 * len(hh)
+    # leaves them alone (584 of 600; each answer is read against the request it answers, so an
+    # earlier "write ..." turn no longer excuses a later answer's "my")
+    assert stats.changed >= 0.97 * len(hh)
     for rec in hh:
         if out[rec["id"]]["messages"] != rec["messages"]:
             assert roleplay_where(out[rec["id"]]) == {where}
