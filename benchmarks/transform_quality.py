@@ -24,12 +24,14 @@ Two splits, fixed before any rule was written against them:
   6 broken of 20) and an eighth (benchmarks/persona_rows_fresh8.jsonl, 150 rows: 20 good,
   1 awkward, 2 broken of 23) and a ninth (benchmarks/persona_rows_fresh9.jsonl, 150 rows: 7
   good, 2 awkward, 1 broken of 10) and a tenth (benchmarks/persona_rows_fresh10.jsonl, 150
-  rows: 14 good, 1 awkward, 2 broken of 17), each written by someone who never read the rules
-  and rated once unseen. All ten are development rows now; the rated sample of 25 pairs is
-  drawn from the rows changed in an eleventh and a twelfth independent set
-  (benchmarks/persona_rows_fresh11.jsonl and persona_rows_fresh12.jsonl, 150 rows each, two
-  writers), written by people who never read the rules and read only after the rules were
-  final; no rule was changed after reading them.
+  rows: 14 good, 1 awkward, 2 broken of 17) and an eleventh and twelfth rated as one sample
+  (benchmarks/persona_rows_fresh11.jsonl and persona_rows_fresh12.jsonl, 150 rows each: 18
+  good, 2 awkward, 5 broken of 25 drawn from their 34 changed rows), each written by someone
+  who never read the rules and rated once unseen. All twelve are development rows now; the
+  rated sample of 25 pairs is drawn from the rows changed in a thirteenth and a fourteenth
+  independent set (benchmarks/persona_rows_fresh13.jsonl and persona_rows_fresh14.jsonl, 150
+  rows each, two writers), written by people who never read the rules and read only after
+  the rules were final; no rule was changed after reading them.
 
 Per transform it prints the share of rows changed and the share held back by each fidelity
 check (`safetune_data.transforms.fidelity`), then the issue's acceptance figures: strip∘inject
@@ -128,14 +130,14 @@ def persona_dev_rows() -> list[dict]:
     return aoa() + [copy.deepcopy(r) for r in module.DEV]
 
 
-RATED_PERSONA_SETS = ("persona_rows_fresh11.jsonl", "persona_rows_fresh12.jsonl")
+RATED_PERSONA_SETS = ("persona_rows_fresh13.jsonl", "persona_rows_fresh14.jsonl")
 
 
 def persona_fresh_rows(name: str | None = None) -> list[dict]:
     """Persona-framed conversations written for this check by someone who had not read the
     role-play rules or their development rows: system and user-turn personas, answers plain or
     in character, product prompts, creative premises, tone-only personas, multi-turn rows.
-    The strip rules were tuned on persona_rows_fresh.jsonl to persona_rows_fresh10.jsonl after
+    The strip rules were tuned on persona_rows_fresh.jsonl to persona_rows_fresh12.jsonl after
     each was rated once unseen; roleplay.strip's rated sample is drawn from the default,
     `RATED_PERSONA_SETS` (one set gives fewer than 25 changed rows), which no rule was tuned on."""
     rows: list[dict] = []
@@ -287,8 +289,11 @@ def measure_fresh_personas() -> list[str]:
                                                      "the rules were tuned on it"),
                        ("persona_rows_fresh10.jsonl", "rated once unseen (14 good, 1 awkward, 2 broken of 17), then "
                                                       "the rules were tuned on it"),
-                       ("persona_rows_fresh11.jsonl", "unseen by the rules; half of the rated sample's pool"),
-                       ("persona_rows_fresh12.jsonl", "unseen by the rules; half of the rated sample's pool")):
+                       ("persona_rows_fresh11.jsonl", "rated once unseen with fresh12 (18 good, 2 awkward, 5 broken of "
+                                                      "25), then the rules were tuned on it"),
+                       ("persona_rows_fresh12.jsonl", "rated once unseen with fresh11, then the rules were tuned on it"),
+                       ("persona_rows_fresh13.jsonl", "unseen by the rules; half of the rated sample's pool"),
+                       ("persona_rows_fresh14.jsonl", "unseen by the rules; half of the rated sample's pool")):
         rows = persona_fresh_rows(name)
         _, st, _ = run(T.roleplay.strip(), rows)
         kept = ", ".join(f"{reason} {n}" for reason, n in sorted((st.get("unchanged") or {}).items(), key=lambda x: -x[1]) if n)
