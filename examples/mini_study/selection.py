@@ -20,7 +20,8 @@ highest-risk.
 3. recipes   select_lowest / select_highest (`select.risk`), select_random (`sample`);
 4. harness   the aligned model evaluated once (reference), then each arm x seed fine-tuned
              from it; resumable like the study;
-5. summary   summary.json / summary.md in --results (default examples/mini_study/results/selection).
+5. summary   summary.json / summary.md, harness_results.json and every row's answers (generations/,
+             gzipped) in --results (default examples/mini_study/results/selection).
 
 100 rows per arm, not the 256 of a study cell: the repository's Alpaca sample has 999 rows,
 556 of which the study uses, and the pool left is about 250 rows, so that the lowest and
@@ -190,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     (dest / "summary.json").write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
     (dest / "summary.md").write_text(render(s), encoding="utf-8")
     (dest / "harness_results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    # every row's answers and verdicts beside the summary, so any judge can be rerun on them
+    study.copy_generations(Path(results["output_dir"]) / "generations", dest / "generations",
+                           [row["name"] for row in results["rows"]])
     study.log(render(s))
     return 0
 

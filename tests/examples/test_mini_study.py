@@ -171,6 +171,9 @@ def test_smoke_end_to_end_on_tiny_model(tmp_path, shared_data, monkeypatch):
     assert sel["scorer"] == scorer == "self_inf_n" and set(sel["arms"]) == set(selection.ARMS)
     assert sel["pool"]["rows"] == len(pool) and scorer in sel["pool"]["scores"]
     assert all(a["harmful_refusal"]["n"] == 4 for a in sel["arms"].values())
+    # every row's answers go beside the summary: the aligned reference and one seed per arm
+    assert sorted(p.name for p in (work / "selection_summary" / "generations").iterdir()) == sorted(
+        f"{r}.jsonl.gz" for r in ("base", "lowest.seed0", "highest.seed0", "random.seed0"))
 
 
 def test_committed_results_are_complete_and_the_readmes_show_them_verbatim():
@@ -199,6 +202,24 @@ def test_committed_results_are_complete_and_the_readmes_show_them_verbatim():
         for text in readmes:
             missing = [r for r in rows if r not in text.splitlines()]
             assert not missing, f"README rows differ from results/{mode}/summary.json: {missing}"
+
+
+def test_the_readme_selection_table_shows_the_committed_selection_results():
+    """Each arm's pooled harmful refusal (rate and interval) and mean compliance in the README's
+    selection table come from results/selection/summary.json."""
+    sel = json.loads((EXAMPLE / "results" / "selection" / "summary.json").read_text())
+    lines = (EXAMPLE.parents[1] / "README.md").read_text().splitlines()
+
+    def cell(m):
+        return f"{100 * m['rate']:.1f} [{100 * m['ci_low']:.1f}, {100 * m['ci_high']:.1f}]"
+
+    assert sel["lowest_gt_random_gt_highest"] is True
+    assert any(line.startswith("| aligned model, no fine-tune |") and cell(sel["aligned_reference"]) in line for line in lines)
+    for arm, label in (("lowest", "lowest risk"), ("random", "random"), ("highest", "highest risk")):
+        a = sel["arms"][arm]
+        compliance = 100 * sum(r["harmful_compliance"]["rate"] for r in a["seeds"]) / len(a["seeds"])
+        row = next(line for line in lines if line.startswith(f"| {label} |"))
+        assert f"| {cell(a['harmful_refusal'])} | {compliance:.1f} |" in row, row
 
 
 @pytest.mark.skipif(not (EXAMPLE.parents[1] / ".git").exists(), reason="needs the repository's git history")
