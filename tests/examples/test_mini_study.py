@@ -244,3 +244,20 @@ def test_judge_then_now_compares_an_earlier_revisions_judge_on_the_same_answers(
     assert row["harmful_refusal"] == {"before": 0.6, "after": 0.6}
     assert "`refusal` at `HEAD`" in (out / "comparison.md").read_text()
     assert not list(tmp_path.glob("judge_then_now-*"))
+
+
+def test_matched_control_pairs_neighbours_in_length_and_splits_them_by_score():
+    mc = _load("matched_control")
+
+    def rec(i, chars, score):
+        return {"id": f"r{i}", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "x" * chars}],
+                "risk_self_inf_n": score}
+
+    rows = [rec(0, 1000, 5.0), rec(1, 1001, 6.0), rec(2, 1200, 5.5), rec(3, 1202, 5.6), rec(4, 1400, 7.0),
+            rec(5, 1401, 4.0), rec(6, 300, 9.0), rec(7, 2000, 1.0)]  # the last two fall outside the length band
+    arms = mc.matched_arms(rows, "risk_self_inf_n", pairs=2)
+    # the two widest-gap pairs (4/5: gap 3.0, 0/1: gap 1.0), each split by score
+    assert sorted(r["id"] for r in arms["high"]) == ["r1", "r4"]
+    assert sorted(r["id"] for r in arms["low"]) == ["r0", "r5"]
+    lengths = {a: sum(map(mc.answer_chars, rs)) for a, rs in arms.items()}
+    assert abs(lengths["high"] - lengths["low"]) <= 2
