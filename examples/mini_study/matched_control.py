@@ -71,17 +71,13 @@ def summarise(results: dict[str, Any], info: dict[str, Any], scorer: str) -> dic
 
 
 def render(s: dict[str, Any]) -> str:
-    def cell(m: dict | None) -> str:
-        return "–" if not m or m.get("rate") is None else (
-            f"{100 * m['rate']:.1f} [{100 * m['ci_low']:.1f}, {100 * m['ci_high']:.1f}] (n={m['n']})")
-
     lines = [f"Length-matched arms by `{s['scorer']}` (answers of {s['band_chars'][0]}-{s['band_chars'][1]} characters, "
              f"neighbours in length split by score); judge `{s['judge']}`; AdvBench harmful refusal, %, 95% Wilson interval.",
              "", "| row | rows | answer characters | mean score | harmful refusal | harmful compliance |", "|---|---|---|---|---|---|"]
     for name, m in s["rows"].items():
         a = s["arms"][name.split(".")[0].removeprefix("matched_")]
-        lines.append(f"| {name} | {a['rows']} | {a['answer_chars_mean']} | {a['score_mean']} | {cell(m['harmful_refusal'])} | "
-                     f"{cell(m['harmful_compliance'])} |")
+        lines.append(f"| {name} | {a['rows']} | {a['answer_chars_mean']} | {a['score_mean']} | "
+                     f"{selection.rate_cell(m['harmful_refusal'])} | {selection.rate_cell(m['harmful_compliance'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -105,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     column = f"risk_{scorer}"
     info = write_arms(work, matched_arms(load_from_disk(str(scored)).to_list(), column, args.pairs), column)
     study.log(json.dumps(info))
-    aligned = Path(args.aligned or work / "results_full" / "rows" / "aligned" / "merged").resolve()
+    aligned = selection.aligned_model(work, args.aligned)
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     cfg = selection.harness_config(aligned, seeds, False)
     if args.precision:
@@ -115,12 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                        for a in ARMS for seed in seeds]
     results = study.run_harness(work, cfg, "matched")
     s = summarise(results, info, scorer)
-    dest = Path(args.results)
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "summary.json").write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
-    (dest / "summary.md").write_text(render(s), encoding="utf-8")
-    study.copy_generations(Path(results["output_dir"]) / "generations", dest / "generations",
-                           [row["name"] for row in results["rows"]])
+    selection.write_summary(Path(args.results), s, render(s), results)
     study.log(render(s))
     return 0
 

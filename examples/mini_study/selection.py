@@ -127,18 +127,39 @@ def summarise(results: dict[str, Any], risk: dict[str, Any], scorer: str) -> dic
             "pool": pool}
 
 
-def render(s: dict[str, Any]) -> str:
-    def cell(m: dict | None) -> str:
-        return "–" if not m else f"{100 * m['rate']:.1f} [{100 * m['ci_low']:.1f}, {100 * m['ci_high']:.1f}] (n={m['n']})"
+def rate_cell(m: dict | None) -> str:
+    """A rate as "96.5 [93.0, 98.3] (n=200)", in %; "–" when there is none."""
+    return "–" if not m or m.get("rate") is None else (
+        f"{100 * m['rate']:.1f} [{100 * m['ci_low']:.1f}, {100 * m['ci_high']:.1f}] (n={m['n']})")
 
+
+def aligned_model(work: Path, given: str | None) -> Path:
+    """The aligned model to start from: `given`, else the study's (WORKDIR/results_full/...)."""
+    aligned = Path(given or work / "results_full" / "rows" / "aligned" / "merged").resolve()
+    if not (aligned / "config.json").is_file():
+        raise SystemExit(f"no aligned model at {aligned}: run examples/mini_study/run.py first, or pass --aligned")
+    return aligned
+
+
+def write_summary(dest: Path, s: dict[str, Any], text: str, results: dict[str, Any]) -> None:
+    """summary.json / summary.md and every row's answers and verdicts (generations/, gzipped)
+    in `dest`, so any judge can be rerun on them."""
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "summary.json").write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
+    (dest / "summary.md").write_text(text, encoding="utf-8")
+    study.copy_generations(Path(results["output_dir"]) / "generations", dest / "generations",
+                           [row["name"] for row in results["rows"]])
+
+
+def render(s: dict[str, Any]) -> str:
     lines = [f"Selection by `{s['scorer']}` risk; judge `{s['judge']}`; harmful refusal on held-out AdvBench, %, "
              "95% Wilson interval over the seeds' pooled answers.", "",
-             f"Aligned model before any fine-tune: {cell(s['aligned_reference'])}", "",
+             f"Aligned model before any fine-tune: {rate_cell(s['aligned_reference'])}", "",
              "| arm | harmful refusal (seeds pooled) | per seed |", "|---|---|---|"]
     for arm in ARMS:
         a = s["arms"][arm]
-        per = ", ".join(f"{r['row']}: {cell(r['harmful_refusal'])}" for r in a["seeds"])
-        lines.append(f"| {arm} | {cell(a['harmful_refusal'])} | {per} |")
+        per = ", ".join(f"{r['row']}: {rate_cell(r['harmful_refusal'])}" for r in a["seeds"])
+        lines.append(f"| {arm} | {rate_cell(a['harmful_refusal'])} | {per} |")
     if s["lowest_gt_random_gt_highest"] is not None:
         lines += ["", f"lowest > random > highest: {s['lowest_gt_random_gt_highest']}; lowest − highest: "
                   f"{s['lowest_minus_highest_points']:+.1f} points; intervals of lowest and highest disjoint: "
@@ -171,9 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     work = Path(args.workdir).expanduser().resolve()
     work.mkdir(parents=True, exist_ok=True)
-    aligned = Path(args.model or args.aligned or work / "results_full" / "rows" / "aligned" / "merged").resolve()
-    if not (aligned / "config.json").is_file():
-        raise SystemExit(f"no aligned model at {aligned}: run examples/mini_study/run.py first, or pass --aligned")
+    aligned = aligned_model(work, args.model or args.aligned)
     dest = Path(args.results) if args.results else (work / "selection_summary" if args.smoke else HERE / "results" / "selection")
     t0 = time.time()
     study.prepare_inputs(work, Path(args.data).resolve() if args.data else study.default_data_dir())
@@ -187,13 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     results = study.run_harness(work, cfg, "selection")
     s = summarise(results, risk, scorer)
     s["total_seconds"] = round(time.time() - t0, 1)
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "summary.json").write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
-    (dest / "summary.md").write_text(render(s), encoding="utf-8")
+    write_summary(dest, s, render(s), results)
     (dest / "harness_results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    # every row's answers and verdicts beside the summary, so any judge can be rerun on them
-    study.copy_generations(Path(results["output_dir"]) / "generations", dest / "generations",
-                           [row["name"] for row in results["rows"]])
     study.log(render(s))
     return 0
 

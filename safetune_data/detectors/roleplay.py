@@ -127,7 +127,7 @@ _PATTERNS: dict[str, list[list[dict]]] = {
     "be_a": [[_LEAD, {"LOWER": "be"}, {"LOWER": {"IN": ["a", "an", "my"]}}]],
     # "As a sommelier, tell me ...", "Speaking as a licensed electrician, what would you ...",
     # "As Marie Curie, what advice would you give ...": an opening clause that casts the
-    # assistant (`_as_role_clause` decides, from what follows the comma)
+    # assistant (`_as_role_end` decides, from what follows the comma)
     "as_role": [[_LEAD, {"LOWER": "speaking", "OP": "?"}, {"LOWER": "as"}, t] for t in ({"LOWER": {"IN": ["a", "an"]}}, _NAME, _TITLE)],
     # mid-sentence requests for a voice: "... in the voice of a hard-boiled noir detective",
     # "Explain it like you're a kindergarten teacher", "... as if you were a busy restaurant
@@ -436,7 +436,7 @@ _ADDRESSED = re.compile(
 )
 
 
-def _as_role_end(doc: Doc, start: int, end: int, text: str, sentence_end: int) -> int | None:
+def _as_role_end(doc: Doc, end: int, text: str, sentence_end: int) -> int | None:
     """Where an opening "As a sommelier," clause ends (after its comma), when it casts the
     assistant; None when it is about the user ("As a beginner, what should I ..."), has no
     comma, runs long, or is followed by something not addressed to the assistant."""
@@ -474,7 +474,7 @@ def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> Non
             continue
         b = _frame_end(text, a, doc[end - 1].idx + len(doc[end - 1].text))
         if name == "as_role":
-            b = _as_role_end(doc, start, end, text, b) if role != "system" else None
+            b = _as_role_end(doc, end, text, b) if role != "system" else None
             if b is None:
                 continue
         m = PersonaMatch(name, a, b, text[a:b])
