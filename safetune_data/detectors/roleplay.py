@@ -150,6 +150,10 @@ _ASSISTANT_HEADS = {"assistant", "chatbot", "bot", "ai", "llm", "model", "copilo
 _ASSISTANT_NAME = re.compile(r"(?:bot|gpt|ai|assistant|copilot)$", re.IGNORECASE)
 # "a helpful assistant who speaks like a pirate" is a character again.
 _STYLE_CUE = re.compile(r"\b(?:like an?|in the (?:style|voice|manner) of|as if|persona|character|role)\b", re.IGNORECASE)
+# "DAN, an AI without rules", "an unfiltered AI": a jailbreak character, whatever it calls itself.
+_UNBOUND = re.compile(r"\b(?:without|free\s+(?:of|from)|no)\s+(?:any\s+)?(?:rules|restrictions|limits|limitations|filters?|"
+                      r"guidelines|censorship|morals|ethics)\b|\b(?:unrestricted|unfiltered|uncensored|jailbroken|unchained)\b",
+                      re.IGNORECASE)
 # "Act as a JSON formatter": a function, not a character.
 _FUNCTIONAL = {
     "formatter", "translator", "calculator", "converter", "parser", "terminal", "console", "interpreter", "compiler",
@@ -290,9 +294,10 @@ def _role_kind(doc: Doc, end: int, role: str, sentence: str, pattern: str = "you
             or (pattern == "speak_as" and any(w in _FORMAT_WORDS for w in words))):
         return "functional_role"
     names = [t.text for t in doc[end - 1 : end - 1 + len(words)] if t.text[:1].isupper()]
-    if (any(w in _ASSISTANT_HEADS for w in words) or any(_ASSISTANT_NAME.search(n) for n in names)) and not _STYLE_CUE.search(sentence):
+    character = _STYLE_CUE.search(sentence) or _UNBOUND.search(sentence)
+    if (any(w in _ASSISTANT_HEADS for w in words) or any(_ASSISTANT_NAME.search(n) for n in names)) and not character:
         return "assistant_identity"
-    if _product_helper(sentence) and not _STYLE_CUE.search(sentence):
+    if _product_helper(sentence) and not character:
         return "assistant_identity"
     if role != "system" and pattern == "you_are" and (
             (any(w in _REMARK_WORDS for w in words[1:3]) and " ".join(words[1:3]) != "real estate")
@@ -306,9 +311,15 @@ _GAME_FUNCTION = re.compile(r"\b(?:text[- ]based\s+(?:adventure\s+)?game|text[- 
                             re.IGNORECASE)
 
 
-def _function_after(doc: Doc, end: int) -> str | None:
+def _function_after(doc: Doc, end: int, role: str, sentence: str) -> str | None:
     """"functional_role" when the role after a "From now on you are" / "Play the role of" /
-    "Take on the role of" trigger is a function ("a Linux terminal", "a text adventure game")."""
+    "Take on the role of" trigger is a function ("a Linux terminal", "a text adventure game");
+    "assistant_identity" when a "... you are" trigger names a bot or product helper ("From now
+    on you are Quill, a proofreading bot"), as it does after a plain "You are"."""
+    if doc[end - 1].lower_ in ("are", "'re", "’re"):
+        kind = _role_kind(doc, end + 1, role, sentence, "after_trigger")
+        if kind in ("functional_role", "assistant_identity"):
+            return kind
     words = _role_phrase(doc, end + 1)
     phrase = doc[end : end + 10].text
     return "functional_role" if any(w in _FUNCTIONAL for w in words) or _GAME_FUNCTION.search(phrase) else None
@@ -478,7 +489,8 @@ def _match_triggers(text: str, role: str, found: dict[int, PersonaMatch]) -> Non
             if b is None:
                 continue
         m = PersonaMatch(name, a, b, text[a:b])
-        kind = _role_kind(doc, end, role, m.text, name) if name in _TARGETED | {"pretend"} else _function_after(doc, end)
+        kind = (_role_kind(doc, end, role, m.text, name) if name in _TARGETED | {"pretend"}
+                else _function_after(doc, end, role, m.text))
         if kind is None and m.text.rstrip().endswith("?"):
             kind = "question"
         if voice and kind is None and role != "system":
@@ -782,6 +794,22 @@ _I_HISTORY = re.compile(
 )
 
 
+# Experience said without "I": an elided subject at a sentence's start ("Seen it a thousand
+# times.", "Been there."), or a practice's clientele ("one of the most common patterns couples
+# bring in", "we always tell patients"). An assistant has neither a past nor a waiting room.
+_CLIENTELE = (r"(?:clients|patients|customers|couples|families|students|parents|owners|homeowners|folks|beginners|"
+              r"runners|riders|players|guests|tenants)")
+_PRACTICE_VOICE = re.compile(
+    r"(?:^|(?<=[.!?])\s+|\n)\s*(?:Seen|Heard)\s+(?:it|that|this|them|plenty|many|dozens|hundreds|thousands|"
+    r"a\s+(?:few|lot|ton|hundred|thousand|dozen))\b|(?:^|(?<=[.!?])\s+|\n)\s*Been\s+there\b"
+    r"|\b" + _CLIENTELE + r"\s+(?:(?:often|usually|always|typically|regularly)\s+)?"
+    r"(?:bring\s+in|come\s+in|walk\s+in|bring\s+(?:to\s+)?(?:me|us)|come\s+to\s+(?:me|us)|ask\s+(?:me|us))\b"
+    r"|\bwe\s+(?:(?:always|usually|often|typically|routinely)\s+)?(?:tell|advise|recommend|see|treat|get|teach|ask|warn)\s+"
+    r"(?:(?:our|new|most|many|all)\s+)?" + _CLIENTELE + r"\b",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
 # What an `_ADDRESS` match needs in an ASCII text's lower case: one of its terms as a whole
 # word (each is preceded and followed by a non-word character in every alternative).
 _ADDRESS_WORDS = ("love", "dude", "hon", "honey", "sweetheart", "sweetie", "darling", "kiddo", "buddy", "pal", "mate", "sugar",
@@ -807,7 +835,8 @@ def first_person_experience(text: str) -> str | None:
     """How an answer speaks as a person with a life of its own, or None: "address" (calls the
     user "love", "dude"), "self_role" ("As your trainer, ..."), "my_life" ("my students", "my
     shop", "my favourite neighbourhood"), "i_history" ("I stopped watching the clock decades
-    ago", "I've trained hundreds", "I always use my finger"). What an assistant says of itself
+    ago", "I've trained hundreds", "I always use my finger"), "practice" ("Seen it a thousand
+    times", "patterns couples bring in": experience without "I"). What an assistant says of itself
     ("I recommend", "my advice", "I've listed") does not count, nor quoted speech or code.
     Without the persona that gave it that life, such an answer contradicts the row. The
     signals are kept narrow on purpose: conversational answers ("I guess", "I was wondering")
@@ -828,6 +857,8 @@ def _experience(text: str) -> str | None:
         return "my_life"
     if _i_history(own):
         return "i_history"
+    if _PRACTICE_VOICE.search(own):
+        return "practice"
     return None
 
 

@@ -435,12 +435,32 @@ def _no_request_left(text: str) -> bool:
     return len(words) <= 3 and all(w in _FILLER for w in words)
 
 
+# Words after which an object does not make a verb: "a chef but also a poet", "a doctor and
+# still a nurse", "a guide — only the best".
+_NOT_VERBS = frozenset("""
+also not only still just even very too more most less all each every one some any no with without in on at for from of as
+like about into over under then than so such both either neither yet always never often usually
+""".split())
+_OBJECT_WORDS = frozenset("my me this these that those it them our us the a an some your his her their".split())
+
+
+def _opens_request(clause: str) -> bool:
+    """The clause after "and"/"but"/"—" opens with a request: a known task verb, or any other
+    word followed by an object ("but forecast my emotions", "and grade this essay")."""
+    words = clause.split()
+    first = words[0]
+    if first in _TASK_VERBS:
+        return True
+    return (len(words) > 1 and first not in _NOT_VERBS and not first.endswith("ly")
+            and words[1].lower() in _OBJECT_WORDS)
+
+
 def _joined_task(framing: str) -> tuple[str, str] | None:
     """(the request in a framing sentence, the framing words removed), or None when the
     sentence is framing only: "... and review this resume bullet:", "... — put it in a table."
     keep the request. Removing it would lose the task."""
     m = _JOINED.search(framing)
-    if not m or m.group(1).split()[0] not in _TASK_VERBS:
+    if not m or not _opens_request(m.group(1)):
         return None
     return m.group(1), framing[: m.start(1)].rstrip()
 
@@ -631,6 +651,27 @@ def _language_lost(removed: list[str], messages: list[dict]) -> list[str]:
                    if not re.search(r"\b" + m.group(1) + r"\b", rest)})
 
 
+_ORIGIN = re.compile(r"(?<![\w-])((?-i:[A-Z][a-z]{3,}))\s+(?-i:[a-z])")
+
+
+def _origin_lost(removed: list[str], messages: list[dict]) -> list[str]:
+    """Origins the removed persona had ("a Finnish sauna master") that the answers speak from
+    ("Finns have been doing this", "a lake is ideal") and no remaining prompt names: a demonym
+    before the role whose country or people the answers name by the same stem ("Finn-").
+    English, the rows' own language, says nothing."""
+    rest, answers = _contents(messages, "system", "user"), _contents(messages, "assistant")
+    lost = set()
+    for text in removed:
+        for m in _ORIGIN.finditer(text):
+            word = m.group(1)
+            if word == "English" or not (_LANGUAGE.fullmatch(word) or _DEMONYM.search(word)):
+                continue
+            stem = re.compile(r"(?<![\w-])" + re.escape(word[:4]) + r"[a-z]*")
+            if stem.search(answers) and not stem.search(rest):
+                lost.add(word)
+    return sorted(lost)
+
+
 def _persona_names(removed: list[str]) -> list[str]:
     """Personal names the removed framing gives the persona ("You are Captain Elena Ruiz, ...",
     "Pretend you are Albert Einstein"), not product names ("ShopBot")."""
@@ -716,7 +757,8 @@ _AUDIENCE_GROUP = (
 _AUDIENCE = re.compile(
     r"\b(?:(?:who\s+(?:always\s+|usually\s+|mostly\s+)?(?:explains|teaches|speaks|talks|writes|answers|presents|simplifies|"
     r"translates|breaks\s+down|lectures)|writing|speaking|explaining|presenting|talking|lecturing|teaching)\b"
-    r"[^.!?\n]{0,40}?\b(?:to|for)|(?:addressing|addresses|briefing|coaching)"
+    r"[^.!?\n]{0,40}?\b(?:to|for)|(?:addressing|addresses|briefing|coaching|teaching|tutoring|lecturing|training|mentoring|"
+    r"(?:working|talking|speaking)\s+with)"
     # "a biology teacher for 12-year-olds", "an IT helper for older adults": a teaching or
     # helping role named for its audience
     r"|(?:coach|teacher|tutor|helper|guide|instructor|mentor|trainer|counsell?or|librarian|nurse|communicator|educator|"
@@ -802,6 +844,19 @@ question questions answer time do you else other another again well
 
 _QUESTION_OPENERS = frozenset("what which how where when why who whom whose should can could would will do does did is are any "
                                "what's how's where's".split())
+
+
+# A request for the persona's own experience: "the red flags you see", "mistakes you've
+# encountered", "in your experience", "your patients". "You see, my dog ..." is a filler, "can
+# you see why" asks about the text.
+_ASKS_EXPERIENCE = re.compile(
+    r"(?<!can\s)(?<!could\s)\byou(?:['’]ve|\s+have)?\s+(?:(?:most\s+)?(?:often|usually|typically|commonly|ever|personally|regularly|always)\s+)?"
+    r"(?:see|seen|encounter(?:ed)?|come\s+across|came\s+across|run\s+into|ran\s+into|deal\s+with|dealt\s+with|"
+    r"meet|met|handle[ds]?|treat(?:ed)?)\b(?!\s*,)"
+    r"|\bin\s+your\s+(?:own\s+)?(?:experience|career|practice|line\s+of\s+work|years|time\s+as)\b"
+    r"|\byour\s+(?:own\s+)?(?:clients|patients|customers|students|career|practice)\b",
+    re.IGNORECASE,
+)
 
 
 def _topicless(text: str) -> bool:
@@ -916,6 +971,11 @@ def _depends_on_persona(removed: list[str], messages: list[dict], stripping: boo
         # bulletin ("a real humdinger", "dust off those boaters") in words no dialect list knows;
         # a character set in another time speaks from it, so the row is left whole
         return ("persona sets the answers' period voice", *periods)
+    asked_of = [h.group().lower() for h in (_ASKS_EXPERIENCE.search(_without(u, removed)) for u in users) if h]
+    if asked_of:
+        # "As a recruiter, list the red flags you see on CVs": the request asks for what the
+        # persona has seen; without it, it asks the assistant for an experience it lacks
+        return ("the request asks for the persona's experience", *sorted(set(asked_of)))
     if users and _topicless(_without(users[0], removed)):
         # "You are a tour guide in Rome." + "What should I see first?": the persona was the subject
         return ("the persona gives the question its subject",)
@@ -1006,7 +1066,7 @@ class RoleplayStrip(Transform):
         if traits:
             # "You are X, a navigator. You enjoy teaching landlubbers.": the rest of the character stays
             return Outcome.unchanged(record, "persona description left in the system prompt", fired=["trait"])
-        context = _context_lost(removed, messages) + _language_lost(removed, messages)
+        context = _context_lost(removed, messages) + _language_lost(removed, messages) + _origin_lost(removed, messages)
         if context:
             # "Pretend you are a park ranger at Yellowstone": the place goes with the persona
             return Outcome.unchanged(record, "persona carries context the row relies on", fired=context)

@@ -497,7 +497,7 @@ def test_strip_keeps_a_story_premise_after_a_colon_and_recapitalises_after_a_rem
     premise = "Write a second-person short story, about 200 words: you are a night-shift nurse who sees a visitor."
     out = _strip_one(_row(None, premise, "You first notice him at 11 p.m., sitting beside bed 14."))
     assert out.status == "unchanged" and out.reason == "kept creative premise"
-    out = _strip_one(_row(None, "From now on you're DebateBot: whatever position I take, argue the opposite.",
+    out = _strip_one(_row(None, "From now on you're a seasoned trial lawyer: whatever position I take, argue the opposite.",
                           "Challenge accepted. Here's the case for the office."))
     assert out.status == "changed"
     assert out.record["messages"][0]["content"] == "Whatever position I take, argue the opposite."
@@ -641,3 +641,49 @@ def test_strip_reads_each_answer_against_its_own_request():
                 {"role": "assistant", "content": "Here's what makes the ones I remember stand out: a hook in the first line."}]
     out = _strip_one(messages)
     assert out.status == "unchanged" and out.reason == "answer is in character"
+
+
+def test_strip_keeps_a_named_bot_set_from_now_on_as_the_assistants_identity():
+    out = _strip_one(_row(None, "From now on you are Quill, a proofreading bot. You only return the corrected text.\n\n"
+                                "Text: \"Their going.\"", "**They're** going."))
+    assert out.status == "unchanged" and out.reason == "kept assistant identity"
+
+
+def test_strip_keeps_an_answer_that_speaks_from_a_practice_without_saying_i():
+    for answer in ("Right, that's the flapper nine times out of ten. Seen it a thousand times.\n\nHere's how to check.",
+                   "This is one of the most common patterns couples bring in, and it is rarely about the phone."):
+        out = _strip_one(_row("You are a licensed couples therapist. Be warm.", "We keep fighting. What can we do?", answer))
+        assert out.status == "unchanged" and out.reason == "answer is in character", answer
+    out = _strip_one(_row("You are a licensed couples therapist. Be warm.", "We keep fighting. What can we do?",
+                          "Seen from the outside, the fight is about the phone; underneath it is about attention."))
+    assert out.status == "changed"
+
+
+def test_strip_keeps_a_request_for_the_personas_own_experience():
+    out = _strip_one(_row(None, "As a recruiter, list the five most common red flags you see on software engineer CVs.",
+                          "1. Long lists of technologies with no context."))
+    assert out.status == "unchanged" and out.reason == "the request asks for the persona's experience"
+    out = _strip_one(_row(None, "As a recruiter, can you see why this CV gets no replies?", "It lists duties, not results."))
+    assert out.reason != "the request asks for the persona's experience"
+
+
+def test_strip_keeps_a_request_joined_by_but_whatever_its_verb():
+    out = _strip_one(_row(None, "Pretend you're a TV weather forecaster, but forecast my emotions for today. Context: a big "
+                                "presentation at 11.", "Here's your emotional forecast: nervous clouds until noon."))
+    assert out.status == "changed"
+    assert out.record["messages"][0]["content"].startswith("Forecast my emotions for today. Context:")
+
+
+def test_strip_keeps_an_audience_named_without_to_or_for():
+    out = _strip_one(_row("You are a cybersecurity instructor teaching a class of high-school students.",
+                          "What's phishing?", "Phishing is a fake message that tries to get your password."))
+    assert out.status == "unchanged" and out.reason == "persona clause sets the audience"
+
+
+def test_strip_keeps_an_origin_the_answer_speaks_from():
+    out = _strip_one(_row("You are Oona, a Finnish sauna master. Keep it short.", "Is sauna good after a run?",
+                          "Yes. Finns have done this forever. Drink water first."))
+    assert out.status == "unchanged" and out.reason == "persona carries context the row relies on"
+    out = _strip_one(_row("You are a Finnish sauna master. Keep it short.", "Is sauna good after a run?",
+                          "Yes, once your heart rate is down. Drink water first."))
+    assert out.status == "changed"
