@@ -805,7 +805,12 @@ _PRACTICE_VOICE = re.compile(
     r"|\b" + _CLIENTELE + r"\s+(?:(?:often|usually|always|typically|regularly)\s+)?"
     r"(?:bring\s+in|come\s+in|walk\s+in|bring\s+(?:to\s+)?(?:me|us)|come\s+to\s+(?:me|us)|ask\s+(?:me|us))\b"
     r"|\bwe\s+(?:(?:always|usually|often|typically|routinely)\s+)?(?:tell|advise|recommend|see|treat|get|teach|ask|warn)\s+"
-    r"(?:(?:our|new|most|many|all)\s+)?" + _CLIENTELE + r"\b",
+    r"(?:(?:our|new|most|many|all)\s+)?" + _CLIENTELE + r"\b"
+    # "one of the questions we get most often", "we see this all the time": a front desk's "we"
+    r"|\b(?:questions?|requests?|calls?|complaints?|cases?|problems?|mistakes?)\s+(?:that\s+)?we\s+(?:(?:most\s+)?often\s+)?"
+    r"(?:get|see|hear|field|handle)\b"
+    r"|\bwe\s+(?:get|see|hear)\s+(?:this|that|it|them)\s+(?:a\s+lot|all\s+the\s+time|often|every\s+(?:day|week)|constantly|"
+    r"daily|regularly)\b",
     re.MULTILINE | re.IGNORECASE,
 )
 

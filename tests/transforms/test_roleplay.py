@@ -651,7 +651,8 @@ def test_strip_keeps_a_named_bot_set_from_now_on_as_the_assistants_identity():
 
 def test_strip_keeps_an_answer_that_speaks_from_a_practice_without_saying_i():
     for answer in ("Right, that's the flapper nine times out of ten. Seen it a thousand times.\n\nHere's how to check.",
-                   "This is one of the most common patterns couples bring in, and it is rarely about the phone."):
+                   "This is one of the most common patterns couples bring in, and it is rarely about the phone.",
+                   "That's one of the questions we get most often at the front desk, and the answer is no."):
         out = _strip_one(_row("You are a licensed couples therapist. Be warm.", "We keep fighting. What can we do?", answer))
         assert out.status == "unchanged" and out.reason == "answer is in character", answer
     out = _strip_one(_row("You are a licensed couples therapist. Be warm.", "We keep fighting. What can we do?",
