@@ -846,13 +846,18 @@ _QUESTION_OPENERS = frozenset("what which how where when why who whom whose shou
                                "what's how's where's".split())
 
 
-# A request for the persona's own experience: "the red flags you see", "mistakes you've
-# encountered", "in your experience", "your patients". "You see, my dog ..." is a filler, "can
-# you see why" asks about the text.
+# A request for the persona's own experience: "the most common red flags you see on CVs",
+# "mistakes you've encountered", "in your experience", "your patients". Seeing what the row
+# shows ("what problems do you see in my function?") asks nothing of a life.
+_EXPERIENCE_VERBS = r"(?:see|encounter|come\s+across|run\s+into|deal\s+with|meet|handle|treat|get|hear)"
 _ASKS_EXPERIENCE = re.compile(
-    r"(?<!can\s)(?<!could\s)\byou(?:['’]ve|\s+have)?\s+(?:(?:most\s+)?(?:often|usually|typically|commonly|ever|personally|regularly|always)\s+)?"
-    r"(?:see|seen|encounter(?:ed)?|come\s+across|came\s+across|run\s+into|ran\s+into|deal\s+with|dealt\s+with|"
-    r"meet|met|handle[ds]?|treat(?:ed)?)\b(?!\s*,)"
+    r"\b(?:you(?:['’]ve|\s+have)|have\s+you)\s+(?:ever\s+)?(?:seen|encountered|come\s+across|run\s+into|dealt\s+with|met|"
+    r"handled|treated|worked\s+with)\b"
+    r"|\b(?:common|frequent|typical|usual|biggest|worst)\b[^.?!\n]{0,60}?\byou\s+(?:usually\s+|typically\s+|often\s+)?"
+    + _EXPERIENCE_VERBS + r"\b"
+    r"|\byou\s+(?:usually|typically|often|regularly|commonly|always)\s+" + _EXPERIENCE_VERBS + r"\b"
+    r"|\byou\s+" + _EXPERIENCE_VERBS + r"\s+(?:[\w'’-]+\s+){0,3}?(?:most\s+often|all\s+the\s+time|a\s+lot|every\s+day|regularly|"
+    r"constantly)\b"
     r"|\bin\s+your\s+(?:own\s+)?(?:experience|career|practice|line\s+of\s+work|years|time\s+as)\b"
     r"|\byour\s+(?:own\s+)?(?:clients|patients|customers|students|career|practice)\b",
     re.IGNORECASE,
@@ -971,7 +976,7 @@ def _depends_on_persona(removed: list[str], messages: list[dict], stripping: boo
         # bulletin ("a real humdinger", "dust off those boaters") in words no dialect list knows;
         # a character set in another time speaks from it, so the row is left whole
         return ("persona sets the answers' period voice", *periods)
-    asked_of = [h.group().lower() for h in (_ASKS_EXPERIENCE.search(_without(u, removed)) for u in users) if h]
+    asked_of = [h.group().lower() for h in (_ASKS_EXPERIENCE.search(_without(u, removed)) for u in users) if h] if stripping else []
     if asked_of:
         # "As a recruiter, list the red flags you see on CVs": the request asks for what the
         # persona has seen; without it, it asks the assistant for an experience it lacks

@@ -664,8 +664,10 @@ def test_strip_keeps_a_request_for_the_personas_own_experience():
     out = _strip_one(_row(None, "As a recruiter, list the five most common red flags you see on software engineer CVs.",
                           "1. Long lists of technologies with no context."))
     assert out.status == "unchanged" and out.reason == "the request asks for the persona's experience"
-    out = _strip_one(_row(None, "As a recruiter, can you see why this CV gets no replies?", "It lists duties, not results."))
-    assert out.reason != "the request asks for the persona's experience"
+    for request in ("As a recruiter, can you see why this CV gets no replies?",
+                    "As a senior Python reviewer, what problems do you see in my function?"):
+        out = _strip_one(_row(None, request, "It lists duties, not results."))
+        assert out.reason != "the request asks for the persona's experience", request
 
 
 def test_strip_keeps_a_request_joined_by_but_whatever_its_verb():
