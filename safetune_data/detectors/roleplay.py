@@ -815,6 +815,25 @@ _PRACTICE_VOICE = re.compile(
 )
 
 
+# A role the answer gives itself: "As a vet, I'd treat this ...", "I say that as someone who has
+# watched hundreds of beginners". "As a rule, I ...", "As an AI, I ..." are not a role.
+_NOT_ROLES = frozenset("""rule result reminder example aside note tip bonus precaution whole start first general side quick
+courtesy matter fact ai assistant model chatbot bot llm language alternative option compromise exception analogy
+shortcut test experiment exercise summary step point measure reference baseline safeguard starting""".split())
+_SELF_STATED = re.compile(
+    r"(?:^|(?<=[.!?]\s)|\n)\s*As\s+(?:a|an)\s+((?:[\w'’-]+\s+){0,3}?[\w'’-]+)\s*,\s*I\b"
+    r"|\bas\s+(?:someone|somebody|a\s+(?:person|man|woman|guy))\s+who(?:['’]s|\s+has|\s+have)\s+(?:[\w-]+\s+)?"
+    r"(?:watched|seen|spent|worked|taught|coached|trained|raised|run|lived|been|treated|fixed|built|cooked)\b",
+    re.MULTILINE,
+)
+
+
+def _self_stated_role(own: str) -> bool:
+    if own.isascii() and not has_word(own, "I") and "someone" not in own and "somebody" not in own and " who" not in own:
+        return False
+    return any(not m.group(1) or not _NOT_ROLES.intersection(m.group(1).lower().split()) for m in _SELF_STATED.finditer(own))
+
+
 # What an `_ADDRESS` match needs in an ASCII text's lower case: one of its terms as a whole
 # word (each is preceded and followed by a non-word character in every alternative).
 _ADDRESS_WORDS = ("love", "dude", "hon", "honey", "sweetheart", "sweetie", "darling", "kiddo", "buddy", "pal", "mate", "sugar",
@@ -838,7 +857,7 @@ def _i_history(own: str) -> bool:
 
 def first_person_experience(text: str) -> str | None:
     """How an answer speaks as a person with a life of its own, or None: "address" (calls the
-    user "love", "dude"), "self_role" ("As your trainer, ..."), "my_life" ("my students", "my
+    user "love", "dude"), "self_role" ("As your trainer, ...", "As a vet, I'd ..."), "my_life" ("my students", "my
     shop", "my favourite neighbourhood"), "i_history" ("I stopped watching the clock decades
     ago", "I've trained hundreds", "I always use my finger"), "practice" ("Seen it a thousand
     times", "patterns couples bring in": experience without "I"). What an assistant says of itself
@@ -856,7 +875,7 @@ def _experience(text: str) -> str | None:
     own = _own_words(text)
     if _address(own):
         return "address"
-    if "your" in own and _SELF_ROLE.search(own):
+    if ("your" in own and _SELF_ROLE.search(own)) or _self_stated_role(own):
         return "self_role"
     if (not own.isascii() or has_word(own.lower(), "my")) and _MY_LIFE.search(own):
         return "my_life"

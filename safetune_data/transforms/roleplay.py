@@ -455,6 +455,20 @@ def _opens_request(clause: str) -> bool:
             and words[1].lower() in _OBJECT_WORDS)
 
 
+# A sentence about the answer's manner only: "Be honest.", "Keep it short.", "No jargon.",
+# "Don't hold back.", "Make it funny."
+_MANNER = re.compile(r"^(?:please\s+)?(?:be|keep|stay|don['’]?t|do\s+not|no|avoid|make\s+it|just\s+be)\b", re.IGNORECASE)
+_MATERIAL = re.compile(r"```.*?(?:```|\Z)|^(?: {4}|\t).*$|\"[^\"\n]*\"|“[^”\n]*”", re.DOTALL | re.MULTILINE)
+
+
+def _only_manner_left(text: str) -> bool:
+    """What is left of a user turn, besides the material it gives (code, quoted text), only
+    says how to answer ("Be my Python code reviewer. Be honest." + code -> "Be honest." +
+    code): the framing was the request, and without it the turn asks for nothing."""
+    prose = [p.strip() for p in re.split(r"(?<=[.!?])\s+|\n+", _MATERIAL.sub(" ", text)) if p.strip(" \t:.-")]
+    return bool(prose) and all(_MANNER.match(p) and "?" not in p and len(p.split()) <= 8 for p in prose)
+
+
 def _joined_task(framing: str) -> tuple[str, str] | None:
     """(the request in a framing sentence, the framing words removed), or None when the
     sentence is framing only: "... and review this resume bullet:", "... — put it in a table."
@@ -746,13 +760,14 @@ _FIRST_PERSON_PIECE = re.compile(
 # "who explains things clearly to non-technical managers", "who writes for beginners",
 # "talking to a class of five-year-olds": an instruction about the audience inside the persona
 # clause. The audience is a group of people: a plural, an age ("five-year-olds", "third
-# graders") or a collective ("a class", "the crew").
+# graders") or a collective ("a class", "the crew"); or one person of an age or stage ("a
+# curious 5-year-old", "a beginner").
 _AUDIENCE_GROUP = (
-    r"((?:[\w'’-]+\s+){0,4}?(?:beginners|novices|newcomers|children|kids|toddlers|"
-    r"teens|teenagers|students|pupils|managers|executives|laypeople|laymen|non-experts|seniors|adults|parents|patients|"
+    r"((?:[\w'’-]+\s+){0,4}?(?:beginners?|novices?|newcomers?|children|child|kids?|toddlers?|"
+    r"teens?|teenagers?|students?|pupils?|learners?|managers|executives|laypeople|laymen|non-experts|seniors|adults|parents|patients|"
     r"customers|clients|people|readers|audiences?|learners|speakers|users|developers|engineers|listeners|viewers|fans|"
     r"players|campers|tourists|visitors|guests|recruits|employees|staff|residents|villagers|troops|congregation|jury|"
-    r"investors|graders|freshmen|class|classroom|crowd|crew|team|[\w-]+-year-olds))\b"
+    r"investors|graders|freshmen|class|classroom|crowd|crew|team|[\w-]+-year-olds?))\b"
 )
 _AUDIENCE = re.compile(
     r"\b(?:(?:who\s+(?:always\s+|usually\s+|mostly\s+)?(?:explains|teaches|speaks|talks|writes|answers|presents|simplifies|"
@@ -1036,6 +1051,9 @@ class RoleplayStrip(Transform):
             if role == "user" and (not s.text.strip() or _no_request_left(s.text)):
                 # "You're an alien anthropologist filing a report on a wedding. Go." -> "Go."
                 return Outcome.unchanged(record, "framing is a whole user turn", fired=s.fired)
+            if role == "user" and _only_manner_left(s.text):
+                # "Be my Python code reviewer. Be honest." + code -> "Be honest." + code
+                return Outcome.unchanged(record, "framing carried the request", fired=s.fired)
             if "speak_as" in s.fired:
                 # "talk like an old southern farmer", "Answer as a Japanese grandmother": a request
                 # for the answers' voice, which the answers written for it keep

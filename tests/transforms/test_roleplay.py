@@ -690,3 +690,28 @@ def test_strip_keeps_an_origin_the_answer_speaks_from():
     out = _strip_one(_row("You are a Finnish sauna master. Keep it short.", "Is sauna good after a run?",
                           "Yes, once your heart rate is down. Drink water first."))
     assert out.status == "changed"
+
+
+def test_strip_keeps_an_answer_that_states_its_role_without_your():
+    for answer in ("As a vet, I'd treat this as urgent. Call the clinic now.",
+                   "No. It's a trap, and I say that as someone who has watched hundreds of beginners fall for it."):
+        out = _strip_one(_row("Act as a veterinarian.", "My dog ate grapes. What do I do?", answer))
+        assert out.status == "unchanged" and out.reason == "answer is in character", answer
+    out = _strip_one(_row("Act as a veterinarian.", "My dog ate grapes. What do I do?",
+                          "As a first step, I would call the clinic. As a rule, grapes are toxic to dogs."))
+    assert out.status == "changed"
+
+
+def test_strip_keeps_a_turn_whose_framing_was_the_request():
+    out = _strip_one(_row(None, "Be my Python code reviewer. Be honest.\n\n```python\ndef f(l):\n    return sum(l) / len(l)\n```",
+                          "Sure, here's my review: it crashes on an empty list."))
+    assert out.status == "unchanged" and out.reason == "framing carried the request"
+    out = _strip_one(_row(None, "Be my Python code reviewer. What is wrong with this?\n\n```python\ndef f(l):\n    pass\n```",
+                          "It returns None for every input."))
+    assert out.status == "changed"
+
+
+def test_strip_keeps_an_audience_of_one_child():
+    out = _strip_one(_row("You're a kindergarten teacher explaining things to a curious 5-year-old. Use simple words.",
+                          "Why is the sky blue?", "Ooh, great question! Sunlight is made of all the colors."))
+    assert out.status == "unchanged" and out.reason == "persona clause sets the audience"
