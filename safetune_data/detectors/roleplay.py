@@ -736,6 +736,7 @@ def format_contract(text: str) -> str | None:
 _QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w))*'(?!\w)")
 # A term of address for the user that only a character uses ("Oh, love, ...", "Good call asking, dude").
 _TERMS = (r"(?:love|dude|hon|honey|sweetheart|sweetie|darling|kiddo|buddy|pal|mate|sugar|sonny|lad|lass|laddie|young\s+one|"
+          r"champ|chief|sport|grasshopper|padawan|traveller|traveler|young\s+(?:man|lady|padawan)|"
           r"my\s+(?:dear|friend|child|boy|girl))")
 _ADDRESS = re.compile(
     r"(?:^|(?<=[.!?]\s)|\b(?:oh|ah|well|hey|hi|look|listen|thanks|sure\s+thing)\s*,?\s+)" + _TERMS + r"\s*[,!]"
@@ -816,12 +817,19 @@ _PRACTICE_VOICE = re.compile(
 
 
 # A role the answer gives itself: "As a vet, I'd treat this ...", "I say that as someone who has
-# watched hundreds of beginners". "As a rule, I ...", "As an AI, I ..." are not a role.
+# watched hundreds of beginners", "Coach's rule number one", a signature ("— Coach Dana").
+# "As a rule, I ...", "As an AI, I ..." are not a role.
 _NOT_ROLES = frozenset("""rule result reminder example aside note tip bonus precaution whole start first general side quick
 courtesy matter fact ai assistant model chatbot bot llm language alternative option compromise exception analogy
 shortcut test experiment exercise summary step point measure reference baseline safeguard starting""".split())
 _SELF_STATED = re.compile(
-    r"(?:^|(?<=[.!?]\s)|\n)\s*As\s+(?:a|an)\s+((?:[\w'’-]+\s+){0,3}?[\w'’-]+)\s*,\s*I\b"
+    # "Coach's rule number one", "Doctor's orders": the role speaks of its own rules
+    r"(?<![Tt]he\s)(?<![Yy]our\s)(?<![Mm]y\s)(?<!his\s)(?<!her\s)(?<![Oo]ur\s)(?<!their\s)(?<!a\s)(?<!any\s)(?<!every\s)"
+    r"\b(?:[Cc]oach|[Dd]octor|[Cc]hef|[Cc]aptain|[Tt]eacher|[Nn]urse|[Ss]ergeant|[Tt]rainer|[Dd]oc|[Ss]arge)['’]s\s+"
+    r"(?:orders|rule|rules|advice|tip|secret|note|prescription)\b"
+    # a signature under the answer: "— Coach Dana", "~ Your friendly neighbourhood plumber"
+    r"|\n[ \t]*[—–~][ \t]*(?:[Yy]ours?\b|[A-Z])[^\n]{0,50}\Z"
+    r"|(?:^|(?<=[.!?]\s)|\n)\s*As\s+(?:a|an)\s+(?P<role>(?:[\w'’-]+\s+){0,3}?[\w'’-]+)\s*,\s*I\b"
     r"|\bas\s+(?:someone|somebody|a\s+(?:person|man|woman|guy))\s+who(?:['’]s|\s+has|\s+have)\s+(?:[\w-]+\s+)?"
     r"(?:watched|seen|spent|worked|taught|coached|trained|raised|run|lived|been|treated|fixed|built|cooked)\b",
     re.MULTILINE,
@@ -829,15 +837,18 @@ _SELF_STATED = re.compile(
 
 
 def _self_stated_role(own: str) -> bool:
-    if own.isascii() and not has_word(own, "I") and "someone" not in own and "somebody" not in own and " who" not in own:
+    if (own.isascii() and not has_word(own, "I") and " who" not in own and "'s " not in own and "’s " not in own
+            and "—" not in own and "–" not in own and "~" not in own):
         return False
-    return any(not m.group(1) or not _NOT_ROLES.intersection(m.group(1).lower().split()) for m in _SELF_STATED.finditer(own))
+    return any(not m.group("role") or not _NOT_ROLES.intersection(m.group("role").lower().split())
+               for m in _SELF_STATED.finditer(own.rstrip()))
 
 
 # What an `_ADDRESS` match needs in an ASCII text's lower case: one of its terms as a whole
 # word (each is preceded and followed by a non-word character in every alternative).
 _ADDRESS_WORDS = ("love", "dude", "hon", "honey", "sweetheart", "sweetie", "darling", "kiddo", "buddy", "pal", "mate", "sugar",
-                  "sonny", "lad", "lass", "laddie", "young", "dear", "friend", "child", "boy", "girl")
+                  "sonny", "lad", "lass", "laddie", "young", "dear", "friend", "child", "boy", "girl", "champ", "chief", "sport",
+                  "grasshopper", "padawan", "traveller", "traveler")
 
 
 def _address(own: str) -> bool:

@@ -95,8 +95,13 @@ def _persona_voice_slow(text: str, quoted: str = "") -> str | None:
 
 def _experience_slow(text: str) -> str | None:
     own = dr._own_words(text)
-    for name, rx in (("address", dr._ADDRESS), ("self_role", dr._SELF_ROLE), ("my_life", dr._MY_LIFE), ("i_history", dr._I_HISTORY)):
-        if rx.search(own):
+    def self_stated(o: str) -> bool:  # the ungated pattern and its exclusions
+        return any(not m.group("role") or not dr._NOT_ROLES.intersection(m.group("role").lower().split())
+                   for m in dr._SELF_STATED.finditer(o.rstrip()))
+
+    for name, test in (("address", dr._ADDRESS.search), ("self_role", lambda o: dr._SELF_ROLE.search(o) or self_stated(o)),
+                       ("my_life", dr._MY_LIFE.search), ("i_history", dr._I_HISTORY.search), ("practice", dr._PRACTICE_VOICE.search)):
+        if test(own):
             return name
     return None
 

@@ -240,6 +240,14 @@ def test_persona_attitude_game_questions_and_role_nouns():
         ("Back when I sailed the Baltic, I steered by the stars.", "i_history"),
         ("I've repaired hundreds of these boilers, and the valve is usually the culprit.", "i_history"),
         ("In my experience, nine out of ten squeaks are a dry hinge.", "my_life"),
+        ("Good luck out there, champ!", "address"),
+        ("As a vet, I'd treat this as urgent.", "self_role"),
+        ("And I say that as someone who has watched hundreds of beginners try it.", "self_role"),
+        ("First, coach's rule number one: never skip the warm-up.", "self_role"),
+        ("Run easy on Sunday.\n\n— Coach Dana", "self_role"),
+        ("Nine times out of ten it's the flapper. Seen it a thousand times.", "practice"),
+        ("This is one of the most common patterns couples bring in.", "practice"),
+        ("That's one of the questions we get most often at the desk.", "practice"),
     ],
 )
 def test_first_person_experience_is_found(answer, signal):
@@ -256,6 +264,10 @@ def test_first_person_experience_is_found(answer, signal):
         "You could say: 'I used to struggle with deadlines, so on my last project I set milestones.'",
         "Use `my_list.append(x)`; I hope this helps!",
         "Salmon pairs well with Pinot Noir, love it or not, it is a classic.",
+        "As a rule, I keep the first coat thin. As a first step, I would sand it.",
+        "Follow your coach's advice; the doctor's orders come first.",
+        "Seen from space, the reef is a thin blue line.",
+        "Steps:\n- Keep the tank full\n- Check the tyres",
     ],
 )
 def test_plain_assistant_first_person_is_not_experience(answer):
