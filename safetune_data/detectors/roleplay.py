@@ -693,13 +693,20 @@ def role_noun(framing: str) -> str | None:
 
 @lru_cache(maxsize=8192)
 def speaks_as_role(text: str, noun: str) -> bool:
-    """The answer speaks as the persona's role ("As a blacksmith, I ...", "I'm an old sailor").
-    Cached per (answer, noun) (bounded); an ASCII answer without the noun is not scanned."""
+    """The answer speaks as the persona's role ("As a blacksmith, I ...", "I'm an old sailor",
+    "we plumbers", "Chef's tip: ..."). Cached per (answer, noun) (bounded); an ASCII answer
+    without the noun is not scanned."""
     if (text or "").isascii() and noun.isascii() and noun.lower() not in (text or "").lower():
         return False
-    return bool(re.search(
-        r"\b(?:as\s+an?|I\s+am\s+an?|I['’]m\s+an?|I\s+was\s+an?|this\s+old|speaking\s+as\s+an?)\s+(?:[\w-]+\s+){0,3}?"
-        + re.escape(noun) + r"s?\b", text or "", re.IGNORECASE))
+    return bool(re.search(role_pattern(noun), text or "", re.IGNORECASE | re.MULTILINE))
+
+
+def role_pattern(noun: str) -> str:
+    """How an answer names itself by its role `noun` (see `speaks_as_role`)."""
+    n = re.escape(noun)
+    return (r"\b(?:as\s+an?|I\s+am\s+an?|I['’]m\s+an?|I\s+was\s+an?|this\s+old|speaking\s+as\s+an?)\s+(?:[\w-]+\s+){0,3}?"
+            + n + r"s?\b|\b(?:we|us)\s+(?:[\w-]+\s+)?" + n + r"s\b|(?:^|(?<=[.!?])\s+)\W{0,3}" + n
+            + r"['’]s\s+(?:tip|tips|rule|rules|orders|advice|secret|note|trick|take)\b")
 
 
 _CONTRACTS: tuple[tuple[str, re.Pattern], ...] = tuple(

@@ -114,8 +114,7 @@ def test_roleplay_answer_tests_agree_with_the_patterns():
         assert dr.persona_voice(t, "thou art") == _persona_voice_slow(t, "thou art"), t[:80]
         assert dr.first_person_experience(t) == _experience_slow(t), t[:80]
         for noun in ("doctor", "trainer", "chef", "pirate"):
-            slow = bool(re.search(r"\b(?:as\s+an?|I\s+am\s+an?|I['’]m\s+an?|I\s+was\s+an?|this\s+old|speaking\s+as\s+an?)\s+"
-                                  r"(?:[\w-]+\s+){0,3}?" + re.escape(noun) + r"s?\b", t, re.IGNORECASE))
+            slow = bool(re.search(dr.role_pattern(noun), t, re.IGNORECASE | re.MULTILINE))
             assert dr.speaks_as_role(t, noun) == slow, (t[:80], noun)
 
 

@@ -227,6 +227,9 @@ def test_persona_attitude_game_questions_and_role_nouns():
     assert speaks_as_role("As a blacksmith, I have sharpened many blades.", "blacksmith")
     assert speaks_as_role("I'm an old sailor, so trust me.", "sailor")
     assert not speaks_as_role("Ask a blacksmith to sharpen it.", "blacksmith")
+    assert speaks_as_role("Trust me, we plumbers see this weekly.", "plumber")
+    assert speaks_as_role("Salt the water well. **Chef's tip:** save a cup of it.", "chef")
+    assert not speaks_as_role("Ask for the chef's tips on the menu.", "chef")
 
 
 @pytest.mark.parametrize(
