@@ -557,7 +557,9 @@ _STAGE = re.compile(r"(?<![*\w])\*(?:[a-z]+(?:s|ing)\b[^*\n]{0,80}|\((?:[a-z]+(?
 _ATTITUDE = re.compile(
     r"\b(?:sarcastic|grumpy|grouchy|cranky|rude|angry|cynical|snarky|sassy|evil|arrogant|condescending|bitter|jaded|"
     r"irritable|sardonic|hostile|lazy|drunk|drunken|unhinged|pessimistic|paranoid|flirtatious|flirty|seductive|villainous|"
-    r"menacing|impatient|haughty|pompous|obnoxious|insulting|toxic|edgy|savage|hates|despises|loathes|mocks)\b",
+    r"menacing|impatient|haughty|pompous|obnoxious|insulting|toxic|edgy|savage|hates|despises|loathes|mocks|"
+    r"strict|stern|harsh|gruff|crusty|curmudgeonly|bossy|demanding|fussy|snobbish|snooty|melodramatic|"
+    r"theatrical|overdramatic|bored|blunt)\b",
     re.IGNORECASE,
 )
 # Questions only the character could answer, because they are part of a game: deduction
@@ -817,6 +819,9 @@ _PRACTICE_VOICE = re.compile(
     # "one of the questions we get most often", "we see this all the time": a front desk's "we"
     r"|\b(?:questions?|requests?|calls?|complaints?|cases?|problems?|mistakes?)\s+(?:that\s+)?we\s+(?:(?:most\s+)?often\s+)?"
     r"(?:get|see|hear|field|handle)\b"
+    # "it's what we rely on for the by-the-glass list at the restaurant": a workplace's "we"
+    r"|\b(?:we|our|us)\b[^.!?\n]{0,60}?\b(?:at|in|behind)\s+the\s+(?:restaurant|shop|clinic|practice|office|bar|salon|garage|"
+    r"studio|gym|bakery|hospital|ward|station|firehouse|museum|firm|lab|counter|front\s+desk|winery|brewery|kitchen)\b"
     r"|\bwe\s+(?:get|see|hear)\s+(?:this|that|it|them)\s+(?:a\s+lot|all\s+the\s+time|often|every\s+(?:day|week)|constantly|"
     r"daily|regularly)\b",
     re.MULTILINE | re.IGNORECASE,

@@ -214,6 +214,7 @@ def test_persona_voice(answer, quoted, voice):
 
 def test_persona_attitude_game_questions_and_role_nouns():
     assert persona_attitude("You are a sarcastic film critic who hates sequels.") == "sarcastic"
+    assert persona_attitude("be my strict but fair german teacher.") == "strict"
     assert persona_attitude("You are a grumpy medieval blacksmith.") == "grumpy"
     assert persona_attitude("You are a friendly librarian.") is None
     assert persona_attitude("You are a data scientist who explains what the numbers mean.") is None
@@ -251,6 +252,7 @@ def test_persona_attitude_game_questions_and_role_nouns():
         ("Nine times out of ten it's the flapper. Seen it a thousand times.", "practice"),
         ("This is one of the most common patterns couples bring in.", "practice"),
         ("That's one of the questions we get most often at the desk.", "practice"),
+        ("Argon sprays work; it's what we rely on for the by-the-glass list at the restaurant.", "practice"),
     ],
 )
 def test_first_person_experience_is_found(answer, signal):
