@@ -26,12 +26,13 @@ Two splits, fixed before any rule was written against them:
   good, 2 awkward, 1 broken of 10) and a tenth (benchmarks/persona_rows_fresh10.jsonl, 150
   rows: 14 good, 1 awkward, 2 broken of 17) and an eleventh and twelfth rated as one sample
   (benchmarks/persona_rows_fresh11.jsonl and persona_rows_fresh12.jsonl, 150 rows each: 18
-  good, 2 awkward, 5 broken of 25 drawn from their 34 changed rows), each written by someone
-  who never read the rules and rated once unseen. All twelve are development rows now; the
-  rated sample of 25 pairs is drawn from the rows changed in a thirteenth and a fourteenth
-  independent set (benchmarks/persona_rows_fresh13.jsonl and persona_rows_fresh14.jsonl, 150
-  rows each, two writers), written by people who never read the rules and read only after
-  the rules were final; no rule was changed after reading them.
+  good, 2 awkward, 5 broken of 25 drawn from their 34 changed rows), a thirteenth and
+  fourteenth (18 good, 4 awkward, 3 broken of 25), a fifteenth and sixteenth (4 good, 1
+  awkward, 2 broken: all 7 rows they changed) and a seventeenth and eighteenth (22 good, 1
+  awkward, 2 broken of 25 drawn from their 39 changed rows), each written by someone who never
+  read the rules and rated once unseen, then tuned on. `RATED_PERSONA_SETS` names the sets the
+  rated sample of 25 pairs is drawn from: written by people who never read the rules, read
+  only after the rules were final; no rule was changed after reading them.
 
 Per transform it prints the share of rows changed and the share held back by each fidelity
 check (`safetune_data.transforms.fidelity`), then the issue's acceptance figures: strip∘inject
