@@ -538,7 +538,12 @@ def premise_where(record: dict) -> set[str]:
 _DIALECT = re.compile(
     r"\b(?:thee|thou|thy|thine|hath|doth|dost|art\s+thou|prithee|forsooth|milord|milady|m['’]lady|verily|good\s+morrow|"
     r"hear\s+ye|ye\s+(?:be|olde|scurvy|must|shall|will|may|have)|arr+(?=\s*[,!.]|\s+(?:matey|me|ye))|matey|mateys|ahoy|avast|landlubbers?|"
-    r"shiver\s+me\s+timbers|me\s+hearties|yer|pardner|howdy)\b|(?<!\w)['’]t(?:is|was)\b",
+    r"shiver\s+me\s+timbers|me\s+hearties|yer|pardner|howdy)\b|(?<!\w)['’]t(?:is|was)\b"
+    # a character's greeting ("Hail, good friend!", "Well met", "Greetings, traveller") or an
+    # animal's sound opening the answer ("Hoo, a good question.", "Woof!")
+    r"|\b(?:hail(?=\s*[,!]|\s+(?:good|fair|friend|traveller|traveler|stranger))|well\s+met|huzzah|hark|"
+    r"good\s+(?:sir|madam)(?=\s*[,!.])|greetings,\s+(?:traveller|traveler|stranger|mortal|human|earthling|friend))\b"
+    r"|^\W{0,3}(?:hoo+|woof|meow|quack|ribbit|squawk|oink)\b",
     re.IGNORECASE,
 )
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
@@ -578,7 +583,9 @@ _ROLE_STOP = {"who", "that", "which", "with", "from", "for", "in", "at", "of", "
 # the short words whole ("thou" is in "though", "ye" in "yes"), the rare ones as substrings.
 _DIALECT_WORDS = ("thou", "thy", "ye", "yer")
 _DIALECT_PARTS = ("thee", "thine", "hath", "doth", "dost", "forsooth", "milord", "milady", "m'lady", "verily", "morrow",
-                  "matey", "ahoy", "avast", "landlubber", "shiver", "hearties", "pardner", "howdy", "'tis", "'twas")
+                  "matey", "ahoy", "avast", "landlubber", "shiver", "hearties", "pardner", "howdy", "'tis", "'twas",
+                  "hail", "well met", "huzzah", "hark", "good sir", "good madam", "greetings,", "hoo", "woof", "meow", "quack",
+                  "ribbit", "squawk", "oink")
 
 
 def _arr_word(low: str) -> bool:
@@ -819,6 +826,9 @@ _PRACTICE_VOICE = re.compile(
     # "one of the questions we get most often", "we see this all the time": a front desk's "we"
     r"|\b(?:questions?|requests?|calls?|complaints?|cases?|problems?|mistakes?)\s+(?:that\s+)?we\s+(?:(?:most\s+)?often\s+)?"
     r"(?:get|see|hear|field|handle)\b"
+    # "they're the reason half of us got into this field", "in our profession": a field's "we"
+    r"|\b(?:of\s+us|we)\b[^.!?\n]{0,40}?\b(?:this|the)\s+(?:field|profession|trade|industry|line\s+of\s+work)\b"
+    r"|\bour\s+(?:field|profession|trade|industry|line\s+of\s+work)\b"
     # "it's what we rely on for the by-the-glass list at the restaurant": a workplace's "we"
     r"|\b(?:we|our|us)\b[^.!?\n]{0,60}?\b(?:at|in|behind)\s+the\s+(?:restaurant|shop|clinic|practice|office|bar|salon|garage|"
     r"studio|gym|bakery|hospital|ward|station|firehouse|museum|firm|lab|counter|front\s+desk|winery|brewery|kitchen)\b"

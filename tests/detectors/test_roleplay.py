@@ -194,6 +194,10 @@ def test_a_clause_that_casts_the_assistant_for_the_question_that_follows_is_a_pr
         ("Arr, the moon pulls the sea, matey.", "", "dialect"),
         ("Kneel, lower thy gaze and say 'Your Majesty'.", "", "dialect"),
         ("Good morrow, gentle friends!", "", "dialect"),
+        ("Hail, good friend! Here's a structure you can adapt.", "", "dialect"),
+        ("Hoo, a good question. Owls hoot to claim territory.", "", "dialect"),
+        ("Hail can damage crops; a hailstorm in Thailand is rare.", "", None),
+        ("Owls say hoo, and dogs say woof.", "", None),
         ("SCHEDULE! NO SCREENS! COOL ROOM!", "", "shouting"),
         ("*adjusts monocle* Quite so.", "", "stage_direction"),
         ("Mr. Duffy here. *(glances at his phone)* Make it quick.", "", "stage_direction"),
@@ -253,6 +257,7 @@ def test_persona_attitude_game_questions_and_role_nouns():
         ("This is one of the most common patterns couples bring in.", "practice"),
         ("That's one of the questions we get most often at the desk.", "practice"),
         ("Argon sprays work; it's what we rely on for the by-the-glass list at the restaurant.", "practice"),
+        ("They have three hearts. Honestly, they're the reason half of us got into this field.", "practice"),
     ],
 )
 def test_first_person_experience_is_found(answer, signal):
