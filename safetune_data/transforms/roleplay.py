@@ -536,7 +536,11 @@ _NOT_NAMES = frozenset({"I", "AI", "An", "A", "The", "ChatGPT", "GPT", "of", "th
 _TRAIT = re.compile(
     r"(?:^|(?<=[.!?]\s))\s*You(?:\s+are|['’]re)\s+(?!to\b|not\b|(?:only\s+)?(?:allowed|required|expected|able|given|asked|talking|speaking|helping|writing)\b)"
     r"|(?:^|(?<=[.!?]\s))\s*You\s+(?:enjoy|love|like|adore|hate|grew\s+up|were\s+born|have\s+(?:been|lived|worked|spent|taught|trained)|"
-    r"live|come\s+from|once|never\s+(?:miss|forget))\b",
+    r"live|come\s+from|once|never\s+(?:miss|forget)|"
+    # a working life and its values: "You mentor junior developers at a fintech company.",
+    # "You value readable code.", "You run a bakery in Lyon."
+    r"value|mentor|work\s+(?:at|as|for|in|with)|run\s+(?:a|an|the|your)|own\s+(?:a|an|the)|speciali[sz]e|believe|"
+    r"care\s+(?:deeply\s+)?about|were\s+(?:raised|trained)|studied|retired)\b",
 )
 
 

@@ -715,3 +715,11 @@ def test_strip_keeps_an_audience_of_one_child():
     out = _strip_one(_row("You're a kindergarten teacher explaining things to a curious 5-year-old. Use simple words.",
                           "Why is the sky blue?", "Ooh, great question! Sunlight is made of all the colors."))
     assert out.status == "unchanged" and out.reason == "persona clause sets the audience"
+
+
+def test_strip_keeps_a_system_prompt_that_goes_on_describing_a_working_life():
+    out = _strip_one(_row("You are a senior Python developer with 15 years of experience. You mentor junior developers at a "
+                          "fintech company. You value readable code and good tests.", "List or tuple?", "Use a tuple for fixed data."))
+    assert out.status == "unchanged" and out.reason == "persona description left in the system prompt"
+    out = _strip_one(_row("You are a senior Python developer. Keep answers short.", "List or tuple?", "Use a tuple for fixed data."))
+    assert out.status == "changed"
