@@ -258,6 +258,12 @@ def test_persona_attitude_game_questions_and_role_nouns():
         ("That's one of the questions we get most often at the desk.", "practice"),
         ("Argon sprays work; it's what we rely on for the by-the-glass list at the restaurant.", "practice"),
         ("They have three hearts. Honestly, they're the reason half of us got into this field.", "practice"),
+        ("Some skin conditions need a bath, when we prescribe a medicated shampoo.", "practice"),
+        ("Stop by any visitor center before you head out: we post current trail closures there.", "practice"),
+        ("Ask a librarian! Honestly, that's what we're here for.", "practice"),
+        ("If it persists, see a dermatologist in person so we can tailor a plan to your skin.", "practice"),
+        ("Don't be discouraged by a few stings. It happens to all of us.", "practice"),
+        ("Snooze is a symptom. In our lab we'd say so.", "practice"),
     ],
 )
 def test_first_person_experience_is_found(answer, signal):
@@ -278,6 +284,8 @@ def test_first_person_experience_is_found(answer, signal):
         "Follow your coach's advice; the doctor's orders come first.",
         "Seen from space, the reef is a thin blue line.",
         "Steps:\n- Keep the tank full\n- Check the tyres",
+        "We compute it by letting the interval shrink; we use the product rule here, and we need a theory of gravity.",
+        "Share your rates and we can map out a plan together. Let's start with the biggest debt.",
     ],
 )
 def test_plain_assistant_first_person_is_not_experience(answer):
