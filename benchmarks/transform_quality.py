@@ -28,9 +28,11 @@ Two splits, fixed before any rule was written against them:
   (benchmarks/persona_rows_fresh11.jsonl and persona_rows_fresh12.jsonl, 150 rows each: 18
   good, 2 awkward, 5 broken of 25 drawn from their 34 changed rows), a thirteenth and
   fourteenth (18 good, 4 awkward, 3 broken of 25), a fifteenth and sixteenth (4 good, 1
-  awkward, 2 broken: all 7 rows they changed) and a seventeenth and eighteenth (22 good, 1
-  awkward, 2 broken of 25 drawn from their 39 changed rows), each written by someone who never
-  read the rules and rated once unseen, then tuned on. `RATED_PERSONA_SETS` names the sets the
+  awkward, 2 broken: all 7 rows they changed), a seventeenth and eighteenth (22 good, 1
+  awkward, 2 broken of 25 drawn from their 39 changed rows), a nineteenth and twentieth (23
+  good, 1 awkward, 1 broken), a twenty-first and twenty-second (22 good, 2 awkward, 1 broken)
+  and a twenty-third and twenty-fourth (18 good, 1 awkward, 6 broken), each written by someone
+  who never read the rules and rated once unseen, then tuned on. `RATED_PERSONA_SETS` names the sets the
   rated sample of 25 pairs is drawn from: written by people who never read the rules, read
   only after the rules were final; no rule was changed after reading them.
 
