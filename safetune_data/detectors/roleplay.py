@@ -543,7 +543,7 @@ _DIALECT = re.compile(
     # animal's sound opening the answer ("Hoo, a good question.", "Woof!")
     r"|\b(?:hail(?=\s*[,!]|\s+(?:good|fair|friend|traveller|traveler|stranger))|well\s+met|huzzah|hark|"
     r"good\s+(?:sir|madam)(?=\s*[,!.])|greetings,\s+(?:traveller|traveler|stranger|mortal|human|earthling|friend))\b"
-    r"|^\W{0,3}(?:hoo+|woof|meow|quack|ribbit|squawk|oink)\b",
+    r"|^\W{0,3}(?:hoo+|woof|meow|quack|ribbit|squawk|oink)\b|^\W{0,3}coming\s+(?:right\s+)?up\s*!",
     re.IGNORECASE,
 )
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
@@ -585,7 +585,7 @@ _DIALECT_WORDS = ("thou", "thy", "ye", "yer")
 _DIALECT_PARTS = ("thee", "thine", "hath", "doth", "dost", "forsooth", "milord", "milady", "m'lady", "verily", "morrow",
                   "matey", "ahoy", "avast", "landlubber", "shiver", "hearties", "pardner", "howdy", "'tis", "'twas",
                   "hail", "well met", "huzzah", "hark", "good sir", "good madam", "greetings,", "hoo", "woof", "meow", "quack",
-                  "ribbit", "squawk", "oink")
+                  "ribbit", "squawk", "oink", "coming")
 
 
 def _arr_word(low: str) -> bool:
@@ -837,8 +837,10 @@ _PRACTICE_VOICE = re.compile(
     r"|\b(?:happens|happened)\s+to\s+(?:all|most|each|every\s+one)\s+of\s+us\b"
     r"|\b(?:in|at|from)\s+our\s+(?:lab|office|clinic|practice|shop|store|studio|kitchen|restaurant|bakery|gym|firm|hospital|ward|"
     r"salon|garage|library|museum|park|school|department|station)\b"
-    r"|\bcome\s+(?:by|into|to|down\s+to)\s+(?:the|my|our)\s+(?:office|clinic|shop|store|studio|class|lab|library|museum|desk|"
-    r"counter|garage|gym)\b|\b(?:to|in|at|after)\s+class\s+(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|"
+    r"|\b(?:come|swing|stop|drop|pop)\s+(?:by|into|to|down\s+to|in\s+at)\s+(?:the|my|our)\s+(?:(?:reference|front|help|information)\s+)?"
+    r"(?:office|clinic|shop|store|studio|class|lab|library|museum|desk|counter|garage|gym)\b"
+    # "we'd much rather see a small cut that didn't need stitches": a practice's preference
+    r"|\bwe['’]d\s+(?:much\s+|far\s+|always\s+)?rather\s+(?:see|have|hear|get|treat|check)\b|\b(?:to|in|at|after)\s+class\s+(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|"
     r"next\s+week)\b"
     # "they're the reason half of us got into this field", "in our profession": a field's "we"
     r"|\b(?:of\s+us|we)\b[^.!?\n]{0,40}?\b(?:this|the)\s+(?:field|profession|trade|industry|line\s+of\s+work)\b"

@@ -196,6 +196,8 @@ def test_a_clause_that_casts_the_assistant_for_the_question_that_follows_is_a_pr
         ("Good morrow, gentle friends!", "", "dialect"),
         ("Hail, good friend! Here's a structure you can adapt.", "", "dialect"),
         ("Hoo, a good question. Owls hoot to claim territory.", "", "dialect"),
+        ("Coming right up! A Moscow Mule is easy.", "", "dialect"),
+        ("The next step is coming up: add the lime.", "", None),
         ("Hail can damage crops; a hailstorm in Thailand is rare.", "", None),
         ("Owls say hoo, and dogs say woof.", "", None),
         ("SCHEDULE! NO SCREENS! COOL ROOM!", "", "shouting"),
@@ -264,6 +266,8 @@ def test_persona_attitude_game_questions_and_role_nouns():
         ("If it persists, see a dermatologist in person so we can tailor a plan to your skin.", "practice"),
         ("Don't be discouraged by a few stings. It happens to all of us.", "practice"),
         ("Snooze is a symptom. In our lab we'd say so.", "practice"),
+        ("When in doubt, get it checked: we'd much rather see a small cut than an infected one.", "practice"),
+        ("If you get stuck, you can always swing by the reference desk.", "practice"),
     ],
 )
 def test_first_person_experience_is_found(answer, signal):
