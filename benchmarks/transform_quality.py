@@ -31,7 +31,8 @@ Two splits, fixed before any rule was written against them:
   awkward, 2 broken: all 7 rows they changed), a seventeenth and eighteenth (22 good, 1
   awkward, 2 broken of 25 drawn from their 39 changed rows), a nineteenth and twentieth (23
   good, 1 awkward, 1 broken), a twenty-first and twenty-second (22 good, 2 awkward, 1 broken)
-  and a twenty-third and twenty-fourth (18 good, 1 awkward, 6 broken), each written by someone
+  a twenty-third and twenty-fourth (18 good, 1 awkward, 6 broken) and a twenty-fifth and
+  twenty-sixth (22 good, 2 awkward, 1 broken), each written by someone
   who never read the rules and rated once unseen, then tuned on. `RATED_PERSONA_SETS` names the sets the
   rated sample of 25 pairs is drawn from: written by people who never read the rules, read
   only after the rules were final; no rule was changed after reading them.
@@ -133,14 +134,14 @@ def persona_dev_rows() -> list[dict]:
     return aoa() + [copy.deepcopy(r) for r in module.DEV]
 
 
-RATED_PERSONA_SETS = ("persona_rows_fresh25.jsonl", "persona_rows_fresh26.jsonl")
+RATED_PERSONA_SETS = ("persona_rows_fresh27.jsonl", "persona_rows_fresh28.jsonl")
 
 
 def persona_fresh_rows(name: str | None = None) -> list[dict]:
     """Persona-framed conversations written for this check by someone who had not read the
     role-play rules or their development rows: system and user-turn personas, answers plain or
     in character, product prompts, creative premises, tone-only personas, multi-turn rows.
-    The strip rules were tuned on persona_rows_fresh.jsonl to persona_rows_fresh24.jsonl after
+    The strip rules were tuned on persona_rows_fresh.jsonl to persona_rows_fresh26.jsonl after
     each was rated once unseen; roleplay.strip's rated sample is drawn from the default,
     `RATED_PERSONA_SETS` (one set gives fewer than 25 changed rows), which no rule was tuned on."""
     rows: list[dict] = []
@@ -313,8 +314,11 @@ def measure_fresh_personas() -> list[str]:
                        ("persona_rows_fresh23.jsonl", "rated once unseen with fresh24 (18 good, 1 awkward, 6 broken of "
                                                       "25), then the rules were tuned on it"),
                        ("persona_rows_fresh24.jsonl", "rated once unseen with fresh23, then the rules were tuned on it"),
-                       ("persona_rows_fresh25.jsonl", "unseen by the rules; half of the rated sample's pool"),
-                       ("persona_rows_fresh26.jsonl", "unseen by the rules; half of the rated sample's pool")):
+                       ("persona_rows_fresh25.jsonl", "rated once unseen with fresh26 (22 good, 2 awkward, 1 broken of "
+                                                      "25), then the rules were tuned on it"),
+                       ("persona_rows_fresh26.jsonl", "rated once unseen with fresh25, then the rules were tuned on it"),
+                       ("persona_rows_fresh27.jsonl", "unseen by the rules; half of the rated sample's pool"),
+                       ("persona_rows_fresh28.jsonl", "unseen by the rules; half of the rated sample's pool")):
         rows = persona_fresh_rows(name)
         _, st, _ = run(T.roleplay.strip(), rows)
         kept = ", ".join(f"{reason} {n}" for reason, n in sorted((st.get("unchanged") or {}).items(), key=lambda x: -x[1]) if n)
