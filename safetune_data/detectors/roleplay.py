@@ -581,11 +581,12 @@ _ROLE_STOP = {"who", "that", "which", "with", "from", "for", "in", "at", "of", "
 
 # What every `_DIALECT` match holds, for the exact gate on ASCII text (`text.has_word` ...):
 # the short words whole ("thou" is in "though", "ye" in "yes"), the rare ones as substrings.
-_DIALECT_WORDS = ("thou", "thy", "ye", "yer")
+_DIALECT_WORDS = ("thou", "thy", "ye", "yer", "hail", "hark", "huzzah", "met", "sir", "madam", "greetings")
 _DIALECT_PARTS = ("thee", "thine", "hath", "doth", "dost", "forsooth", "milord", "milady", "m'lady", "verily", "morrow",
-                  "matey", "ahoy", "avast", "landlubber", "shiver", "hearties", "pardner", "howdy", "'tis", "'twas",
-                  "hail", "well met", "huzzah", "hark", "good sir", "good madam", "greetings,", "hoo", "woof", "meow", "quack",
-                  "ribbit", "squawk", "oink", "coming")
+                  "matey", "ahoy", "avast", "landlubber", "shiver", "hearties", "pardner", "howdy", "'tis", "'twas")
+# `_DIALECT`'s alternatives anchored at the answer's start ("Hoo, ...", "Coming right up!"):
+# their words are common inside other words ("choose", "becoming"), so only the opening is read.
+_OPENING_SOUND = re.compile(r"\W{0,3}(?:hoo|woof|meow|quack|ribbit|squawk|oink|coming)")
 
 
 def _arr_word(low: str) -> bool:
@@ -605,7 +606,8 @@ def _dialect(text: str) -> tuple[str, ...]:
     """The lower-cased `_DIALECT` matches of `text` (code already removed)."""
     if text.isascii():
         low = text.lower()
-        if not (any(has_word(low, w) for w in _DIALECT_WORDS) or any_in(low, _DIALECT_PARTS) or _arr_word(low)):
+        if not (any(has_word(low, w) for w in _DIALECT_WORDS) or any_in(low, _DIALECT_PARTS) or _arr_word(low)
+                or _OPENING_SOUND.match(low)):
             return ()
     return tuple(m.group().lower() for m in _DIALECT.finditer(text))
 
@@ -839,9 +841,9 @@ _PRACTICE_VOICE = re.compile(
     r"salon|garage|library|museum|park|school|department|station)\b"
     r"|\b(?:come|swing|stop|drop|pop)\s+(?:by|into|to|down\s+to|in\s+at)\s+(?:the|my|our)\s+(?:(?:reference|front|help|information)\s+)?"
     r"(?:office|clinic|shop|store|studio|class|lab|library|museum|desk|counter|garage|gym)\b"
+    r"|\b(?:to|in|at|after)\s+class\s+(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next\s+week)\b"
     # "we'd much rather see a small cut that didn't need stitches": a practice's preference
-    r"|\bwe['’]d\s+(?:much\s+|far\s+|always\s+)?rather\s+(?:see|have|hear|get|treat|check)\b|\b(?:to|in|at|after)\s+class\s+(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|"
-    r"next\s+week)\b"
+    r"|\bwe['’]d\s+(?:much\s+|far\s+|always\s+)?rather\s+(?:see|have|hear|get|treat|check)\b"
     # "they're the reason half of us got into this field", "in our profession": a field's "we"
     r"|\b(?:of\s+us|we)\b[^.!?\n]{0,40}?\b(?:this|the)\s+(?:field|profession|trade|industry|line\s+of\s+work)\b"
     r"|\bour\s+(?:field|profession|trade|industry|line\s+of\s+work)\b"
@@ -919,8 +921,9 @@ def first_person_experience(text: str) -> str | None:
 
 @lru_cache(maxsize=8192)
 def _experience(text: str) -> str | None:
-    """`first_person_experience`, cached per text (bounded); each pattern behind an exact
-    literal gate on ASCII text (`text.has_word`), since most answers hold none of their words."""
+    """`first_person_experience`, cached per text (bounded); each pattern but `_PRACTICE_VOICE`
+    behind an exact literal gate on ASCII text (`text.has_word`), since most answers hold none
+    of their words (`_PRACTICE_VOICE`'s alternatives share no literal; it runs last)."""
     own = _own_words(text)
     if _address(own):
         return "address"

@@ -769,7 +769,7 @@ _FIRST_PERSON_PIECE = re.compile(
 _AUDIENCE_GROUP = (
     r"((?:[\w'’-]+\s+){0,4}?(?:beginners?|novices?|newcomers?|children|child|kids?|toddlers?|"
     r"teens?|teenagers?|students?|pupils?|learners?|managers|executives|laypeople|laymen|non-experts|seniors|adults|parents|patients|"
-    r"customers|clients|people|readers|audiences?|learners|speakers|users|developers|engineers|listeners|viewers|fans|"
+    r"customers|clients|people|readers|audiences?|speakers|users|developers|engineers|listeners|viewers|fans|"
     r"players|campers|tourists|visitors|guests|recruits|employees|staff|residents|villagers|troops|congregation|jury|"
     r"investors|graders|freshmen|class|classroom|crowd|crew|team|[\w-]+-year-olds?))\b"
 )
